@@ -1,0 +1,21 @@
+"""circuit-sim: an analog chip that samples sparse-code posteriors with its own noise.
+
+Public API
+----------
+load_config, loads_config, Config
+    Read and validate a TOML design (units parsed once; :class:`ConfigError` otherwise).
+run_inference
+    Simulate the Brian2 circuit of a config and return an :class:`InferenceResult`.
+InferenceResult
+    SI arrays, figures of merit, ``to_hdf5`` and ``plot``.
+"""
+
+__version__ = "0.1.0"
+
+from .errors import ConfigError  # noqa: E402
+from .config import Config, load_config, loads_config  # noqa: E402
+from .result import InferenceResult  # noqa: E402
+from .simulate import run_inference, run_config_file  # noqa: E402
+
+__all__ = ["ConfigError", "Config", "load_config", "loads_config", "InferenceResult",
+           "run_inference", "run_config_file", "__version__"]

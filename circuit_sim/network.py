@@ -1,0 +1,195 @@
+"""The Brian2 circuit: latent capacitor nodes, residual nodes and the synaptic crossbar.
+
+Physical picture (SPEC section 3), per latent unit ``i``::
+
+    C dv_i/dt = G_m V_u * force_i(u) + sum_k i_n,k(t),      u_i = v_i / V_u
+
+with ``force = -dE/du`` (dimensionless) and every white noise source ``k`` entering as
+``sqrt(S_k / 2) * xi_k(t)`` (``S_k`` one-sided, A^2/Hz); a flicker source is a bank of
+Ornstein-Uhlenbeck currents, one extra state variable per pole. The dictionary is a
+crossbar of conductances ``g_ij = G_w * Phi_ij`` (one ``Synapses`` object). The latent
+output voltage ``vs_j = V_u * s_j`` drives the crossbar; by Kirchhoff's law it delivers
+the current ``i_s,i = sum_j g_ij vs_j`` to residual node ``i``, whose voltage is
+``vr_i = V_u x_i - i_s,i / G_w`` (``= V_u r_i``); the transposed read-out gives the drive
+current ``i_d,j = sum_i g_ij vr_i`` (``= G_w V_u [Phi^T r]_j``). Both sums are Brian2
+summed variables over the same synapses.
+
+Schedule within one time step (all explicit, in the ``start`` slot, before the state
+update in ``groups``): order 0 stores ``s`` and ``h'(u)`` from ``v``; order 1 the summed
+variable ``i_s``; order 2 stores ``vr``; order 3 the summed variable ``i_d``; order 4 the
+monitor records ``v`` at the start of the step. Storing ``s``, ``h'``, ``vr`` once per step
+(instead of subexpressions read through the synapses) and the "diagonal" synapse order
+(consecutive synapses touch different targets) are the speed levers of SPEC section 7.
+
+Integrator: Brian2's ``euler`` method, i.e. Euler-Maruyama with the Ito
+interpretation (all noise is additive here, so Ito and Stratonovich coincide); weak
+order 1. The dimensionless step is ``h = dt / tau_u``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+
+import models
+
+from .config import Config
+
+#: Scheduling orders in the 'start' slot (see module docstring).
+ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_MONITOR = 0, 1, 2, 3, 4
+
+
+def diagonal_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synapse indices in "diagonal" order: consecutive synapses touch different targets.
+
+    Synapse ``k`` connects latent ``pre = k % M`` to residual ``post = (k % M + k // M) % N``.
+    Every (pre, post) pair appears exactly once.
+
+    Returns
+    -------
+    pre, post : ndarray of int, shape (N*M,)
+    """
+    k = np.arange(n_features * n_components)
+    pre = k % n_components
+    post = (pre + k // n_components) % n_features
+    return pre, post
+
+
+@dataclass
+class CircuitNetwork:
+    """The Brian2 objects of one circuit and the constants used to build them."""
+
+    net: b2.Network
+    latent: b2.NeuronGroup
+    residual: b2.NeuronGroup
+    crossbar: b2.Synapses
+    monitor: b2.StateMonitor
+    weight_conductance: float  # G_w, S
+    noise_terms: tuple          # (name, kind, amplitude) per source, as wired
+
+    def dictionary(self) -> np.ndarray:
+        """The dictionary ``Phi`` (N, M) read back from the synaptic conductances."""
+        i = np.asarray(self.crossbar.i[:])
+        j = np.asarray(self.crossbar.j[:])
+        g = np.asarray(self.crossbar.g_[:])
+        phi = np.zeros((len(self.residual), len(self.latent)))
+        phi[j, i] = g / self.weight_conductance
+        return phi
+
+
+def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list) -> str:
+    """Equations of the latent nodes (Brian2 syntax, physical units)."""
+    if model.prior == "gaussian":
+        force = "i_d / (G_w * V_u * sigma2) - v / (V_u * prior_var)"
+    else:
+        force = "hp * i_d / (G_w * V_u * sigma2) - lam * sign(v)"
+    noise = "".join(f" + amp_{k} * xi_{k} / C" for k, _ in enumerate(white))
+    flick = " + ".join(f"y_{k}_{p}" for k, bank in flicker for p in range(len(bank[0])))
+    drive = f"G_m * V_u * force + {flick}" if flick else "G_m * V_u * force"
+    eqs = [f"dv/dt = ({drive}) / C{noise} : volt",
+           f"force = {force} : 1",
+           "i_d : amp        # drive current from the crossbar (summed variable)",
+           "s : 1            # soft-thresholded code, stored once per step",
+           "hp : 1           # h'(u), stored once per step",
+           "vs = V_u * s : volt"]
+    for k, (taus, sds) in flicker:
+        for p in range(len(taus)):
+            eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
+                       f"sdf_{k}_{p} * sqrt(2 / tauf_{k}_{p}) * xi_f{k}_{p} : amp")
+    return "\n".join(eqs)
+
+
+def _threshold_code(model: models.SparseCodingModel) -> str:
+    """Abstract code storing ``s = h(u)`` and ``hp = h'(u)`` from ``v``."""
+    if model.prior == "gaussian":
+        return "s = v / V_u\nhp = 1.0"
+    active = "int(abs(v) / V_u > u0)"
+    if model.positive:
+        return f"s = (abs(v) / V_u - u0) * {active}\nhp = sign(v) * {active}"
+    return f"s = sign(v) * (abs(v) / V_u - u0) * {active}\nhp = 1.0 * {active}"
+
+
+def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
+                  dt: float, record_stride: int, u_init: np.ndarray,
+                  sources: tuple) -> CircuitNetwork:
+    """Construct the Brian2 network for one configuration.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated configuration (circuit constants in SI).
+    model : models.SparseCodingModel
+        The dimensionless model (dictionary (N, M), sigma, prior).
+    x : ndarray, shape (N,)
+        Input (dimensionless); presented through a ``TimedArray`` in volts.
+    dt : float
+        Integration step in s.
+    record_stride : int
+        Record ``v`` every ``record_stride`` steps.
+    u_init : ndarray, shape (M,)
+        Initial state (dimensionless).
+    sources : tuple
+        Resolved noise sources (``noise`` package objects; injected ones have a PSD).
+
+    Returns
+    -------
+    CircuitNetwork
+    """
+    c = cfg.circuit
+    n, m = model.n_features, model.n_components
+    g_w = c.transconductance  # crossbar unit conductance G_w (Phi = 1 <-> g = G_m)
+    ns = {"C": c.capacitance * b2.farad, "G_m": c.transconductance * b2.siemens,
+          "V_u": c.volts_per_unit * b2.volt, "G_w": g_w * b2.siemens,
+          "sigma2": model.sigma**2, "lam": model.lam, "u0": model.u0,
+          "prior_var": model.prior_variance}
+    white, flicker, terms = [], [], []
+    for src in sources:
+        if src.kind == "flicker":
+            taus, sds = src.ou_bank()
+            k = len(flicker)
+            flicker.append((k, (np.asarray(taus), np.asarray(sds))))
+            for p, (tau, sd) in enumerate(zip(taus, sds)):
+                ns[f"tauf_{k}_{p}"] = float(tau) * b2.second
+                ns[f"sdf_{k}_{p}"] = float(sd) * b2.amp
+            terms.append((src.name, src.kind, None))
+        else:
+            psd = float(src.psd(np.array([1.0]))[0])  # white: the same at every frequency
+            if psd <= 0:
+                continue
+            k = len(white)
+            ns[f"amp_{k}"] = np.sqrt(psd / 2.0) * b2.amp * b2.second**0.5
+            white.append(src)
+            terms.append((src.name, src.kind, np.sqrt(psd / 2.0)))
+
+    clock = b2.Clock(dt=dt * b2.second, name="circuit_clock")
+    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker), method="euler",
+                            namespace=ns, clock=clock, name="latent")
+    latent.v = u_init * c.volts_per_unit * b2.volt
+    latent.run_regularly(_threshold_code(model), when="start", order=ORDER_S, name="latent_store_s")
+
+    x_in = b2.TimedArray((np.atleast_2d(x) * c.volts_per_unit) * b2.volt,
+                         dt=dt * b2.second, name="x_in")
+    ns_r = dict(ns, x_in=x_in)
+    residual = b2.NeuronGroup(n, "i_s : amp\nvr : volt", namespace=ns_r, clock=clock,
+                              name="residual")
+    residual.run_regularly("vr = x_in(t, i) - i_s / G_w", when="start", order=ORDER_R,
+                           name="residual_store_r")
+
+    crossbar = b2.Synapses(latent, residual, model="""g : siemens
+                           i_s_post = g * vs_pre : amp (summed)
+                           i_d_pre = g * vr_post : amp (summed)""",
+                           namespace=ns, clock=clock, name="crossbar")
+    pre, post = diagonal_order(n, m)
+    crossbar.connect(i=pre, j=post)
+    crossbar.g = model.dictionary[post, pre] * g_w * b2.siemens
+    upd = crossbar.summed_updaters
+    upd["i_s_post"].when, upd["i_s_post"].order = "start", ORDER_SUM_S
+    upd["i_d_pre"].when, upd["i_d_pre"].order = "start", ORDER_SUM_D
+
+    monitor = b2.StateMonitor(latent, "v", record=True, dt=record_stride * dt * b2.second,
+                              when="start", order=ORDER_MONITOR, name="latent_monitor")
+    net = b2.Network(latent, residual, crossbar, monitor)
+    return CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms))

@@ -1,0 +1,125 @@
+"""Run the inference circuit for one configuration and collect an :class:`InferenceResult`."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+
+import brian2 as b2
+
+import models
+
+from .backends import backend_context
+from .config import Config
+from .network import build_network
+from .result import InferenceResult
+
+
+class _Progress:
+    """Brian2 ``report`` callback printing percent done and an ETA to a stream."""
+
+    def __init__(self, stream, min_interval: float = 2.0):
+        self.stream = stream
+        self.min_interval = min_interval
+        self.last = -np.inf
+
+    def __call__(self, elapsed, completed, start, duration):
+        now = time.monotonic()
+        if completed < 1.0 and now - self.last < self.min_interval:
+            return
+        self.last = now
+        el = float(elapsed)
+        eta = el * (1 - completed) / completed if completed > 0 else float("nan")
+        self.stream.write(f"\r  simulating: {100 * completed:5.1f}%  elapsed {el:6.1f} s  "
+                          f"ETA {eta:6.1f} s")
+        if completed >= 1.0:
+            self.stream.write("\n")
+        self.stream.flush()
+
+
+def initial_state(cfg: Config, model: models.SparseCodingModel, x: np.ndarray) -> np.ndarray:
+    """The initial ``u`` (M,): ``run.u_init`` if given, else the posterior mean (Gaussian
+    prior) or zero (Laplace: every unit starts in the dead zone, off)."""
+    if cfg.run.u_init is not None:
+        return np.array(cfg.run.u_init, dtype=float)
+    if model.prior == "gaussian":
+        mean, _ = models.gaussian_posterior(model, x)
+        return mean
+    return np.zeros(model.n_components)
+
+
+def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
+                  u_init: np.ndarray | None = None) -> InferenceResult:
+    """Simulate the circuit described by ``cfg`` and return its recorded samples.
+
+    Parameters
+    ----------
+    cfg : Config
+        Validated configuration; its ``run.backend`` and ``run.seed`` are used.
+    progress : file-like, optional
+        Stream for progress lines (e.g. ``sys.stderr``); None for silence.
+    build_dir : str, optional
+        Standalone build directory (default: a fresh temporary one).
+    u_init : ndarray (M,), optional
+        Initial state overriding :func:`initial_state`.
+
+    Returns
+    -------
+    InferenceResult
+        SI arrays; if the run was interrupted (Ctrl-C, runtime backends), the samples
+        recorded so far, with ``interrupted = True``.
+    """
+    model = cfg.build_model()
+    x = cfg.x
+    dt, dt_auto = cfg.resolved_dt()
+    stride = cfg.record_stride()
+    n_steps = cfg.n_steps()
+    budget = cfg.noise_budget()
+    u0 = initial_state(cfg, model, x) if u_init is None else np.asarray(u_init, dtype=float)
+    backend = cfg.run.backend
+    interrupted = False
+    t_wall = time.perf_counter()
+    with backend_context(backend, build_dir=build_dir):
+        b2.seed(cfg.run.seed)
+        circ = build_network(cfg, model, x, dt, stride, u0, budget.sources)
+        duration = n_steps * dt * b2.second
+        if backend == "standalone":
+            report = "stderr" if progress is not None else None
+            circ.net.run(duration, report=report, report_period=5 * b2.second, namespace={})
+            b2.device.build(run=True, compile=True, with_output=False)
+        else:
+            report = _Progress(progress) if progress is not None else None
+            old_handler = None
+            if threading.current_thread() is threading.main_thread():
+                def _stop(signum, frame):
+                    nonlocal interrupted
+                    interrupted = True
+                    circ.net.stop()
+                old_handler = signal.signal(signal.SIGINT, _stop)
+            try:
+                circ.net.run(duration, report=report, report_period=1 * b2.second,
+                             namespace={})
+            finally:
+                if old_handler is not None:
+                    signal.signal(signal.SIGINT, old_handler)
+        t = np.asarray(circ.monitor.t_[:], dtype=float)
+        v = np.asarray(circ.monitor.v_[:], dtype=float).T.copy()  # (samples, M)
+        phi = circ.dictionary()
+    wall = time.perf_counter() - t_wall
+    if interrupted and progress is not None:
+        progress.write("\n  interrupted: keeping the samples recorded so far\n")
+    return InferenceResult.from_run(
+        cfg=cfg, model=model, x=x, t=t, v=v, dictionary=phi, budget=budget, dt=dt,
+        dt_auto=dt_auto, record_stride=stride, wall_time=wall, interrupted=interrupted)
+
+
+def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:
+    """Load a TOML file and run it (convenience for scripts)."""
+    from .config import load_config
+
+    cfg = load_config(path).with_overrides(seed=seed, backend=backend)
+    return run_inference(cfg, progress=progress)

@@ -1,0 +1,42 @@
+"""Dimensionless Bayesian sparse-coding model, exact posteriors and reference samplers.
+
+Imports only numpy and scipy (never brian2). See SPEC section 2.
+"""
+
+from .data import random_dictionary
+from .diagnostics import (effective_sample_size, expected_total_variation,
+                          integrated_autocorrelation_time)
+from .exact import (GridPosterior, gaussian_posterior, grid_posterior, s_bin_probabilities,
+                    s_total_variation, total_variation, u_bin_probabilities, u_total_variation)
+from .samplers import euler_maruyama, langevin_drift, map_descent, mala
+from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_max,
+                            max_stable_step, pi_from_u0, soft_threshold,
+                            soft_threshold_derivative, u0_from_pi)
+
+__all__ = [
+    "SparseCodingModel",
+    "pi_from_u0",
+    "u0_from_pi",
+    "soft_threshold",
+    "soft_threshold_derivative",
+    "energy",
+    "energy_gradient",
+    "lambda_max",
+    "max_stable_step",
+    "gaussian_posterior",
+    "GridPosterior",
+    "grid_posterior",
+    "total_variation",
+    "s_total_variation",
+    "u_total_variation",
+    "s_bin_probabilities",
+    "u_bin_probabilities",
+    "langevin_drift",
+    "euler_maruyama",
+    "mala",
+    "map_descent",
+    "integrated_autocorrelation_time",
+    "effective_sample_size",
+    "expected_total_variation",
+    "random_dictionary",
+]

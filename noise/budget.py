@@ -1,0 +1,242 @@
+"""Noise budget of a latent node: every source's PSD, its sampler temperature and share.
+
+For a node of transconductance ``G_m`` (S), capacitance ``C`` (F) and ``V_u`` (V per unit of u),
+a white source of one-sided PSD ``S_I`` (A^2/Hz) contributes ``T = S_I / (4 G_m C V_u^2)``;
+independent sources add.  A flicker source is not white; its entry uses the node-equivalent PSD
+``S_eq = int S|H|^2 df / int |H|^2 df`` (``H = 1/(1 + 2 pi i f tau_u)``, ``tau_u = C/G_m``), which
+gives the exact ``var(u)`` of a node of curvature 1 (other curvatures: an approximation; the bias
+is a result to report, see SPEC section 3).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .sources import FlickerNoise, InjectedNoise, ShotNoise, ThermalNoise
+from .temperature import _node
+
+__all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "format_si"]
+
+_SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise)
+
+_PREFIXES = {
+    -24: "y", -21: "z", -18: "a", -15: "f", -12: "p", -9: "n", -6: "u", -3: "m",
+    0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E", 21: "Z", 24: "Y",
+}
+
+
+def format_si(value, unit: str, *, digits: int = 4) -> str:
+    """Format an SI value with an engineering prefix: ``format_si(1e-14, "F") == "10 fF"``.
+
+    ``'u'`` is used for micro (``"1 uS"``); ``digits`` significant digits, trailing zeros dropped
+    (``"2.5 ns"``).  Zero gives ``"0 F"``; values beyond the prefix range fall back to e-notation.
+    """
+    x = float(value)
+    if x == 0.0 or not math.isfinite(x):
+        return f"{x:g} {unit}".rstrip()
+    exp3 = int(math.floor(math.log10(abs(x)) / 3.0)) * 3
+    exp3 = min(max(exp3, -24), 24)
+    mant = float(f"{x / 10.0**exp3:.{digits}g}")
+    if abs(mant) >= 1000.0 and exp3 < 24:          # rounding carried into the next prefix
+        exp3 += 3
+        mant = float(f"{x / 10.0**exp3:.{digits}g}")
+    if not (1.0 <= abs(mant) < 1000.0):             # outside y..Y
+        return f"{x:.{digits}g} {unit}".rstrip()
+    return f"{mant:.{digits}g} {_PREFIXES[exp3]}{unit}"
+
+
+@dataclass(frozen=True)
+class BudgetEntry:
+    """One line of a noise budget.
+
+    ``psd``: the white level (A^2/Hz), or for flicker the node-equivalent ``S_eq`` (A^2/Hz);
+    ``T_eff``: its (dimensionless) temperature ``psd / (4 G_m C V_u^2)``;
+    ``share``: fraction (0..1) of the total ``T_eff``.
+    """
+
+    name: str
+    kind: str
+    psd: float
+    T_eff: float
+    share: float
+
+
+@dataclass(frozen=True)
+class NoiseBudget:
+    """Result of :func:`noise_budget`.
+
+    ``entries``: one :class:`BudgetEntry` per source, in the order given;
+    ``sources``: the sources, every ``InjectedNoise(fill_to=...)`` replaced by one with its
+    resolved ``psd`` (A^2/Hz); ``transconductance`` (S), ``capacitance`` (F), ``volts_per_unit``
+    (V); ``total_psd`` (A^2/Hz, equivalent white) and ``T_eff`` (dimensionless) are the totals.
+    """
+
+    entries: tuple[BudgetEntry, ...]
+    sources: tuple
+    transconductance: float
+    capacitance: float
+    volts_per_unit: float
+    total_psd: float
+    T_eff: float
+
+    @property
+    def tau_u(self) -> float:
+        """Node time constant ``C / G_m`` in s."""
+        return self.capacitance / self.transconductance
+
+    @property
+    def node_corner_frequency(self) -> float:
+        """Node bandwidth ``1 / (2 pi tau_u)`` in Hz."""
+        return 1.0 / (2.0 * math.pi * self.tau_u)
+
+    def entry(self, name: str) -> BudgetEntry:
+        """The first entry called ``name`` (KeyError if none)."""
+        for e in self.entries:
+            if e.name == name:
+                return e
+        raise KeyError(name)
+
+    def header(self) -> str:
+        return (
+            f"Noise budget: C = {format_si(self.capacitance, 'F')}, "
+            f"G_m = {format_si(self.transconductance, 'S')}, "
+            f"V_u = {format_si(self.volts_per_unit, 'V')}, "
+            f"tau_u = {format_si(self.tau_u, 's')}"
+        )
+
+    def table(self) -> str:
+        """Aligned text table (source, kind, PSD [A^2/Hz], T_eff, share [%]) with a TOTAL row."""
+        head = ("source", "kind", "PSD [A^2/Hz]", "T_eff", "share [%]")
+        rows = [
+            (e.name, e.kind + (" (equiv.)" if e.kind == "flicker" else ""),
+             f"{e.psd:.3e}", f"{e.T_eff:.4g}", f"{100.0 * e.share:.1f}")
+            for e in self.entries
+        ]
+        total = ("TOTAL", "", f"{self.total_psd:.3e}", f"{self.T_eff:.4g}",
+                 f"{100.0 * sum(e.share for e in self.entries):.1f}")
+        widths = [max(len(r[i]) for r in [head, *rows, total]) for i in range(len(head))]
+
+        def fmt(r):
+            left = [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
+            right = [r[i].rjust(widths[i]) for i in range(2, len(r))]
+            return "  ".join(left + right).rstrip()
+
+        rule = "-" * len(fmt(head))
+        lines = [self.header(), fmt(head), rule, *(fmt(r) for r in rows), rule, fmt(total)]
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def plot(self, path=None, *, f_min=None, f_max=None):
+        """Log-log one-sided PSD (A^2/Hz) versus frequency (Hz); returns a matplotlib Figure.
+
+        One curve per source and the total; for flicker the simulated OU-bank PSD (solid) and the
+        ideal 1/f over its band (dashed); a vertical line at the node corner ``1/(2 pi tau_u)``.
+        Default range: three decades around the node corner, widened to cover every flicker band.
+        Saves a PNG at ``path`` when given.  Uses the Agg canvas (no display, no pyplot state).
+        """
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fc = self.node_corner_frequency
+        lo, hi = fc / 1e3, fc * 1e3
+        for s in self.sources:
+            if isinstance(s, FlickerNoise):
+                lo, hi = min(lo, s.f_min), max(hi, s.f_max)
+        lo = float(f_min) if f_min is not None else lo
+        hi = float(f_max) if f_max is not None else hi
+        if not (0.0 < lo < hi and math.isfinite(hi)):
+            raise ValueError(f"f_min/f_max: expected 0 < f_min < f_max in Hz, got {lo!r}, {hi!r}")
+        f = np.logspace(math.log10(lo), math.log10(hi), 400)
+
+        fig = Figure(figsize=(7.0, 4.5))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        total = np.zeros_like(f)
+        for s in self.sources:
+            y = s.psd(f)
+            total += y
+            (line,) = ax.loglog(f, y, lw=1.5, label=f"{s.name} ({s.kind})")
+            if isinstance(s, FlickerNoise):
+                fb = f[(f >= s.f_min) & (f <= s.f_max)]
+                ax.loglog(fb, s.ideal_psd(fb), ls="--", lw=1.0, color=line.get_color(),
+                          label=f"{s.name}: ideal 1/f")
+        ax.loglog(f, total, color="k", lw=2.0, label="total")
+        ax.axvline(fc, color="0.4", ls=":", lw=1.0,
+                   label=f"node corner {format_si(fc, 'Hz')}")
+        ax.set_xlabel("frequency [Hz]")
+        ax.set_ylabel("one-sided PSD [A$^2$/Hz]")
+        ax.set_title(f"T_eff = {self.T_eff:.4g}   (C = {format_si(self.capacitance, 'F')}, "
+                     f"G_m = {format_si(self.transconductance, 'S')}, "
+                     f"V_u = {format_si(self.volts_per_unit, 'V')})", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, format="png", dpi=120)
+        return fig
+
+
+def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> NoiseBudget:
+    """Compute the noise budget of a latent node.
+
+    Parameters
+    ----------
+    sources : iterable of ThermalNoise / ShotNoise / FlickerNoise / InjectedNoise (or one source)
+    transconductance : float
+        ``G_m`` in S.
+    capacitance : float
+        ``C`` in F.
+    volts_per_unit : float
+        ``V_u`` in V per unit of u.
+
+    At most one ``InjectedNoise(fill_to=T_target)`` is allowed; it is resolved to the white PSD
+    ``4 G_m C V_u^2 (T_target - T_others)`` (A^2/Hz) that makes the total exactly ``T_target``.
+    ``T_others > T_target`` is a ValueError naming fill_to, the target and the natural T_eff.
+    """
+    g, c, v = _node(transconductance, capacitance, volts_per_unit)
+    if isinstance(sources, _SOURCE_TYPES):
+        sources = (sources,)
+    sources = tuple(sources)
+    # an empty list is a noiseless circuit: T_eff = 0 (deterministic descent, the T = 0 limit)
+    for i, s in enumerate(sources):
+        if not isinstance(s, _SOURCE_TYPES):
+            raise ValueError(
+                f"sources[{i}]: expected ThermalNoise, ShotNoise, FlickerNoise or InjectedNoise, "
+                f"got {s!r}")
+    fills = [i for i, s in enumerate(sources)
+             if isinstance(s, InjectedNoise) and not s.is_resolved]
+    if len(fills) > 1:
+        raise ValueError(
+            f"fill_to: expected at most one InjectedNoise(fill_to=...) source, got {len(fills)} "
+            f"(sources {', '.join(repr(sources[i].name) for i in fills)})")
+
+    tau_u = c / g
+    scale = 4.0 * g * c * v * v            # A^2/Hz per unit of T_eff
+    psds = [None if i in fills else s.equivalent_psd(tau_u) for i, s in enumerate(sources)]
+    if fills:
+        i = fills[0]
+        target = sources[i].fill_to
+        natural = sum(p for p in psds if p is not None) / scale
+        if natural > target:
+            raise ValueError(
+                f"fill_to: expected a target T_eff at or above the natural noise, got fill_to="
+                f"{target!r} but the other sources already give T_eff = {natural:.6g} "
+                f"(source {sources[i].name!r}; lower the natural noise or raise the target)")
+        psds[i] = scale * (target - natural)
+        sources = sources[:i] + (replace(sources[i], psd=psds[i], fill_to=None),) + sources[i + 1:]
+
+    temps = [p / scale for p in psds]
+    # with a fill_to source the total is the target by construction (avoid round-off drift)
+    total_T = float(target) if fills else math.fsum(temps)
+    entries = tuple(
+        BudgetEntry(name=s.name, kind=s.kind, psd=float(p), T_eff=float(t),
+                    share=(t / total_T if total_T > 0 else 0.0))
+        for s, p, t in zip(sources, psds, temps)
+    )
+    return NoiseBudget(entries=entries, sources=sources, transconductance=g, capacitance=c,
+                       volts_per_unit=v, total_psd=float(math.fsum(psds)), T_eff=float(total_T))
