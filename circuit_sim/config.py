@@ -50,13 +50,14 @@ def _number(section: dict, key: str, where: str, default=None, *, low=None, high
         raise ConfigError(name, kind, value)
     if not math.isfinite(value):
         raise ConfigError(name, f"a finite {kind[2:] if integer else 'number'}", value)
-    if low is not None and (value < low or (low_open and value == low)):
-        rng = f"> {low}" if low_open else f">= {low}"
+    too_low = low is not None and (value < low or (low_open and value == low))
+    if too_low or (high is not None and value > high):
+        parts = []
+        if low is not None:
+            parts.append(f"> {low}" if low_open else f">= {low}")
         if high is not None:
-            rng += f" and <= {high}"
-        raise ConfigError(name, f"{kind} {rng}", value)
-    if high is not None and value > high:
-        raise ConfigError(name, f"{kind} <= {high}", value)
+            parts.append(f"<= {high}")
+        raise ConfigError(name, f"{kind} {' and '.join(parts)}", value)
     return int(value) if integer else float(value)
 
 
@@ -365,6 +366,7 @@ class Config:
         cfg = cls(model, inp, circuit, noises, run, source, d)
         cfg.noise_budget()  # validates the noise section against the circuit (fill_to etc.)
         cfg.resolved_dt()   # validates dt against the stability bound
+        cfg.record_stride()  # validates record_every against dt
         return cfg
 
     def with_overrides(self, *, seed=None, backend=None) -> "Config":
@@ -515,25 +517,25 @@ class Config:
     # ---- serialisation
     def resolved_dict(self) -> dict:
         """The configuration with every default and derived value written out (units as strings)."""
-        from noise import format_si
-
         m, c, r = self.model, self.circuit, self.run
         model = self.build_model()
         md = {"n_features": m.n_features, "n_components": m.n_components, "prior": m.prior}
         if m.prior == "laplace":
-            md.update(lam=m.lam, u0=m.u0, pi=m.pi)
+            md.update(lam=m.lam, u0=m.u0)  # pi = exp(-lam u0)
         else:
             md["prior_variance"] = m.prior_variance
         md.update(positive=m.positive, sigma=m.sigma,
                   dictionary=[list(map(float, row)) for row in model.dictionary])
-        cd = {"capacitance": format_si(c.capacitance, "F"),
-              "transconductance": format_si(c.transconductance, "S"),
-              "volts_per_unit": format_si(c.volts_per_unit, "V"),
-              "temperature": format_si(c.temperature, "K"), "kappa": c.kappa}
+        def q(value, unit):  # exact (repr round-trips), SI unit
+            return f"{value!r} {unit}"
+
+        cd = {"capacitance": q(c.capacitance, "F"), "transconductance": q(c.transconductance, "S"),
+              "volts_per_unit": q(c.volts_per_unit, "V"), "temperature": q(c.temperature, "K"),
+              "kappa": c.kappa}
         if c.bias_current is not None:
-            cd["bias_current"] = format_si(c.bias_current, "A")
+            cd["bias_current"] = q(c.bias_current, "A")
         if c.supply_voltage is not None:
-            cd["supply_voltage"] = format_si(c.supply_voltage, "V")
+            cd["supply_voltage"] = q(c.supply_voltage, "V")
         units = {"conductance": "S", "temperature": "K", "current": "A", "white_psd": "A^2/Hz",
                  "corner_frequency": "Hz", "f_min": "Hz", "f_max": "Hz", "psd": "A^2/Hz"}
         nl = []
@@ -542,11 +544,11 @@ class Config:
             for k, v in n.params:
                 if v is None:
                     continue
-                nd[k] = f"{v:.6g} {units[k]}" if k in units else v
+                nd[k] = q(v, units[k]) if k in units else v
             nl.append(nd)
         dt, _ = self.resolved_dt()
-        rd = {"duration": format_si(r.duration, "s"), "dt": f"{dt:.6g} s",
-              "record_every": f"{self.record_stride() * dt:.6g} s", "seed": r.seed,
+        rd = {"duration": q(r.duration, "s"), "dt": q(dt, "s"),
+              "record_every": q(self.record_stride() * dt, "s"), "seed": r.seed,
               "backend": r.backend, "integrator": r.integrator}
         if r.u_init is not None:
             rd["u_init"] = list(r.u_init)

@@ -86,8 +86,12 @@ def test_exactly_one_of_psd_fill_to():
 def test_node_parameters_validated():
     with pytest.raises(ValueError, match="capacitance"):
         noise_budget(_natural(), transconductance=1e-6, capacitance=0.0, volts_per_unit=0.01)
-    with pytest.raises(ValueError, match="sources"):
-        noise_budget([], **NODE)
+
+
+def test_empty_budget_is_a_noiseless_circuit():
+    budget = noise_budget([], **NODE)
+    assert budget.T_eff == 0.0 and budget.total_psd == 0.0 and budget.entries == ()
+    assert "TOTAL" in budget.table()
 
 
 def test_table_lists_sources_and_total():
