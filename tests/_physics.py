@@ -1,0 +1,72 @@
+"""Statistical helpers for the physics tests: every tolerance comes from an effective sample size.
+
+``break_noise`` is the deliberate-breakage switch: it scales every white noise amplitude
+in the built network by a factor (sqrt(2) is the classic one-sided/two-sided PSD bug), so
+each statistical check can be shown to fail when the physics is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+import models
+import circuit_sim.simulate as simulate
+
+Z = 4.0  # every statistical assertion allows 4 standard errors
+
+
+@contextlib.contextmanager
+def break_noise(factor: float):
+    """Within the block, multiply every white noise amplitude of the circuit by ``factor``."""
+    original = simulate.build_network
+
+    def broken(*args, **kwargs):
+        circ = original(*args, **kwargs)
+        ns = circ.latent.namespace
+        for key in [k for k in ns if k.startswith("amp_")]:
+            ns[key] = ns[key] * factor
+        return circ
+
+    simulate.build_network = broken
+    try:
+        yield
+    finally:
+        simulate.build_network = original
+
+
+def mean_and_se(series: np.ndarray) -> tuple[float, float]:
+    """Mean of a 1-D correlated series and its standard error from the integrated
+    autocorrelation time (Sokal window): ``se = std / sqrt(n / tau)``."""
+    series = np.asarray(series, dtype=float)
+    tau = float(models.integrated_autocorrelation_time(series[:, None])[0])
+    return float(series.mean()), float(series.std(ddof=1) * np.sqrt(max(tau, 1.0) / len(series)))
+
+
+def temperature_series(u: np.ndarray, model, x: np.ndarray) -> np.ndarray:
+    """Per-sample temperature estimate for a Gaussian posterior: ``q = (u-m)^T A (u-m) / M``
+    with the exact mean ``m`` and precision ``A``; ``E[q] = tr(A Cov) / M`` (= T when the
+    chain samples ``exp(-E/T)`` exactly)."""
+    mean, cov = models.gaussian_posterior(model, x)
+    a = np.linalg.inv(cov)
+    d = u - mean
+    return np.einsum("ni,ij,nj->n", d, a, d) / model.n_components
+
+
+def euler_temperature_factor(model, x, h: float) -> float:
+    """``tr(A C_h) / M``: what the temperature estimator gives for an Euler-Maruyama chain of
+    step ``h`` at T = 1 (its stationary covariance is ``(A - h A^2 / 2)^-1``)."""
+    _, cov = models.gaussian_posterior(model, x)
+    _, cov_h = models.gaussian_posterior(model, x, euler_step=h)
+    return float(np.trace(np.linalg.inv(cov) @ cov_h) / model.n_components)
+
+
+def tv_noise_bound(p: np.ndarray, n_eff: float, seed: int = 0, n_boot: int = 400) -> tuple[float, float]:
+    """Mean and mean + Z sd of the total-variation distance between the exact bin
+    probabilities ``p`` and a histogram of ``n_eff`` independent draws (parametric bootstrap).
+    An exact sampler's TV exceeds the second number with negligible probability."""
+    rng = np.random.default_rng(seed)
+    n = max(int(n_eff), 1)
+    tv = 0.5 * np.abs(rng.multinomial(n, p / p.sum(), size=n_boot) / n - p).sum(axis=1)
+    return float(tv.mean()), float(tv.mean() + Z * tv.std(ddof=1))
