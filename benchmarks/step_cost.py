@@ -42,8 +42,8 @@ cython) the per-step cost is therefore the slope between two run lengths::
 
 after a warm-up run (which fills Brian2's cython cache). ``n1`` is small, ``n2`` is chosen
 adaptively so that ``t(n2) - t(n1)`` is about ``--target`` seconds (a pilot slope first,
-one refinement if the difference came out too small), capped by ``--max-steps`` and, for
-the slow numpy backend, by a time cap. With ``--repeats`` > 1 the (n1, n2) pair is
+one refinement if the difference came out too small), capped by ``--max-steps`` (and, when
+recording, by ~10 million recorded values) and, for the slow numpy backend, by a time cap. With ``--repeats`` > 1 the (n1, n2) pair is
 repeated and the median slope reported.
 
 Standalone (``cpp_standalone``) rebuilds the C++ project on every run. The binary writes
@@ -257,6 +257,8 @@ def time_brian2(p: Problem, backend: str, record: bool, *, target: float, repeat
                 max_steps: int, time_cap: float, log) -> tuple[float, int, str]:
     """ms/step of one Brian2 backend; returns (ms/step, n2, method description)."""
     run = Brian2Runner(p, backend, record)
+    if record:  # keep the recorded (n, M) samples below ~80 MB
+        max_steps = min(max_steps, max(5000, 10_000_000 // p.m))
     try:
         n1 = 200
         run(n1)  # warm-up: cython compiles (cached afterwards); standalone full C++ build
