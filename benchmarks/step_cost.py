@@ -20,7 +20,7 @@ recording, for
   ``models.soft_threshold``, checked against it once) because the public function's
   argument validation alone costs ~2 us per call, a large share of a step at small sizes.
   "With recording" copies ``u`` into a preallocated ``(n, M)`` array every step. Timed
-  with ``time.perf_counter`` around the loop only; best of ``--repeats``.
+  around the loop only (see *Clocks*); best of ``--repeats``.
 * ``euler_maruyama``  -- the library's batched sampler ``models.euler_maruyama`` with one
   chain (``u_init`` of shape (1, M)), ``record_every=1`` (recording) or ``n_steps`` (not).
   It draws its noise inside the loop. Best of ``--repeats``.
@@ -32,11 +32,24 @@ recording, for
   does not depend on dt). "Without recording" is ``record_every = duration`` (one sample);
   "with recording" is ``record_every = dt`` (every step).
 
+Clocks
+------
+By default (``--clock cpu``) everything is timed in process CPU time
+(``time.process_time``), not wall time: the machine has 2 cores and is often shared
+(test suites, compilers), and CPU time of a single-threaded loop is far less sensitive to
+time slicing than wall time (it still feels contention for caches and memory bandwidth).
+``--clock wall`` uses ``time.perf_counter`` for the loops and ``res.wall_time`` for the
+runtime backends instead.
+
 How a Brian2 step is timed
 --------------------------
-``InferenceResult.wall_time`` covers network construction, code generation / compilation
-and the read-back of the monitor, not only the steps. For the runtime backends (numpy,
-cython) the per-step cost is therefore the slope between two run lengths::
+``run_inference`` also builds the network, generates / compiles code and reads back the
+monitor, not only the steps. Its ``wall_time`` covers all that; with ``--clock cpu`` the
+script takes the process CPU time spent in ``run_inference`` minus the CPU time spent in
+``InferenceResult.from_run`` (the figures of merit computed after ``wall_time`` is
+taken; O(n) when recording), found by wrapping ``from_run`` for the duration of the call.
+For the runtime backends (numpy, cython) the per-step cost is the slope between two run
+lengths::
 
     ms/step = (t(n2) - t(n1)) / (n2 - n1)
 
@@ -90,6 +103,8 @@ import numpy as np  # noqa: E402
 import models  # noqa: E402
 
 BRIAN_BACKENDS = ("numpy", "cython", "standalone")
+#: The clock for the loops and runtime backends: set from ``--clock`` in :func:`main`.
+CLOCK = {"now": time.process_time, "name": "cpu"}
 DEFAULT_SIZES = ((16, 32), (64, 128), (256, 512))
 TEMPERATURE = 1.0
 SEED = 1
@@ -158,7 +173,7 @@ def numpy_reference(p: Problem, n_steps: int, record: bool) -> float:
     noise = rng.standard_normal((n_steps, p.m)) * np.sqrt(2.0 * TEMPERATURE * p.h)
     out = np.empty((n_steps, p.m)) if record else None
     u = np.zeros(p.m)
-    t0 = time.perf_counter()
+    t0 = CLOCK["now"]()
     if record:
         for k in range(n_steps):
             s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
@@ -172,7 +187,7 @@ def numpy_reference(p: Problem, n_steps: int, record: bool) -> float:
             r = x - phi @ s
             drive = phit @ r
             u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + noise[k]
-    elapsed = time.perf_counter() - t0
+    elapsed = CLOCK["now"]() - t0
     if not np.all(np.isfinite(u)):
         raise FloatingPointError("numpy reference diverged")
     return elapsed
@@ -182,11 +197,11 @@ def em_reference(p: Problem, n_steps: int, record: bool) -> float:
     """Seconds for ``models.euler_maruyama`` with one chain."""
     rng = np.random.default_rng(0)
     u_init = np.zeros((1, p.m))
-    t0 = time.perf_counter()
+    t0 = CLOCK["now"]()
     out = models.euler_maruyama(p.model, p.x, u_init, n_steps=n_steps, step=p.h,
                                 temperature=TEMPERATURE, rng=rng,
                                 record_every=1 if record else n_steps)
-    elapsed = time.perf_counter() - t0
+    elapsed = CLOCK["now"]() - t0
     if not np.all(np.isfinite(out)):
         raise FloatingPointError("euler_maruyama diverged")
     return elapsed
@@ -215,6 +230,29 @@ def chdir(path):
         os.chdir(old)
 
 
+@contextlib.contextmanager
+def _from_run_cpu_time():
+    """Temporarily wrap ``InferenceResult.from_run`` to add up the CPU time spent in it."""
+    from circuit_sim.result import InferenceResult
+
+    acc = {"cpu": 0.0}
+    original = InferenceResult.__dict__["from_run"]
+    func = original.__func__
+
+    def timed(cls, *a, **kw):
+        c0 = time.process_time()
+        try:
+            return func(cls, *a, **kw)
+        finally:
+            acc["cpu"] += time.process_time() - c0
+
+    InferenceResult.from_run = classmethod(timed)
+    try:
+        yield acc
+    finally:
+        InferenceResult.from_run = original
+
+
 class Brian2Runner:
     """Runs one (problem, backend, recording) configuration at chosen lengths."""
 
@@ -224,12 +262,21 @@ class Brian2Runner:
                         if backend == "standalone" else None)
 
     def __call__(self, n_steps: int) -> tuple[float, float | None]:
-        """Run ``n_steps``; return (wall_time of run_inference, binary run time or None)."""
+        """Run ``n_steps``; return (time of the run, binary run time or None).
+
+        The time of the run is ``res.wall_time`` with ``--clock wall``; with ``--clock cpu``
+        it is the process CPU time spent in ``run_inference`` minus that spent in
+        ``InferenceResult.from_run`` (figures of merit, computed after ``wall_time`` is
+        taken, O(n) when recording).
+        """
         from circuit_sim import run_inference
 
         cfg = self.p.config(n_steps, self.record, self.backend)
         if self.scratch is None:
-            res = run_inference(cfg)
+            with _from_run_cpu_time() as post:
+                c0 = time.process_time()
+                res = run_inference(cfg)
+                cpu = time.process_time() - c0 - post["cpu"]
             binary = None
         else:
             info = os.path.join(self.scratch, "output", "results", "last_run_info.txt")
@@ -246,6 +293,8 @@ class Brian2Runner:
                                f"expected ({expected}, {self.p.m})")
         if not np.all(np.isfinite(res.u)):
             raise FloatingPointError("circuit diverged")
+        if self.scratch is None and CLOCK["name"] == "cpu":
+            return cpu, binary
         return res.wall_time, binary
 
     def close(self):
@@ -301,7 +350,7 @@ def time_brian2(p: Problem, backend: str, record: bool, *, target: float, repeat
         ms = 1e3 * statistics.median(slopes)
         log(f"      {backend} n1={n1} n2={n2}: slopes "
             + ", ".join(f"{1e3 * s:.4g}" for s in slopes) + " ms/step")
-        return ms, n2, f"wall slope n1={n1}, median of {len(slopes)}"
+        return ms, n2, f"{CLOCK['name']} slope n1={n1}, median of {len(slopes)}"
     finally:
         run.close()
 
@@ -330,6 +379,9 @@ def main(argv=None) -> int:
     ap.add_argument("--max-steps", type=int, default=2_000_000)
     ap.add_argument("--numpy-cap", type=float, default=None,
                     help="max seconds of simulation per brian2-numpy run (default 12, quick 3)")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="time loops and runtime backends by process CPU time (default; "
+                         "robust to other load on the machine) or wall time")
     ap.add_argument("--verbose", action="store_true", help="keep Brian2's warnings")
     args = ap.parse_args(argv)
 
@@ -342,6 +394,8 @@ def main(argv=None) -> int:
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
     numpy_cap = args.numpy_cap if args.numpy_cap is not None else (3.0 if args.quick else 12.0)
 
+    if args.clock == "wall":
+        CLOCK.update(now=time.perf_counter, name="wall")
     import brian2 as b2
     if not args.verbose:
         b2.BrianLogger.log_level_error()
@@ -389,7 +443,8 @@ def main(argv=None) -> int:
     print()
     print(f"ms per simulated step (Python {platform.python_version()}, numpy {np.__version__}, "
           f"brian2 {b2.__version__}, {os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS=1)")
-    print(f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and recording flag")
+    print(f"clock: {CLOCK['name']} time (standalone: the binary's own std::clock time); "
+          f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and recording flag")
     head = (f"{'N':>5} {'M':>5}  {'backend':<18} {'recording':<9} {'ms/step':>10} "
             f"{'ratio':>8} {'steps':>9}  method")
     print(head)

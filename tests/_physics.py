@@ -19,13 +19,14 @@ Z = 4.0  # every statistical assertion allows 4 standard errors
 
 @contextlib.contextmanager
 def break_noise(factor: float):
-    """Within the block, multiply every white noise amplitude of the circuit by ``factor``."""
+    """Within the block, multiply every noise amplitude of the circuit (white sources and
+    flicker OU poles) by ``factor``."""
     original = simulate.build_network
 
     def broken(*args, **kwargs):
         circ = original(*args, **kwargs)
         ns = circ.latent.namespace
-        for key in [k for k in ns if k.startswith("amp_")]:
+        for key in [k for k in ns if k.startswith(("amp_", "sdf_"))]:
             ns[key] = ns[key] * factor
         return circ
 
