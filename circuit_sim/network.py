@@ -21,9 +21,10 @@ monitor records ``v`` at the start of the step. Storing ``s``, ``h'``, ``vr`` on
 (instead of subexpressions read through the synapses) and the "diagonal" synapse order
 (consecutive synapses touch different targets) are the speed levers of SPEC section 7.
 
-Integrator: Brian2's ``euler`` method, i.e. Euler-Maruyama with the Ito
-interpretation (all noise is additive here, so Ito and Stratonovich coincide); weak
-order 1. The dimensionless step is ``h = dt / tau_u``.
+Integrator: Euler-Maruyama with the Ito interpretation (all noise is additive here, so
+Ito and Stratonovich coincide); weak order 1. The noise increments are drawn explicitly
+once per step in a fixed order (see :func:`_latent_equations`) and Brian2's ``euler``
+method integrates the rest. The dimensionless step is ``h = dt / tau_u``.
 """
 
 from __future__ import annotations
@@ -81,12 +82,21 @@ class CircuitNetwork:
 
 
 def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list) -> str:
-    """Equations of the latent nodes (Brian2 syntax, physical units)."""
+    """Equations of the latent nodes (Brian2 syntax, physical units).
+
+    The white noise of source ``k`` is the current ``amp_k * eta_k`` with ``amp_k =
+    sqrt(S_k / 2)`` and ``eta_k = randn() / sqrt(dt)`` redrawn once per step (see
+    :func:`_noise_draw_code`): integrated by Euler this is exactly Euler-Maruyama,
+    ``dv = ... + sqrt(dt) amp_k N(0, 1) / C``. Brian2's own ``xi_k`` would do the same,
+    but Brian2 draws several ``xi`` in the iteration order of a Python ``set`` of their
+    names, which changes with the interpreter's hash seed: the same seed would then not
+    give the same result in another process.
+    """
     if model.prior == "gaussian":
         force = "i_d / (G_w * V_u * sigma2) - v / (V_u * prior_var)"
     else:
         force = "hp * i_d / (G_w * V_u * sigma2) - lam * sign(v)"
-    noise = "".join(f" + amp_{k} * xi_{k} / C" for k, _ in enumerate(white))
+    noise = "".join(f" + amp_{k} * eta_{k} / C" for k, _ in enumerate(white))
     flick = " + ".join(f"y_{k}_{p}" for k, bank in flicker for p in range(len(bank[0])))
     drive = f"G_m * V_u * force + {flick}" if flick else "G_m * V_u * force"
     eqs = [f"dv/dt = ({drive}) / C{noise} : volt",
@@ -95,11 +105,21 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
            "s : 1            # soft-thresholded code, stored once per step",
            "hp : 1           # h'(u), stored once per step",
            "vs = V_u * s : volt"]
+    for k, _ in enumerate(white):
+        eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
     for k, (taus, sds) in flicker:
         for p in range(len(taus)):
             eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
-                       f"sdf_{k}_{p} * sqrt(2 / tauf_{k}_{p}) * xi_f{k}_{p} : amp")
+                       f"sdf_{k}_{p} * sqrt(2 / tauf_{k}_{p}) * etaf_{k}_{p} : amp")
+            eqs.append(f"etaf_{k}_{p} : second**-0.5")
     return "\n".join(eqs)
+
+
+def _noise_draw_code(white: list, flicker: list) -> str:
+    """Abstract code drawing every noise variable once per step, in a fixed order."""
+    names = [f"eta_{k}" for k, _ in enumerate(white)]
+    names += [f"etaf_{k}_{p}" for k, (taus, _) in flicker for p in range(len(taus))]
+    return "\n".join(f"{n} = randn() / sqrt(dt)" for n in names)
 
 
 def _threshold_code(model: models.SparseCodingModel) -> str:
@@ -168,7 +188,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker), method="euler",
                             namespace=ns, clock=clock, name="latent")
     latent.v = u_init * c.volts_per_unit * b2.volt
-    latent.run_regularly(_threshold_code(model), when="start", order=ORDER_S, name="latent_store_s")
+    draws = _noise_draw_code(white, flicker)
+    latent.run_regularly(_threshold_code(model) + ("\n" + draws if draws else ""), when="start",
+                         order=ORDER_S, name="latent_store_s")
 
     x_in = b2.TimedArray((np.atleast_2d(x) * c.volts_per_unit) * b2.volt,
                          dt=dt * b2.second, name="x_in")

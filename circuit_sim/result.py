@@ -300,6 +300,7 @@ class InferenceResult:
                 p0 = np.mean(s[:, i] == 0)
                 ax.set_title(f"s_{i}: P(s=0) = {p0:.3f} (exact {grid.s_zero_mass[i]:.3f})")
                 ax.set_xlim(edges[0], edges[-1])
+                ax.set_ylabel("density of s != 0 (area = P(s != 0))")
             else:
                 ax.hist(s[:, i], bins=40, density=True, alpha=0.5, label="circuit samples")
                 if gauss is not None:
