@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/step_cost.py                       # full table (~5-10 min, 2 cores)
+    python benchmarks/step_cost.py                       # full table (~4-6 min, 2 cores)
     python benchmarks/step_cost.py --quick               # short runs, rough numbers
     python benchmarks/step_cost.py --sizes 16x32,64x128 --backends numpy,cython
 
@@ -56,17 +56,19 @@ lengths::
 after a warm-up run (which fills Brian2's cython cache). ``n1`` is small, ``n2`` is chosen
 adaptively so that ``t(n2) - t(n1)`` is about ``--target`` seconds (a pilot slope first,
 one refinement if the difference came out too small), capped by ``--max-steps`` (and, when
-recording, by ~10 million recorded values) and, for the slow numpy backend, by a time cap. With ``--repeats`` > 1 the (n1, n2) pair is
-repeated and the median slope reported.
+recording, by ~10 million recorded values) and, for the slow numpy backend, by a time cap
+(``--numpy-cap``). With ``--repeats`` > 1 the (n1, n2) pair is repeated and the median
+slope reported.
 
 Standalone (``cpp_standalone``) rebuilds the C++ project on every run. The binary writes
 its own run time (Brian2's ``Network::_last_run_time``, the network's main loop only: no
 compilation, no result files; measured with ``std::clock``, i.e. the process's CPU time,
-which equals wall time for this single-threaded loop) to ``results/last_run_info.txt``; ``brian2.device._last_run_time``
-holds the same number, but ``circuit_sim``'s backend context calls ``device.reinit()``
-before ``run_inference`` returns, which clears it, so the script reads the file. Each
+which equals wall time for this single-threaded loop on an idle machine) to
+``results/last_run_info.txt``; ``brian2.device._last_run_time`` holds the same number,
+but ``circuit_sim``'s backend context calls ``device.reinit()`` before ``run_inference``
+returns, which clears it, so the script reads the file. Each
 standalone configuration gets its own scratch directory, reused between its runs so that
-only ``main.cpp`` (which carries the duration) is recompiled. Reported: median over the
+only ``main.o`` is recompiled (observed: about 1 s per run). Reported: median over the
 repeats of ``binary_time(n2) / n2``; the ``method`` column also gives the wall-time slope
 ``(wall(n2) - wall(n1)) / (n2 - n1)`` as a cross-check (it additionally includes writing
 and reading back the recorded samples).
@@ -233,7 +235,7 @@ def chdir(path):
 @contextlib.contextmanager
 def _from_run_cpu_time():
     """Temporarily wrap ``InferenceResult.from_run`` to add up the CPU time spent in it."""
-    from circuit_sim.result import InferenceResult
+    from circuit_sim import InferenceResult
 
     acc = {"cpu": 0.0}
     original = InferenceResult.__dict__["from_run"]

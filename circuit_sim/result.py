@@ -64,16 +64,17 @@ class InferenceResult:
     dt_auto: bool
     record_stride: int
     wall_time: float
+    run_time: float = float("nan")  # s of wall time in the simulation loop itself (no build)
     interrupted: bool = False
     metrics: dict = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, *, cfg, model, x, t, v, dictionary, budget, dt, dt_auto, record_stride,
-                 wall_time, interrupted=False) -> "InferenceResult":
+                 wall_time, run_time=float("nan"), interrupted=False) -> "InferenceResult":
         u = v / cfg.circuit.volts_per_unit
         s = models.soft_threshold(u, model.u0, model.positive) if model.prior == "laplace" else u.copy()
         res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
-                  wall_time, interrupted)
+                  wall_time, run_time, interrupted)
         res.metrics = res.compute_metrics()
         return res
 
@@ -197,7 +198,8 @@ class InferenceResult:
                  f"(h = dt/tau_u = {mt['h']:.3g}, stability limit 2/lambda_max = "
                  f"{2 / mt['lambda_max']:.3g}{'; dt chosen automatically' if self.dt_auto else ''})",
                  f"  simulated    : {format_si(len(self.t) * self.record_stride * self.dt, 's')} of "
-                 f"circuit time on backend '{self.cfg.run.backend}' in {self.wall_time:.2f} s wall "
+                 f"circuit time on backend '{self.cfg.run.backend}' in {self.wall_time:.2f} s wall, "
+                 f"{self.run_time:.2f} s of it simulating "
                  f"(seed {self.cfg.run.seed}); {len(self.t)} samples, burn-in {self.burn_in}"
                  + ("  [INTERRUPTED]" if self.interrupted else "")]
         if "autocorrelation_time" in mt:
@@ -272,6 +274,7 @@ class InferenceResult:
             a["burn_in"] = self.burn_in
             a["interrupted"] = self.interrupted
             a["wall_time"] = self.wall_time
+            a["run_time"] = self.run_time
         return path
 
     def plot(self, path=None):

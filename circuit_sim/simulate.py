@@ -83,7 +83,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     backend = cfg.run.backend
     interrupted = False
     t_wall = time.perf_counter()
-    with backend_context(backend, build_dir=build_dir):
+    with backend_context(backend, build_dir=build_dir) as directory:
         b2.seed(cfg.run.seed)
         circ = build_network(cfg, model, x, dt, stride, u0, budget.sources)
         duration = n_steps * dt * b2.second
@@ -95,7 +95,8 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                                "(no progress display in standalone mode)\n")
                 progress.flush()
             circ.net.run(duration, namespace={})
-            b2.device.build(run=True, compile=True, with_output=False)
+            b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+            run_time = float(getattr(b2.device, "_last_run_time", float("nan")))
         else:
             report = _Progress(progress) if progress is not None else None
             old_handler = None
@@ -105,9 +106,11 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                     interrupted = True
                     circ.net.stop()
                 old_handler = signal.signal(signal.SIGINT, _stop)
+            t_run = time.perf_counter()
             try:
                 circ.net.run(duration, report=report, report_period=1 * b2.second,
                              namespace={})
+                run_time = time.perf_counter() - t_run
             finally:
                 if old_handler is not None:
                     signal.signal(signal.SIGINT, old_handler)
@@ -119,7 +122,8 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
         progress.write("\n  interrupted: keeping the samples recorded so far\n")
     return InferenceResult.from_run(
         cfg=cfg, model=model, x=x, t=t, v=v, dictionary=phi, budget=budget, dt=dt,
-        dt_auto=dt_auto, record_stride=stride, wall_time=wall, interrupted=interrupted)
+        dt_auto=dt_auto, record_stride=stride, wall_time=wall, run_time=run_time,
+        interrupted=interrupted)
 
 
 def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:

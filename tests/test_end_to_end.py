@@ -105,3 +105,13 @@ def test_same_seed_same_result_across_processes(tmp_path):
                              env=env, check=True)
         outs.append(out.stdout.strip().splitlines()[-1])
     assert outs[0] == outs[1] == outs[2]
+
+
+@pytest.mark.slow
+def test_standalone_builds_in_its_own_directory(tmp_path, monkeypatch):
+    """Parallel standalone runs must not share Brian2's default ./output project."""
+    monkeypatch.chdir(tmp_path)
+    cfg = loads_config(dumps_toml(base_dict(run={"duration": "0.2 us", "backend": "standalone"})))
+    res = run_inference(cfg)
+    assert len(res.t) == 1000 and res.run_time > 0
+    assert not (tmp_path / "output").exists()

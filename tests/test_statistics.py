@@ -333,7 +333,7 @@ def check_slab(cfg_dict: dict) -> dict:
 def test_spike_and_slab_1d(positive):
     # positive: u is bimodal (s = |u| - u0 for either sign) and crossing between the modes
     # through the dead zone is slow, so the chain needs a longer run for the same ESS
-    n_tau = 250000.0 if positive else 60000.0
+    n_tau = 250000.0 if positive else 120000.0
     print(check_slab(_slab({**SLAB_1D, "positive": positive}, [1.2], n_tau=n_tau)))
 
 
