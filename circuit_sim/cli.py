@@ -36,8 +36,8 @@ def _infer_and_write(cfg, h5: Path, png: Path) -> int:
     print(cfg.noise_budget().table())
     dt, auto = cfg.resolved_dt()
     if auto:
-        print(f"run.dt not given: chose dt = {dt:.3g} s from lambda_max "
-              f"(Euler-Maruyama variance inflation ~1% on the stiffest mode)")
+        print(f"run.dt not given: chose dt = {dt:.3g} s (h = dt/tau_u = {dt / cfg.circuit.tau_u:.3g})"
+              f" from lambda_max and the integrator ({cfg.run.integrator})")
     print(f"running {cfg.n_steps()} steps on backend '{cfg.run.backend}' ...", flush=True)
     result = run_inference(cfg, progress=sys.stderr)
     print(result.summary())

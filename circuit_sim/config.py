@@ -23,12 +23,25 @@ from .errors import ConfigError
 from .units import parse_quantity
 
 BACKENDS = ("numpy", "cython", "standalone")
-INTEGRATORS = ("euler",)
+INTEGRATORS = ("euler", "leimkuhler_matthews")
 NOISE_KINDS = ("thermal", "shot", "flicker", "injected")
 
-#: Default dimensionless step h = dt/tau_u is chosen so that Euler-Maruyama inflates the
-#: variance of the stiffest mode by about h*lambda_max/2 = 1%.
-DEFAULT_STEP_ACCURACY = 0.02
+#: Default dimensionless step h = dt/tau_u, per integrator, as a multiple of 1/lambda_max.
+#: Euler-Maruyama inflates the variance of a mode of curvature lambda by 1/(1 - h lambda/2):
+#: h = 0.02/lambda_max keeps that at 1% on the stiffest mode. Leimkuhler-Matthews has the
+#: exact stationary variance on every Gaussian mode for any stable h (its noise is an MA(1)
+#: sequence whose ARMA(1,1) variance is 2 c^2/(1 - a) = T/lambda), so its step is limited
+#: by the non-Gaussian parts of the posterior only: h = 0.5/lambda_max, at most 0.1.
+DEFAULT_STEP = {"euler": 0.02, "leimkuhler_matthews": 0.5}
+DEFAULT_STEP_CAP = {"euler": 0.02, "leimkuhler_matthews": 0.1}
+
+#: How each integrator is described in outputs (interpretation and order).
+INTEGRATOR_DESCRIPTIONS = {
+    "euler": "Euler-Maruyama (Ito; additive noise, so = Stratonovich), weak order 1",
+    "leimkuhler_matthews": "Leimkuhler-Matthews (non-Markovian Euler with averaged noise "
+                           "(R_n + R_n+1)/2; exact stationary variance for Gaussian targets), "
+                           "weak order 1, order 2 in the invariant measure",
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -467,14 +480,16 @@ class Config:
         Euler-Maruyama on a mode of curvature ``lambda`` (in units of ``1/tau_u``) is the
         linear recursion ``u <- (1 - h lambda) u + noise`` with ``h = dt/tau_u``; it is
         stable only for ``|1 - h lambda| < 1``, i.e. ``h < 2/lambda_max``, and inflates the
-        mode's variance by ``1/(1 - h lambda/2)``. Without ``run.dt`` the step is chosen so
-        that this inflation is about 1% on the stiffest mode.
+        mode's variance by ``1/(1 - h lambda/2)``; Leimkuhler-Matthews has the same bound.
+        Without ``run.dt`` the step comes from ``lambda_max`` and the integrator (see
+        :data:`DEFAULT_STEP`).
         """
         tau = self.circuit.tau_u
         lam_max = models.lambda_max(self.build_model())
         h_limit = 2.0 / lam_max
         if self.run.dt is None:
-            h = DEFAULT_STEP_ACCURACY / max(lam_max, 1.0)
+            integ = self.run.integrator
+            h = min(DEFAULT_STEP[integ] / lam_max, DEFAULT_STEP_CAP[integ])
             dt = _round_sig(h * tau)
             auto = True
         else:
@@ -483,7 +498,8 @@ class Config:
             if h >= h_limit:
                 raise ConfigError(
                     "run.dt", f"dt < 2 tau_u / lambda_max = {_fmt(h_limit * tau, 's')} for a stable "
-                    f"Euler-Maruyama step (tau_u = C/G_m = {_fmt(tau, 's')}, lambda_max = "
+                    f"{'Euler-Maruyama' if self.run.integrator == 'euler' else 'Leimkuhler-Matthews'} "
+                    f"step (tau_u = C/G_m = {_fmt(tau, 's')}, lambda_max = "
                     f"{lam_max:.3g}; dt/tau_u = {h:.3g} must be < {h_limit:.3g})",
                     _fmt(dt, "s"))
         # flicker OU poles must be resolved too

@@ -21,10 +21,12 @@ monitor records ``v`` at the start of the step. Storing ``s``, ``h'``, ``vr`` on
 (instead of subexpressions read through the synapses) and the "diagonal" synapse order
 (consecutive synapses touch different targets) are the speed levers of SPEC section 7.
 
-Integrator: Euler-Maruyama with the Ito interpretation (all noise is additive here, so
-Ito and Stratonovich coincide); weak order 1. The noise increments are drawn explicitly
-once per step in a fixed order (see :func:`_latent_equations`) and Brian2's ``euler``
-method integrates the rest. The dimensionless step is ``h = dt / tau_u``.
+Integrators (``run.integrator``): Euler-Maruyama with the Ito interpretation (all noise is
+additive here, so Ito and Stratonovich coincide; weak order 1), or Leimkuhler-Matthews,
+the same step with the noise increment averaged over two consecutive draws, which has the
+exact stationary variance on Gaussian targets for any stable step. The noise increments
+are drawn explicitly once per step in a fixed order (see :func:`_noise_draw_code`) and
+Brian2's ``euler`` method integrates the rest. The dimensionless step is ``h = dt/tau_u``.
 """
 
 from __future__ import annotations
@@ -107,6 +109,7 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
            "vs = V_u * s : volt"]
     for k, _ in enumerate(white):
         eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
+        eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
     for k, (taus, sds) in flicker:
         for p in range(len(taus)):
             eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
@@ -115,11 +118,24 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
     return "\n".join(eqs)
 
 
-def _noise_draw_code(white: list, flicker: list) -> str:
-    """Abstract code drawing every noise variable once per step, in a fixed order."""
-    names = [f"eta_{k}" for k, _ in enumerate(white)]
-    names += [f"etaf_{k}_{p}" for k, (taus, _) in flicker for p in range(len(taus))]
-    return "\n".join(f"{n} = randn() / sqrt(dt)" for n in names)
+def _noise_draw_code(white: list, flicker: list, integrator: str = "euler") -> str:
+    """Abstract code drawing every noise variable once per step, in a fixed order.
+
+    Euler-Maruyama: ``eta = R_n / sqrt(dt)``. Leimkuhler-Matthews: ``eta = (R_{n-1} + R_n) /
+    (2 sqrt(dt))`` with the previous draw kept in ``rprev`` (so each normal draw enters two
+    consecutive steps). The flicker OU poles are always stepped by Euler-Maruyama.
+    """
+    lines = []
+    for k, _ in enumerate(white):
+        if integrator == "leimkuhler_matthews":
+            lines += [f"rnew_{k} = randn()",
+                      f"eta_{k} = (rprev_{k} + rnew_{k}) / (2 * sqrt(dt))",
+                      f"rprev_{k} = rnew_{k}"]
+        else:
+            lines.append(f"eta_{k} = randn() / sqrt(dt)")
+    lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, (taus, _) in flicker
+              for p in range(len(taus))]
+    return "\n".join(lines)
 
 
 def _threshold_code(model: models.SparseCodingModel) -> str:
@@ -188,7 +204,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker), method="euler",
                             namespace=ns, clock=clock, name="latent")
     latent.v = u_init * c.volts_per_unit * b2.volt
-    draws = _noise_draw_code(white, flicker)
+    draws = _noise_draw_code(white, flicker, cfg.run.integrator)
+    for k, _ in enumerate(white):
+        setattr(latent, f"rprev_{k}", "randn()")
     latent.run_regularly(_threshold_code(model) + ("\n" + draws if draws else ""), when="start",
                          order=ORDER_S, name="latent_store_s")
 

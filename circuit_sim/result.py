@@ -12,6 +12,7 @@ import models
 from noise import format_si
 
 from . import __version__
+from .config import INTEGRATOR_DESCRIPTIONS
 
 #: Fraction of the recorded samples discarded as burn-in in every statistic.
 BURN_IN_FRACTION = 0.1
@@ -194,7 +195,7 @@ class InferenceResult:
                  f"V_u = {format_si(c.volts_per_unit, 'V')}, T = {c.temperature:.4g} K",
                  f"  tau_u = C/G_m = {format_si(self.tau_u, 's')};  T_eff = {self.T_eff:.4g} "
                  f"(noise budget)",
-                 f"  integrator   : Euler-Maruyama (Ito), dt = {format_si(self.dt, 's')} "
+                 f"  integrator   : {self.cfg.run.integrator}, dt = {format_si(self.dt, 's')} "
                  f"(h = dt/tau_u = {mt['h']:.3g}, stability limit 2/lambda_max = "
                  f"{2 / mt['lambda_max']:.3g}{'; dt chosen automatically' if self.dt_auto else ''})",
                  f"  simulated    : {format_si(len(self.t) * self.record_stride * self.dt, 's')} of "
@@ -265,7 +266,8 @@ class InferenceResult:
                 a["config_original"] = self.cfg.source
             a["seed"] = self.cfg.run.seed
             a["backend"] = self.cfg.run.backend
-            a["integrator"] = "euler-maruyama (Ito)"
+            a["integrator"] = self.cfg.run.integrator
+            a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[self.cfg.run.integrator]
             a["version"] = __version__
             a["git_revision"] = git_revision()
             a["T_eff"] = self.T_eff
