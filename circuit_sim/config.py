@@ -24,6 +24,7 @@ from .units import parse_quantity
 
 BACKENDS = ("numpy", "cython", "standalone")
 INTEGRATORS = ("euler", "leimkuhler_matthews")
+CROSSBAR_MODES = ("auto", "summed", "dense")
 NOISE_KINDS = ("thermal", "shot", "flicker", "injected")
 
 #: Default dimensionless step h = dt/tau_u, per integrator, as a multiple of 1/lambda_max.
@@ -313,12 +314,20 @@ class RunConfig:
     backend: str = "numpy"
     integrator: str = "euler"
     u_init: tuple | None = None
+    crossbar: str = "auto"
+
+    @property
+    def crossbar_mode(self) -> str:
+        """``summed`` or ``dense``; ``auto`` is dense on standalone, summed on runtime backends."""
+        if self.crossbar != "auto":
+            return self.crossbar
+        return "dense" if self.backend == "standalone" else "summed"
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         w = "run"
         _check_keys(d, ("duration", "dt", "record_every", "seed", "backend", "integrator",
-                        "u_init"), w)
+                        "u_init", "crossbar"), w)
         if "duration" not in d:
             raise ConfigError(f"{w}.duration", "a time (required), e.g. \"2 ms\"", None)
         duration = _quantity(d, "duration", "time", w)
@@ -327,13 +336,14 @@ class RunConfig:
         seed = _number(d, "seed", w, 1, low=0, integer=True)
         backend = _choice(d, "backend", BACKENDS, w, "numpy")
         integrator = _choice(d, "integrator", INTEGRATORS, w, "euler")
+        crossbar = _choice(d, "crossbar", CROSSBAR_MODES, w, "auto")
         u_init = d.get("u_init")
         if u_init is not None:
             try:
                 u_init = tuple(float(v) for v in u_init)
             except (TypeError, ValueError):
                 raise ConfigError(f"{w}.u_init", "a list of n_components numbers", u_init) from None
-        return cls(duration, dt, rec, seed, backend, integrator, u_init)
+        return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar)
 
 
 # --------------------------------------------------------------------------- whole file
@@ -565,7 +575,7 @@ class Config:
         dt, _ = self.resolved_dt()
         rd = {"duration": q(r.duration, "s"), "dt": q(dt, "s"),
               "record_every": q(self.record_stride() * dt, "s"), "seed": r.seed,
-              "backend": r.backend, "integrator": r.integrator}
+              "backend": r.backend, "integrator": r.integrator, "crossbar": r.crossbar_mode}
         if r.u_init is not None:
             rd["u_init"] = list(r.u_init)
         return {"model": md, "input": {"x": list(self.input.x)}, "circuit": cd, "noise": nl,

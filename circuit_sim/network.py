@@ -40,6 +40,7 @@ import brian2 as b2
 import models
 
 from .config import Config
+from .crossbar import add_dense_kernel, row_major_order
 
 #: Scheduling orders in the 'start' slot (see module docstring).
 ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_MONITOR = 0, 1, 2, 3, 4
@@ -150,7 +151,7 @@ def _threshold_code(model: models.SparseCodingModel) -> str:
 
 def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                   dt: float, record_stride: int, u_init: np.ndarray,
-                  sources: tuple) -> CircuitNetwork:
+                  sources: tuple, crossbar_mode: str = "summed") -> CircuitNetwork:
     """Construct the Brian2 network for one configuration.
 
     Parameters
@@ -169,6 +170,10 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         Initial state (dimensionless).
     sources : tuple
         Resolved noise sources (``noise`` package objects; injected ones have a PSD).
+    crossbar_mode : {"summed", "dense"}
+        How the crossbar's two products are computed: Brian2 summed variables over the
+        synapses (diagonal order), or the dense kernel of :mod:`circuit_sim.crossbar`
+        (row-major order). The conductances are Brian2 synaptic state either way.
 
     Returns
     -------
@@ -213,23 +218,31 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     x_in = b2.TimedArray((np.atleast_2d(x) * c.volts_per_unit) * b2.volt,
                          dt=dt * b2.second, name="x_in")
     ns_r = dict(ns, x_in=x_in)
-    residual = b2.NeuronGroup(n, "i_s : amp\nvr : volt", namespace=ns_r, clock=clock,
-                              name="residual")
+    dense = crossbar_mode == "dense"
+    residual = b2.NeuronGroup(n, "i_s : amp\nvr : volt" + (
+        "\nkernel_forward : 1 (shared)\nkernel_backward : 1 (shared)" if dense else ""),
+        namespace=ns_r, clock=clock, name="residual")
     residual.run_regularly("vr = x_in(t, i) - i_s / G_w", when="start", order=ORDER_R,
                            name="residual_store_r")
 
-    crossbar = b2.Synapses(latent, residual, model="""g : siemens
+    synapse_model = "g : siemens" if dense else """g : siemens
                            i_s_post = g * vs_pre : amp (summed)
-                           i_d_pre = g * vr_post : amp (summed)""",
-                           namespace=ns, clock=clock, name="crossbar")
-    pre, post = diagonal_order(n, m)
+                           i_d_pre = g * vr_post : amp (summed)"""
+    crossbar = b2.Synapses(latent, residual, model=synapse_model, namespace=ns, clock=clock,
+                           name="crossbar")
+    pre, post = row_major_order(n, m) if dense else diagonal_order(n, m)
     crossbar.connect(i=pre, j=post)
     crossbar.g = model.dictionary[post, pre] * g_w * b2.siemens
-    upd = crossbar.summed_updaters
-    upd["i_s_post"].when, upd["i_s_post"].order = "start", ORDER_SUM_S
-    upd["i_d_pre"].when, upd["i_d_pre"].order = "start", ORDER_SUM_D
+    extra = []
+    if dense:
+        extra = add_dense_kernel(latent, residual, crossbar, c.volts_per_unit, ORDER_SUM_S,
+                                 ORDER_SUM_D, standalone=cfg.run.backend == "standalone")
+    else:
+        upd = crossbar.summed_updaters
+        upd["i_s_post"].when, upd["i_s_post"].order = "start", ORDER_SUM_S
+        upd["i_d_pre"].when, upd["i_d_pre"].order = "start", ORDER_SUM_D
 
     monitor = b2.StateMonitor(latent, "v", record=True, dt=record_stride * dt * b2.second,
                               when="start", order=ORDER_MONITOR, name="latent_monitor")
-    net = b2.Network(latent, residual, crossbar, monitor)
+    net = b2.Network(latent, residual, crossbar, monitor, *extra)
     return CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms))

@@ -85,7 +85,8 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     t_wall = time.perf_counter()
     with backend_context(backend, build_dir=build_dir) as directory:
         b2.seed(cfg.run.seed)
-        circ = build_network(cfg, model, x, dt, stride, u0, budget.sources)
+        circ = build_network(cfg, model, x, dt, stride, u0, budget.sources,
+                             cfg.run.crossbar_mode)
         duration = n_steps * dt * b2.second
         if backend == "standalone":
             # No progress report in standalone: Brian2's generated report check calls

@@ -20,16 +20,17 @@ CASES = {
 }
 
 
-def _noiseless(case: str, backend: str):
+def _noiseless(case: str, backend: str, crossbar: str = "auto"):
     m = {"n_features": 3, "n_components": 4, "sigma": 0.5, **CASES[case],
          "dictionary": [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]]}
     return make_config(model=m, input={"x": [3.0, -2.0, 2.5]}, noise=[],
                        run={"duration": "6 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
-                            "backend": backend, "u_init": [1.9, -2.3, 0.4, 3.1]})
+                            "backend": backend, "u_init": [1.9, -2.3, 0.4, 3.1],
+                            "crossbar": crossbar})
 
 
-def check_trajectory(case: str, backend: str, n_steps: int = 300):
-    cfg = _noiseless(case, backend)
+def check_trajectory(case: str, backend: str, n_steps: int = 300, crossbar: str = "auto"):
+    cfg = _noiseless(case, backend, crossbar)
     from dataclasses import replace
     cfg = replace(cfg, run=replace(cfg.run, duration=n_steps * 0.4e-9))
     res = run_inference(cfg)
@@ -58,13 +59,16 @@ def check_trajectory(case: str, backend: str, n_steps: int = 300):
     np.testing.assert_allclose(res.dictionary, model.dictionary, rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("crossbar", ["summed", "dense"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_numpy_backend_matches_reference_at_T0(case):
-    check_trajectory(case, "numpy")
+def test_numpy_backend_matches_reference_at_T0(case, crossbar):
+    check_trajectory(case, "numpy", crossbar=crossbar)
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("crossbar", ["summed", "dense"])
 @pytest.mark.parametrize("backend", ["cython", "standalone"])
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_compiled_backends_match_reference_at_T0(case, backend):
-    check_trajectory(case, backend)
+def test_compiled_backends_match_reference_at_T0(case, backend, crossbar):
+    """Every backend and both crossbar paths (the dense kernel is the standalone default)."""
+    check_trajectory(case, backend, crossbar=crossbar)
