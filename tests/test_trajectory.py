@@ -72,3 +72,18 @@ def test_numpy_backend_matches_reference_at_T0(case, crossbar):
 def test_compiled_backends_match_reference_at_T0(case, backend, crossbar):
     """Every backend and both crossbar paths (the dense kernel is the standalone default)."""
     check_trajectory(case, backend, crossbar=crossbar)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["numpy", "standalone"])
+def test_dense_kernel_asserts_its_connectivity_order(backend, monkeypatch):
+    """The dense kernel reads g as a row-major N x M matrix; any other synapse order must
+    stop the run instead of computing a wrong product."""
+    import circuit_sim.network as network
+
+    monkeypatch.setattr(network, "row_major_order", network.diagonal_order)
+    cfg = _noiseless("laplace", backend, "dense")
+    with pytest.raises(Exception) as err:
+        run_inference(cfg)
+    if backend == "numpy":
+        assert "row-major order" in str(err.value)
