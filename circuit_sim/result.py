@@ -197,7 +197,8 @@ class InferenceResult:
                  f"(noise budget)",
                  f"  integrator   : {self.cfg.run.integrator}, dt = {format_si(self.dt, 's')} "
                  f"(h = dt/tau_u = {mt['h']:.3g}, stability limit 2/lambda_max = "
-                 f"{2 / mt['lambda_max']:.3g}{'; dt chosen automatically' if self.dt_auto else ''})",
+                 f"{2 / mt['lambda_max']:.3g}{'; dt chosen automatically' if self.dt_auto else ''}); "
+                 f"crossbar: {'dense kernel' if self.cfg.run.crossbar_mode == 'dense' else 'Brian2 summed variables'}",
                  f"  simulated    : {format_si(len(self.t) * self.record_stride * self.dt, 's')} of "
                  f"circuit time on backend '{self.cfg.run.backend}' in {self.wall_time:.2f} s wall, "
                  f"{self.run_time:.2f} s of it simulating "

@@ -1,0 +1,236 @@
+"""Long-run Python overhead: how much of a 1-million-step run is not the simulation loop.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/overhead.py               # ~3-5 min, 2 cores
+    python benchmarks/overhead.py --steps 200000 --backends standalone    # quicker
+
+One (N, M) = (64, 128) spike-and-slab design (the model and input of
+``ess_per_second.py``: Laplace prior, pi = 0.2, sigma = 0.5, dictionary
+``models.random_dictionary(64, 128, default_rng(1))``, 10 fF / 1 uS / 10 mV, thermal noise
+topped up to T_eff = 1), integrator ``leimkuhler_matthews`` at its automatic dt, recorded
+every 10 steps, through the public API only (``circuit_sim.run_inference`` and
+``InferenceResult.to_hdf5``). Per backend (``standalone``, and ``cython`` when its
+pilot predicts a 1M-step run within ``--cython-cap`` seconds; otherwise it runs fewer
+steps and says so):
+
+1. a short run (``--short`` steps, recording): a warm-up (fills Brian2's cython cache) and,
+   for cython, the fixed cost hidden inside ``res.run_time`` (see below);
+2. the long run with recording every 10 steps (the run that is reported);
+3. the same long run without recording (``record_every = duration``: one sample);
+4. ``res.to_hdf5(path)`` of the long recorded run, timed (into a temporary directory).
+
+Columns (seconds of wall time unless marked; fractions of the total):
+
+* ``loop``        -- ``res.run_time`` of the run without recording minus its fixed part:
+  the simulation steps themselves.
+* ``recording``   -- ``run_time(recorded) - run_time(not recorded)``: the monitor's cost
+  inside the loop.
+* ``run() overhead`` -- ``res.wall_time - res.run_time`` of the recorded run: building the
+  network, code generation, (standalone) the C++ compilation in a fresh directory and the
+  binary's start-up and result files, reading the samples back; plus, for cython, the fixed
+  part of ``run_time`` (Brian2 prepares / loads the compiled code objects inside
+  ``Network.run``; estimated as ``run_time(short) - short * per-step cost of the long
+  run``). For standalone ``res.run_time`` is the binary's own ``std::clock`` loop time.
+* ``metrics``     -- time spent in ``run_inference`` after ``wall_time`` is taken
+  (``InferenceResult.from_run``: ``s = h(u)``, autocorrelation times, ...).
+* ``HDF5``        -- ``res.to_hdf5`` (datasets ``t``, ``u``, ``s``, ``v``, ...).
+* ``total``       -- ``run_inference`` call + ``to_hdf5``.
+
+Target: run() overhead + recording + HDF5 (+ metrics, shown both ways) < 10% of the total.
+Also printed: the process's own CPU time plus that of its finished child processes
+(compiler, standalone binary) for the recorded run, as a cross-check of the wall numbers
+on a shared machine.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ess_per_second import circuit_config, make_problem  # noqa: E402
+
+RECORD_EVERY_STEPS = 10
+
+
+def config(p, backend: str, n_steps: int, record: bool):
+    """The LM config at its automatic dt with ``record_every`` = 10 steps (or one sample)."""
+    from circuit_sim import Config
+
+    cfg, dt, _ = circuit_config(p, "leimkuhler_matthews", n_steps, 0.25)
+    d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in cfg.raw.items()}
+    d["run"] = dict(d["run"], backend=backend,
+                    record_every=f"{(RECORD_EVERY_STEPS if record else n_steps) * dt!r} s")
+    cfg = Config.from_dict(d)
+    assert cfg.n_steps() == n_steps
+    assert cfg.record_stride() == (RECORD_EVERY_STEPS if record else n_steps)
+    return cfg
+
+
+def timed_run(cfg):
+    """run_inference with wall / CPU accounting: returns (res, dict of times)."""
+    from circuit_sim import InferenceResult, run_inference
+
+    acc = {"from_run_wall": 0.0}
+    original = InferenceResult.__dict__["from_run"]
+    func = original.__func__
+
+    def wrapped(cls, *a, **kw):
+        w = time.perf_counter()
+        try:
+            return func(cls, *a, **kw)
+        finally:
+            acc["from_run_wall"] += time.perf_counter() - w
+
+    InferenceResult.from_run = classmethod(wrapped)
+    try:
+        ch0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        c0, w0 = time.process_time(), time.perf_counter()
+        res = run_inference(cfg)
+        call = time.perf_counter() - w0
+        cpu_self = time.process_time() - c0
+        ch1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    finally:
+        InferenceResult.from_run = original
+    if not np.all(np.isfinite(res.u)):
+        raise FloatingPointError("circuit diverged")
+    t = {"call": call, "wall_time": res.wall_time, "run_time": res.run_time,
+         "from_run": acc["from_run_wall"], "cpu_self": cpu_self,
+         "cpu_children": (ch1.ru_utime + ch1.ru_stime) - (ch0.ru_utime + ch0.ru_stime)}
+    return res, t
+
+
+def measure(p, backend: str, n_steps: int, n_short: int, log) -> dict:
+    log(f"{backend}: short run ({n_short} steps, recording)")
+    _, short = timed_run(config(p, backend, n_short, True))
+    log(f"  call {short['call']:.2f} s, wall_time {short['wall_time']:.2f} s, run_time "
+        f"{short['run_time']:.3f} s")
+    log(f"{backend}: {n_steps} steps without recording")
+    _, norec = timed_run(config(p, backend, n_steps, False))
+    log(f"  call {norec['call']:.2f} s, wall_time {norec['wall_time']:.2f} s, run_time "
+        f"{norec['run_time']:.3f} s")
+    log(f"{backend}: {n_steps} steps recording every {RECORD_EVERY_STEPS} steps")
+    res, rec = timed_run(config(p, backend, n_steps, True))
+    log(f"  call {rec['call']:.2f} s, wall_time {rec['wall_time']:.2f} s, run_time "
+        f"{rec['run_time']:.3f} s, metrics {rec['from_run']:.2f} s, {len(res.t)} samples")
+    tmp = tempfile.mkdtemp(prefix="overhead_h5_")
+    try:
+        path = os.path.join(tmp, "run.h5")
+        c0, w0 = time.process_time(), time.perf_counter()
+        res.to_hdf5(path)
+        h5_wall, h5_cpu = time.perf_counter() - w0, time.process_time() - c0
+        size = os.path.getsize(path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    log(f"  to_hdf5 {h5_wall:.2f} s ({h5_cpu:.2f} CPU-s), {size / 1e6:.0f} MB")
+
+    per_step = rec["run_time"] / n_steps
+    fixed_in_run = 0.0
+    if backend != "standalone":  # runtime: Network.run prepares code objects inside run_time
+        fixed_in_run = max(0.0, short["run_time"] - n_short * per_step)
+    fixed_norec = fixed_in_run  # the same preparation happens in the unrecorded run
+    loop = norec["run_time"] - fixed_norec
+    recording = rec["run_time"] - norec["run_time"]
+    overhead = rec["wall_time"] - rec["run_time"] + fixed_in_run
+    metrics = rec["call"] - rec["wall_time"]
+    total = rec["call"] + h5_wall
+    return {"backend": backend, "n_steps": n_steps, "samples": len(res.t),
+            "loop": loop, "recording": recording, "overhead": overhead,
+            "fixed_in_run": fixed_in_run, "metrics": metrics, "hdf5": h5_wall,
+            "hdf5_cpu": h5_cpu, "hdf5_mb": size / 1e6, "total": total,
+            "cpu_self": rec["cpu_self"], "cpu_children": rec["cpu_children"],
+            "us_per_step": 1e6 * norec["run_time"] / n_steps,
+            "wall_minus_run": rec["wall_time"] - rec["run_time"]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=1_000_000)
+    ap.add_argument("--short", type=int, default=20_000, help="steps of the short run")
+    ap.add_argument("--backends", default="standalone,cython")
+    ap.add_argument("--cython-cap", type=float, default=90.0,
+                    help="max predicted seconds of one long cython loop (default %(default)s); "
+                         "above it the cython runs get fewer steps")
+    ap.add_argument("--verbose", action="store_true", help="keep Brian2's warnings")
+    args = ap.parse_args(argv)
+
+    import brian2 as b2
+    if not args.verbose:
+        b2.BrianLogger.log_level_error()
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    t_start = time.perf_counter()
+    p = make_problem()
+    rows, errors = [], []
+    for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
+        n_steps = args.steps
+        try:
+            if backend != "standalone":
+                # warm the cache and predict the loop time from a pilot
+                _, pilot = timed_run(config(p, backend, args.short, False))
+                _, pilot = timed_run(config(p, backend, args.short, False))
+                per = pilot["run_time"] / args.short
+                log(f"{backend}: pilot {1e6 * per:.1f} us/step -> {n_steps} steps ~ "
+                    f"{per * n_steps:.0f} s per run")
+                if per * n_steps > args.cython_cap:
+                    n_steps = int(args.cython_cap / per) // RECORD_EVERY_STEPS * RECORD_EVERY_STEPS
+                    log(f"  too long for --cython-cap {args.cython_cap:g} s: {n_steps} steps")
+            rows.append(measure(p, backend, n_steps, args.short, log))
+        except Exception as exc:
+            errors.append((backend, traceback.format_exc()))
+            log(f"{backend} FAILED: {exc!r}")
+    total_time = time.perf_counter() - t_start
+
+    print()
+    print(f"Python overhead of a long run: (N, M) = (64, 128), Leimkuhler-Matthews at its "
+          f"automatic dt (h = 0.48/lambda_max), record every {RECORD_EVERY_STEPS} steps; "
+          f"Python {platform.python_version()}, brian2 {b2.__version__}, {os.cpu_count()} CPUs")
+    print("seconds of wall time; % of total = run_inference call + to_hdf5")
+    for r in rows:
+        tot = r["total"]
+
+        def line(name, val, what):
+            print(f"  {name:<16} {val:8.2f} s  {100 * val / tot:6.1f} %   {what}")
+
+        print(f"\n{r['backend']}: {r['n_steps']} steps ({r['us_per_step']:.2f} us/step in the "
+              f"loop), {r['samples']} samples x 128 recorded")
+        line("loop", r["loop"], "simulation steps (run_time without recording)")
+        line("recording", r["recording"], "run_time(recorded) - run_time(not recorded)")
+        line("run() overhead", r["overhead"],
+             f"wall_time - run_time = {r['wall_minus_run']:.2f} s"
+             + (f", + {r['fixed_in_run']:.2f} s fixed cost inside run_time"
+                if r["backend"] != "standalone" else ""))
+        line("metrics", r["metrics"], "from_run: figures of merit after wall_time")
+        line("HDF5", r["hdf5"], f"to_hdf5, {r['hdf5_mb']:.0f} MB ({r['hdf5_cpu']:.2f} CPU-s)")
+        line("total", tot, f"CPU (this process + children) of the recorded run: "
+             f"{r['cpu_self']:.2f} + {r['cpu_children']:.2f} s")
+        a = r["overhead"] + r["recording"] + r["hdf5"]
+        b = a + r["metrics"]
+        print(f"  overhead + recording + HDF5 = {a:.2f} s = {100 * a / tot:.1f} % of the total "
+              f"({'<' if a < 0.1 * tot else '>='} 10%: target {'MET' if a < 0.1 * tot else 'NOT MET'}); "
+              f"with metrics {100 * b / tot:.1f} %")
+    print(f"\ntotal benchmark time: {total_time:.1f} s (wall)")
+    for backend, tb in errors:
+        print(f"\n--- error: {backend}\n{tb}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
