@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import tomllib
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -346,6 +347,48 @@ class RunConfig:
         return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar)
 
 
+@dataclass(frozen=True)
+class LearningConfig:
+    """Plasticity running at the same time as inference (SPEC section 2, "Learning").
+
+    Attributes
+    ----------
+    dictionary_time_constant : float
+        ``tau_Phi`` in s: ``tau_Phi dPhi/dt = (x - Phi s) s^T / sigma^2 - gamma Phi_j (|Phi_j|^2 - 1)``.
+    threshold_time_constant : float or None
+        ``tau_u0`` in s (one ``u0`` per unit, ``tau_u0 du0/dt = -dE/du0``); None: ``u0`` fixed.
+    normalise : bool
+        Continuous-time column normalisation (the ``gamma`` term) on or off.
+    normalise_strength : float
+        ``gamma`` (dimensionless).
+    """
+
+    dictionary_time_constant: float
+    threshold_time_constant: float | None = None
+    normalise: bool = False
+    normalise_strength: float = 1.0
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LearningConfig":
+        w = "learning"
+        _check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
+                        "normalise_strength"), w)
+        if "dictionary_time_constant" not in d:
+            raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
+                              None)
+        tau_phi = _quantity(d, "dictionary_time_constant", "time", w)
+        tau_u0 = _quantity(d, "threshold_time_constant", "time", w)
+        normalise = d.get("normalise", False)
+        if not isinstance(normalise, bool):
+            raise ConfigError(f"{w}.normalise", "true or false", normalise)
+        strength = _number(d, "normalise_strength", w, 1.0, low=0, low_open=True)
+        return cls(tau_phi, tau_u0, normalise, strength)
+
+    @property
+    def gamma(self) -> float:
+        return self.normalise_strength if self.normalise else 0.0
+
+
 # --------------------------------------------------------------------------- whole file
 @dataclass(frozen=True)
 class Config:
@@ -356,6 +399,7 @@ class Config:
     circuit: CircuitConfig
     noise: tuple  # of NoiseConfig
     run: RunConfig
+    learning: LearningConfig | None = None
     source: str | None = None  # the TOML text the config came from, if any
     raw: dict = field(default=None, compare=False, repr=False)
 
@@ -364,7 +408,7 @@ class Config:
     def from_dict(cls, d: dict, source: str | None = None) -> "Config":
         if not isinstance(d, dict):
             raise ConfigError("config", "a table of sections", type(d).__name__)
-        _check_keys(d, ("model", "input", "circuit", "noise", "run"), "config")
+        _check_keys(d, ("model", "input", "circuit", "noise", "run", "learning"), "config")
         for section in ("model", "input", "circuit", "run"):
             if section not in d:
                 raise ConfigError(f"[{section}]", "a section in the config file", None)
@@ -386,7 +430,23 @@ class Config:
         if run.u_init is not None and len(run.u_init) != model.n_components:
             raise ConfigError("run.u_init", f"a list of model.n_components = {model.n_components} "
                               "numbers", list(run.u_init))
-        cfg = cls(model, inp, circuit, noises, run, source, d)
+        learning = None
+        if "learning" in d:
+            if not isinstance(d["learning"], dict):
+                raise ConfigError("[learning]", "a table", d["learning"])
+            learning = LearningConfig.from_dict(d["learning"])
+            if learning.threshold_time_constant is not None and model.prior != "laplace":
+                raise ConfigError("learning.threshold_time_constant",
+                                  "no threshold learning with prior = \"gaussian\" (u0 = 0)",
+                                  d["learning"]["threshold_time_constant"])
+            tau_u = circuit.tau_u
+            for key, tau in (("dictionary_time_constant", learning.dictionary_time_constant),
+                             ("threshold_time_constant", learning.threshold_time_constant)):
+                if tau is not None and tau < 10 * tau_u:
+                    warnings.warn(f"learning.{key} = {_fmt(tau, 's')} is not >> tau_u = C/G_m = "
+                                  f"{_fmt(tau_u, 's')}: learning should be much slower than "
+                                  "inference (tau_u << tau_Phi)", stacklevel=2)
+        cfg = cls(model, inp, circuit, noises, run, learning, source, d)
         cfg.noise_budget()  # validates the noise section against the circuit (fill_to etc.)
         cfg.resolved_dt()   # validates dt against the stability bound
         cfg.record_stride()  # validates record_every against dt
@@ -578,8 +638,16 @@ class Config:
               "backend": r.backend, "integrator": r.integrator, "crossbar": r.crossbar_mode}
         if r.u_init is not None:
             rd["u_init"] = list(r.u_init)
-        return {"model": md, "input": {"x": list(self.input.x)}, "circuit": cd, "noise": nl,
-                "run": rd}
+        out = {"model": md, "input": {"x": list(self.input.x)}, "circuit": cd, "noise": nl,
+               "run": rd}
+        if self.learning is not None:
+            lc = self.learning
+            ld = {"dictionary_time_constant": q(lc.dictionary_time_constant, "s"),
+                  "normalise": lc.normalise, "normalise_strength": lc.normalise_strength}
+            if lc.threshold_time_constant is not None:
+                ld["threshold_time_constant"] = q(lc.threshold_time_constant, "s")
+            out["learning"] = ld
+        return out
 
     def to_toml(self) -> str:
         """The resolved configuration as TOML text (loadable by :func:`load_config`)."""

@@ -84,7 +84,8 @@ class CircuitNetwork:
         return phi
 
 
-def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list) -> str:
+def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list,
+                      learn_u0: bool = False) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise of source ``k`` is the current ``amp_k * eta_k`` with ``amp_k =
@@ -107,7 +108,12 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
            "i_d : amp        # drive current from the crossbar (summed variable)",
            "s : 1            # soft-thresholded code, stored once per step",
            "hp : 1           # h'(u), stored once per step",
-           "vs = V_u * s : volt"]
+           "vs = V_u * s : volt",
+           "norm2 : 1        # |Phi_j|^2 (summed variable; column normalisation only)"]
+    if learn_u0:  # tau_u0 du0/dt = -dE/du0 = -h'(u) sign(u) [Phi^T r] / sigma^2
+        eqs.append("du0/dt = -hp * sign(v) * i_d / (G_w * V_u * sigma2) / tau_u0 : 1")
+    else:
+        eqs.append("u0 : 1            # soft threshold (per unit)")
     for k, _ in enumerate(white):
         eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
         eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
@@ -136,6 +142,28 @@ def _noise_draw_code(white: list, flicker: list, integrator: str = "euler") -> s
             lines.append(f"eta_{k} = randn() / sqrt(dt)")
     lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, (taus, _) in flicker
               for p in range(len(taus))]
+    return "\n".join(lines)
+
+
+def _crossbar_equations(dense: bool, learning) -> str:
+    """Synapse equations: the conductance ``g`` (S), the two Kirchhoff sums (unless the
+    dense kernel computes them) and, when learning, the plasticity rule
+
+    ``tau_Phi dg/dt = G_w [r_i s_j / sigma^2 - gamma Phi_ij (|Phi_j|^2 - 1)]``, ``Phi = g / G_w``,
+
+    a clock-driven synaptic differential equation (``r = vr / V_u``, ``s`` stored per step).
+    """
+    lines = []
+    if learning is None:
+        lines.append("g : siemens")
+    else:
+        norm = " - gamma_n * (g / G_w) * (norm2_pre - 1)" if learning.gamma > 0 else ""
+        lines.append(f"dg/dt = G_w * ((vr_post / V_u) * s_pre / sigma2{norm}) / tau_Phi "
+                     ": siemens (clock-driven)")
+        if learning.gamma > 0:
+            lines.append("norm2_pre = (g / G_w)**2 : 1 (summed)")
+    if not dense:
+        lines += ["i_s_post = g * vs_pre : amp (summed)", "i_d_pre = g * vr_post : amp (summed)"]
     return "\n".join(lines)
 
 
@@ -184,8 +212,15 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     g_w = c.transconductance  # crossbar unit conductance G_w (Phi = 1 <-> g = G_m)
     ns = {"C": c.capacitance * b2.farad, "G_m": c.transconductance * b2.siemens,
           "V_u": c.volts_per_unit * b2.volt, "G_w": g_w * b2.siemens,
-          "sigma2": model.sigma**2, "lam": model.lam, "u0": model.u0,
-          "prior_var": model.prior_variance}
+          "sigma2": model.sigma**2, "lam": model.lam, "prior_var": model.prior_variance}
+    learning = cfg.learning
+    learn_u0 = (learning is not None and learning.threshold_time_constant is not None
+                and model.prior == "laplace")
+    if learning is not None:
+        ns["tau_Phi"] = learning.dictionary_time_constant * b2.second
+        ns["gamma_n"] = learning.gamma
+        if learn_u0:
+            ns["tau_u0"] = learning.threshold_time_constant * b2.second
     white, flicker, terms = [], [], []
     for src in sources:
         if src.kind == "flicker":
@@ -206,8 +241,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
             terms.append((src.name, src.kind, np.sqrt(psd / 2.0)))
 
     clock = b2.Clock(dt=dt * b2.second, name="circuit_clock")
-    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker), method="euler",
-                            namespace=ns, clock=clock, name="latent")
+    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0),
+                            method="euler", namespace=ns, clock=clock, name="latent")
+    latent.u0 = model.u0
     latent.v = u_init * c.volts_per_unit * b2.volt
     draws = _noise_draw_code(white, flicker, cfg.run.integrator)
     for k, _ in enumerate(white):
@@ -225,11 +261,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     residual.run_regularly("vr = x_in(t, i) - i_s / G_w", when="start", order=ORDER_R,
                            name="residual_store_r")
 
-    synapse_model = "g : siemens" if dense else """g : siemens
-                           i_s_post = g * vs_pre : amp (summed)
-                           i_d_pre = g * vr_post : amp (summed)"""
+    synapse_model = _crossbar_equations(dense, learning)
     crossbar = b2.Synapses(latent, residual, model=synapse_model, namespace=ns, clock=clock,
-                           name="crossbar")
+                           method="euler", name="crossbar")
     pre, post = row_major_order(n, m) if dense else diagonal_order(n, m)
     crossbar.connect(i=pre, j=post)
     crossbar.g = model.dictionary[post, pre] * g_w * b2.siemens
@@ -241,8 +275,11 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         upd = crossbar.summed_updaters
         upd["i_s_post"].when, upd["i_s_post"].order = "start", ORDER_SUM_S
         upd["i_d_pre"].when, upd["i_d_pre"].order = "start", ORDER_SUM_D
+    if learning is not None and learning.gamma > 0:
+        upd = crossbar.summed_updaters["norm2_pre"]
+        upd.when, upd.order = "start", ORDER_SUM_D
 
-    monitor = b2.StateMonitor(latent, "v", record=True, dt=record_stride * dt * b2.second,
+    monitor = b2.StateMonitor(latent, ["v", "u0"] if learn_u0 else "v", record=True, dt=record_stride * dt * b2.second,
                               when="start", order=ORDER_MONITOR, name="latent_monitor")
     net = b2.Network(latent, residual, crossbar, monitor, *extra)
     return CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms))

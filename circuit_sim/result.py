@@ -67,15 +67,24 @@ class InferenceResult:
     wall_time: float
     run_time: float = float("nan")  # s of wall time in the simulation loop itself (no build)
     interrupted: bool = False
+    u0_final: np.ndarray | None = None  # (M,) thresholds at the end (learned if configured)
+    u0_trace: np.ndarray | None = None  # (K, M) recorded thresholds when they are learned
     metrics: dict = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, *, cfg, model, x, t, v, dictionary, budget, dt, dt_auto, record_stride,
-                 wall_time, run_time=float("nan"), interrupted=False) -> "InferenceResult":
+                 wall_time, run_time=float("nan"), interrupted=False,
+                 u0_final=None, u0_trace=None) -> "InferenceResult":
         u = v / cfg.circuit.volts_per_unit
-        s = models.soft_threshold(u, model.u0, model.positive) if model.prior == "laplace" else u.copy()
+        if model.prior == "gaussian":
+            s = u.copy()
+        elif u0_trace is not None:  # learned thresholds: s = h(u; u0(t))
+            mag = np.maximum(np.abs(u) - u0_trace, 0.0)
+            s = mag if model.positive else np.sign(u) * mag
+        else:
+            s = models.soft_threshold(u, model.u0, model.positive)
         res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
-                  wall_time, run_time, interrupted)
+                  wall_time, run_time, interrupted, u0_final, u0_trace)
         res.metrics = res.compute_metrics()
         return res
 
@@ -245,6 +254,10 @@ class InferenceResult:
             ds("v", self.v, "V")
             ds("x", self.x, "1")
             ds("dictionary", self.dictionary, "1")
+            if self.u0_final is not None:
+                ds("u0", self.u0_final, "1")
+            if self.u0_trace is not None:
+                ds("u0_trace", self.u0_trace, "1")
             g = f.create_group("noise_budget")
             entries = self.budget.entries
             src = g.create_dataset("source", data=np.array([e.name for e in entries], dtype="S"))

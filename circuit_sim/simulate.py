@@ -117,14 +117,17 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                     signal.signal(signal.SIGINT, old_handler)
         t = np.asarray(circ.monitor.t_[:], dtype=float)
         v = np.asarray(circ.monitor.v_[:], dtype=float).T.copy()  # (samples, M)
+        u0_trace = (np.asarray(circ.monitor.u0[:], dtype=float).T.copy()
+                    if "u0" in circ.monitor.record_variables else None)
         phi = circ.dictionary()
+        u0_final = np.asarray(circ.latent.u0[:], dtype=float).copy()
     wall = time.perf_counter() - t_wall
     if interrupted and progress is not None:
         progress.write("\n  interrupted: keeping the samples recorded so far\n")
     return InferenceResult.from_run(
         cfg=cfg, model=model, x=x, t=t, v=v, dictionary=phi, budget=budget, dt=dt,
         dt_auto=dt_auto, record_stride=stride, wall_time=wall, run_time=run_time,
-        interrupted=interrupted)
+        interrupted=interrupted, u0_final=u0_final, u0_trace=u0_trace)
 
 
 def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:

@@ -8,12 +8,17 @@ from .diagnostics import (effective_sample_size, expected_total_variation,
                           integrated_autocorrelation_time)
 from .exact import (GridPosterior, gaussian_posterior, grid_posterior, s_bin_probabilities,
                     s_total_variation, total_variation, u_bin_probabilities, u_total_variation)
+from .learning import LearningTrajectory, bars_data, bars_dictionary, learning_reference
 from .samplers import euler_maruyama, langevin_drift, map_descent, mala
 from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_max,
                             max_stable_step, pi_from_u0, soft_threshold,
                             soft_threshold_derivative, u0_from_pi)
 
 __all__ = [
+    "LearningTrajectory",
+    "learning_reference",
+    "bars_dictionary",
+    "bars_data",
     "SparseCodingModel",
     "pi_from_u0",
     "u0_from_pi",

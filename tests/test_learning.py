@@ -1,0 +1,119 @@
+"""Plasticity in the circuit (SPEC section 2, "Learning"): the Brian2 synaptic equation
+``dg/dt`` and the threshold equation ``du0/dt`` follow the numpy reference to round-off at
+T = 0, and the joint inference + learning dynamics settle on the analytic fixed point."""
+
+import math
+import warnings
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+import models
+from circuit_sim import ConfigError, run_inference
+
+from ._configs import make_config
+
+PHI0 = [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]]
+
+
+def _learning_config(case: str, backend: str, crossbar: str, n_steps: int):
+    m = {"n_features": 3, "n_components": 4, "sigma": 0.5, "dictionary": PHI0}
+    learning = {"dictionary_time_constant": "40 ns", "normalise": True, "normalise_strength": 2.0}
+    if case == "laplace":
+        m.update(prior="laplace", pi=0.3, positive=True)
+        learning["threshold_time_constant"] = "80 ns"
+    else:
+        m.update(prior="gaussian", pi=None, prior_variance=2.0)
+    cfg = make_config(model=m, input={"x": [3.0, -2.0, 2.5]}, noise=[],
+                      run={"duration": "4 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
+                           "backend": backend, "u_init": [1.9, -2.3, 0.4, 3.1],
+                           "crossbar": crossbar})
+    d = dict(cfg.raw, learning=learning)
+    d["run"] = dict(d["run"], duration=f"{n_steps * 0.4e-9!r} s")
+    from circuit_sim import Config
+    return Config.from_dict(d)
+
+
+def check_learning_trajectory(case, backend, crossbar, n_steps=250):
+    cfg = _learning_config(case, backend, crossbar, n_steps)
+    res = run_inference(cfg)
+    model = cfg.build_model()
+    h = 0.4e-9 / cfg.circuit.tau_u
+    lc = cfg.learning
+    ref = models.learning_reference(
+        model, cfg.x, np.array(cfg.run.u_init), n_steps=n_steps, step=h,
+        tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+        tau_u0=(None if lc.threshold_time_constant is None
+                else lc.threshold_time_constant / cfg.circuit.tau_u),
+        normalise=lc.gamma)
+    # the dictionary moved, and the circuit's final conductances equal the reference's next step
+    final_ref = models.learning_reference(
+        model, cfg.x, np.array(cfg.run.u_init), n_steps=n_steps + 1, step=h,
+        tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+        tau_u0=(None if lc.threshold_time_constant is None
+                else lc.threshold_time_constant / cfg.circuit.tau_u),
+        normalise=lc.gamma)
+    assert np.max(np.abs(final_ref.dictionary[-1] - model.dictionary)) > 0.05
+    np.testing.assert_allclose(res.dictionary, final_ref.dictionary[-1], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(res.u0_final, final_ref.u0[-1], rtol=0, atol=1e-10)
+    if case == "laplace":
+        assert np.max(np.abs(final_ref.u0[-1] - model.u0)) > 0.01  # the threshold moved
+    s_ref = np.maximum(np.abs(ref.u) - ref.u0, 0.0) if case == "laplace" else ref.u
+    s_res = res.s
+    np.testing.assert_allclose(s_res, s_ref, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("crossbar", ["summed", "dense"])
+@pytest.mark.parametrize("case", ["laplace", "gaussian"])
+def test_plasticity_matches_reference_at_T0_numpy(case, crossbar):
+    check_learning_trajectory(case, "numpy", crossbar)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("crossbar", ["summed", "dense"])
+@pytest.mark.parametrize("backend", ["cython", "standalone"])
+@pytest.mark.parametrize("case", ["laplace", "gaussian"])
+def test_plasticity_matches_reference_at_T0_compiled(case, backend, crossbar):
+    check_learning_trajectory(case, backend, crossbar)
+
+
+def test_learning_fixed_point_matches_analytic():
+    """One input, one unit, Gaussian prior (variance v), T = 0, normalisation gamma. At the
+    fixed point u = v Phi x / (sigma^2 + v Phi^2), r = x sigma^2 / (sigma^2 + v Phi^2), and
+    the dictionary rule balances: r u / sigma^2 = gamma Phi (Phi^2 - 1)."""
+    sigma, var, gamma, x = 0.5, 1.0, 0.5, 1.2
+
+    def balance(phi):
+        u = var * phi * x / (sigma**2 + var * phi**2)
+        r = x - phi * u
+        return r * u / sigma**2 - gamma * phi * (phi**2 - 1)
+
+    phi_star = brentq(balance, 1.0, 5.0)
+    cfg = make_config(model={"n_features": 1, "n_components": 1, "prior": "gaussian", "pi": None,
+                             "prior_variance": var, "sigma": sigma, "dictionary": [[0.7]]},
+                      input={"x": [x]}, noise=[],
+                      run={"duration": "3 us", "dt": "1 ns", "record_every": "3 us",
+                           "u_init": [0.0]})
+    from circuit_sim import Config
+    cfg = Config.from_dict(dict(cfg.raw, learning={"dictionary_time_constant": "50 ns",
+                                                   "normalise": True,
+                                                   "normalise_strength": gamma}))
+    res = run_inference(cfg)
+    assert res.dictionary[0, 0] == pytest.approx(phi_star, abs=1e-6)
+    assert abs(phi_star - 0.7) > 0.3  # it had to move there
+
+
+def test_learning_config_errors_and_warning():
+    from circuit_sim import Config
+    base = make_config().raw
+    with pytest.raises(ConfigError, match="learning.dictionary_time_constant: expected a time"):
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "5 V"}))
+    with pytest.raises(ConfigError, match="learning.dictionary_time_constant: expected a time > 0"):
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "-5 us"}))
+    with pytest.warns(UserWarning, match="tau_u << tau_Phi"):
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "20 ns"}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "50 us"}))
