@@ -110,6 +110,10 @@ CLOCK = {"now": time.process_time, "name": "cpu"}
 DEFAULT_SIZES = ((16, 32), (64, 128), (256, 512))
 TEMPERATURE = 1.0
 SEED = 1
+#: Rows of the table: no recording, recording every step, plasticity on (no recording).
+MODES = ("off", "record", "learn")
+#: tau_Phi / tau_u for the "learn" rows.
+TAU_PHI = 5000.0
 
 
 # ----------------------------------------------------------------------------- problem
@@ -146,8 +150,13 @@ class Problem:
         self.h = 0.5 * models.max_stable_step(model)
         self.dt = self.h * self.tau
 
-    def config(self, n_steps: int, record: bool, backend: str):
+    def config(self, n_steps: int, mode: str, backend: str):
+        """``mode``: "off" (no recording, no learning), "record" (every step) or "learn"
+        (plasticity on, tau_Phi = TAU_PHI tau_u, no recording)."""
+        record = mode == "record"
         d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.base.items()}
+        if mode == "learn":
+            d["learning"] = {"dictionary_time_constant": f"{TAU_PHI * self.tau!r} s"}
         dur = n_steps * self.dt
         d["run"] = {"duration": f"{dur!r} s", "dt": f"{self.dt!r} s",
                     "record_every": f"{(self.dt if record else dur)!r} s",
@@ -163,46 +172,60 @@ def _threshold(u, u0):
     return np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
 
 
-def numpy_reference(p: Problem, n_steps: int, record: bool) -> float:
-    """Seconds for ``n_steps`` plain numpy Euler steps (loop only)."""
+def numpy_reference(p: Problem, n_steps: int, mode: str) -> float:
+    """Seconds for ``n_steps`` plain numpy Euler steps (loop only; noise drawn every step).
+
+    "learn": plus the rank-1 dictionary update ``Phi += (h / tau_Phi) r s^T / sigma^2`` with
+    BLAS ``dger`` (in place, Fortran-ordered ``Phi``; ``Phi^T r`` then uses ``Phi.T``)."""
+    from scipy.linalg.blas import dger
+
     mod = p.model
-    phi = np.ascontiguousarray(mod.dictionary)
-    phit = np.ascontiguousarray(phi.T)
     x, u0, lam = p.x, mod.u0, mod.lam
     c = p.h / mod.sigma**2
     hl = p.h * lam
+    sd = np.sqrt(2.0 * TEMPERATURE * p.h)
     rng = np.random.default_rng(0)
-    noise = rng.standard_normal((n_steps, p.m)) * np.sqrt(2.0 * TEMPERATURE * p.h)
+    record = mode == "record"
     out = np.empty((n_steps, p.m)) if record else None
     u = np.zeros(p.m)
+    if mode == "learn":
+        phi = np.asfortranarray(mod.dictionary.copy())
+        alpha = p.h / TAU_PHI / mod.sigma**2
+        t0 = CLOCK["now"]()
+        for k in range(n_steps):
+            s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
+            r = x - phi @ s
+            drive = phi.T @ r
+            u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + sd * rng.standard_normal(p.m)
+            dger(alpha, r, s, a=phi, overwrite_a=True)
+        elapsed = CLOCK["now"]() - t0
+        if not np.all(np.isfinite(phi)):
+            raise FloatingPointError("numpy reference diverged")
+        return elapsed
+    phi = np.ascontiguousarray(mod.dictionary)
+    phit = np.ascontiguousarray(phi.T)
     t0 = CLOCK["now"]()
-    if record:
-        for k in range(n_steps):
-            s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
-            r = x - phi @ s
-            drive = phit @ r
-            u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + noise[k]
+    for k in range(n_steps):
+        s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
+        r = x - phi @ s
+        drive = phit @ r
+        u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + sd * rng.standard_normal(p.m)
+        if record:
             out[k] = u
-    else:
-        for k in range(n_steps):
-            s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
-            r = x - phi @ s
-            drive = phit @ r
-            u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + noise[k]
     elapsed = CLOCK["now"]() - t0
     if not np.all(np.isfinite(u)):
         raise FloatingPointError("numpy reference diverged")
     return elapsed
 
 
-def em_reference(p: Problem, n_steps: int, record: bool) -> float:
+def em_reference(p: Problem, n_steps: int, mode: str) -> float:
     """Seconds for ``models.euler_maruyama`` with one chain."""
     rng = np.random.default_rng(0)
     u_init = np.zeros((1, p.m))
     t0 = CLOCK["now"]()
     out = models.euler_maruyama(p.model, p.x, u_init, n_steps=n_steps, step=p.h,
                                 temperature=TEMPERATURE, rng=rng,
-                                record_every=1 if record else n_steps)
+                                record_every=1 if mode == "record" else n_steps)
     elapsed = CLOCK["now"]() - t0
     if not np.all(np.isfinite(out)):
         raise FloatingPointError("euler_maruyama diverged")
@@ -258,8 +281,9 @@ def _from_run_cpu_time():
 class Brian2Runner:
     """Runs one (problem, backend, recording) configuration at chosen lengths."""
 
-    def __init__(self, p: Problem, backend: str, record: bool):
-        self.p, self.backend, self.record = p, backend, record
+    def __init__(self, p: Problem, backend: str, mode: str):
+        self.p, self.backend, self.mode = p, backend, mode
+        self.record = mode == "record"
         self.scratch = (tempfile.mkdtemp(prefix="step_cost_standalone_")
                         if backend == "standalone" else None)
 
@@ -273,7 +297,7 @@ class Brian2Runner:
         """
         from circuit_sim import run_inference
 
-        cfg = self.p.config(n_steps, self.record, self.backend)
+        cfg = self.p.config(n_steps, self.mode, self.backend)
         if self.scratch is None:
             with _from_run_cpu_time() as post:
                 c0 = time.process_time()
@@ -304,11 +328,11 @@ class Brian2Runner:
             shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def time_brian2(p: Problem, backend: str, record: bool, *, target: float, repeats: int,
+def time_brian2(p: Problem, backend: str, mode: str, *, target: float, repeats: int,
                 max_steps: int, time_cap: float, log) -> tuple[float, int, str]:
     """ms/step of one Brian2 backend; returns (ms/step, n2, method description)."""
-    run = Brian2Runner(p, backend, record)
-    if record:  # keep the recorded (n, M) samples below ~80 MB
+    run = Brian2Runner(p, backend, mode)
+    if mode == "record":  # keep the recorded (n, M) samples below ~80 MB
         max_steps = min(max_steps, max(5000, 10_000_000 // p.m))
     try:
         n1 = 200
@@ -412,16 +436,18 @@ def main(argv=None) -> int:
         u = np.random.default_rng(3).standard_normal(m) * 2
         assert np.array_equal(_threshold(u, p.model.u0), models.soft_threshold(u, p.model.u0))
         log(f"(N, M) = ({n}, {m}): h = {p.h:.4g}, dt = {p.dt:.4g} s, u0 = {p.model.u0:.4g}")
-        for record in (False, True):
-            rec = "yes" if record else "no"
+        for mode in MODES:
+            rec = record = mode
             ref_ms, ref_n = time_loop(numpy_reference, p, record, target / 2, repeats,
                                       args.max_steps)
             rows.append((n, m, "numpy-ref", rec, ref_ms, ref_n, f"loop, best of {repeats}"))
-            log(f"  rec={rec}: numpy-ref {ref_ms:.4g} ms/step (n={ref_n})")
-            em_ms, em_n = time_loop(em_reference, p, record, target / 2, repeats,
-                                    args.max_steps)
-            rows.append((n, m, "euler_maruyama", rec, em_ms, em_n, f"loop, best of {repeats}"))
-            log(f"  rec={rec}: euler_maruyama {em_ms:.4g} ms/step (n={em_n})")
+            log(f"  mode={rec}: numpy-ref {ref_ms:.4g} ms/step (n={ref_n})")
+            if mode != "learn":
+                em_ms, em_n = time_loop(em_reference, p, record, target / 2, repeats,
+                                        args.max_steps)
+                rows.append((n, m, "euler_maruyama", rec, em_ms, em_n,
+                             f"loop, best of {repeats}"))
+                log(f"  mode={rec}: euler_maruyama {em_ms:.4g} ms/step (n={em_n})")
             for backend in backends:
                 t0 = time.perf_counter()
                 cap = numpy_cap if backend == "numpy" else 60.0
@@ -446,8 +472,8 @@ def main(argv=None) -> int:
     print(f"ms per simulated step (Python {platform.python_version()}, numpy {np.__version__}, "
           f"brian2 {b2.__version__}, {os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS=1)")
     print(f"clock: {CLOCK['name']} time (standalone: the binary's own std::clock time); "
-          f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and recording flag")
-    head = (f"{'N':>5} {'M':>5}  {'backend':<18} {'recording':<9} {'ms/step':>10} "
+          f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and mode (off: no recording; record: every step; learn: plasticity on)")
+    head = (f"{'N':>5} {'M':>5}  {'backend':<18} {'mode':<9} {'ms/step':>10} "
             f"{'ratio':>8} {'steps':>9}  method")
     print(head)
     print("-" * len(head))
