@@ -73,6 +73,24 @@ class CircuitNetwork:
     monitor: b2.StateMonitor
     weight_conductance: float  # G_w, S
     noise_terms: tuple          # (name, kind, amplitude) per source, as wired
+    volts_per_unit: float = 1.0
+
+    def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray) -> None:
+        """Present ``patches`` (K, N) in turn; patch ``k`` is replaced at time ``switch_at[k]``
+        (s, increasing; the last entry may be ``inf``). Call before a ``run``; the group
+        reads the new TimedArrays at the start of the run."""
+        patches = np.atleast_2d(np.asarray(patches, dtype=float))
+        switch_at = np.asarray(switch_at, dtype=float)
+        if patches.shape[1] != len(self.residual) or len(switch_at) != len(patches):
+            raise ValueError(f"schedule: expected patches (K, {len(self.residual)}) and K switch "
+                             f"times, got {patches.shape} and {switch_at.shape}")
+        far = np.where(np.isfinite(switch_at), switch_at, 1e300)
+        ns = self.residual.namespace
+        ns["patches"] = b2.TimedArray(patches * self.volts_per_unit * b2.volt, dt=1 * b2.second,
+                                      name="patches")
+        ns["switch_at"] = b2.TimedArray(far * b2.second, dt=1 * b2.second, name="switch_at")
+        self.residual.k_patch = 0
+        self.residual.t_next = far[0] * b2.second
 
     def dictionary(self) -> np.ndarray:
         """The dictionary ``Phi`` (N, M) read back from the synaptic conductances."""
@@ -179,7 +197,8 @@ def _threshold_code(model: models.SparseCodingModel) -> str:
 
 def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                   dt: float, record_stride: int, u_init: np.ndarray,
-                  sources: tuple, crossbar_mode: str = "summed") -> CircuitNetwork:
+                  sources: tuple, crossbar_mode: str = "summed",
+                  schedule: tuple | None = None) -> CircuitNetwork:
     """Construct the Brian2 network for one configuration.
 
     Parameters
@@ -189,7 +208,7 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     model : models.SparseCodingModel
         The dimensionless model (dictionary (N, M), sigma, prior).
     x : ndarray, shape (N,)
-        Input (dimensionless); presented through a ``TimedArray`` in volts.
+        Input (dimensionless) when no ``schedule`` is given; presented for ever.
     dt : float
         Integration step in s.
     record_stride : int
@@ -202,6 +221,8 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         How the crossbar's two products are computed: Brian2 summed variables over the
         synapses (diagonal order), or the dense kernel of :mod:`circuit_sim.crossbar`
         (row-major order). The conductances are Brian2 synaptic state either way.
+    schedule : (patches (K, N), switch_at (K,)), optional
+        A stream of inputs (see :meth:`CircuitNetwork.set_schedule`).
 
     Returns
     -------
@@ -251,16 +272,20 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     latent.run_regularly(_threshold_code(model) + ("\n" + draws if draws else ""), when="start",
                          order=ORDER_S, name="latent_store_s")
 
-    x_in = b2.TimedArray((np.atleast_2d(x) * c.volts_per_unit) * b2.volt,
-                         dt=dt * b2.second, name="x_in")
-    ns_r = dict(ns, x_in=x_in)
     dense = crossbar_mode == "dense"
-    residual = b2.NeuronGroup(n, "i_s : amp\nvr : volt" + (
-        "\nkernel_forward : 1 (shared)\nkernel_backward : 1 (shared)" if dense else ""),
-        namespace=ns_r, clock=clock, name="residual")
-    residual.run_regularly("vr = x_in(t, i) - i_s / G_w", when="start", order=ORDER_R,
-                           name="residual_store_r")
-
+    residual = b2.NeuronGroup(
+        n, "\n".join(["i_s : amp", "vr : volt",
+                      "k_patch : 1 (shared)      # index of the patch being presented",
+                      "t_next : second (shared)  # when the next patch arrives"]
+                     + (["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
+                        if dense else [])),
+        namespace=dict(ns), clock=clock, name="residual")
+    # Input: patch k (a row of the TimedArray 'patches', indexed by k seconds) is presented
+    # from switch time k-1 to switch_at(k); no global clock decides when, the schedule does.
+    residual.run_regularly("k_patch = k_patch + int(t >= t_next)\n"
+                           "t_next = switch_at(k_patch * second)\n"
+                           "vr = patches(k_patch * second, i) - i_s / G_w",
+                           when="start", order=ORDER_R, name="residual_store_r")
     synapse_model = _crossbar_equations(dense, learning)
     crossbar = b2.Synapses(latent, residual, model=synapse_model, namespace=ns, clock=clock,
                            method="euler", name="crossbar")
@@ -282,4 +307,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     monitor = b2.StateMonitor(latent, ["v", "u0"] if learn_u0 else "v", record=True, dt=record_stride * dt * b2.second,
                               when="start", order=ORDER_MONITOR, name="latent_monitor")
     net = b2.Network(latent, residual, crossbar, monitor, *extra)
-    return CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms))
+    circ = CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms),
+                          c.volts_per_unit)
+    if schedule is None:  # one fixed input, presented for ever
+        schedule = (np.atleast_2d(x), np.array([np.inf]))
+    circ.set_schedule(*schedule)
+    return circ

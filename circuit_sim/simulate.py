@@ -53,7 +53,8 @@ def initial_state(cfg: Config, model: models.SparseCodingModel, x: np.ndarray) -
 
 
 def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
-                  u_init: np.ndarray | None = None) -> InferenceResult:
+                  u_init: np.ndarray | None = None, schedule: tuple | None = None
+                  ) -> InferenceResult:
     """Simulate the circuit described by ``cfg`` and return its recorded samples.
 
     Parameters
@@ -66,6 +67,8 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
         Standalone build directory (default: a fresh temporary one).
     u_init : ndarray (M,), optional
         Initial state overriding :func:`initial_state`.
+    schedule : (patches (K, N), switch_at (K,) in s), optional
+        A stream of inputs instead of the config's fixed ``x``.
 
     Returns
     -------
@@ -86,7 +89,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     with backend_context(backend, build_dir=build_dir) as directory:
         b2.seed(cfg.run.seed)
         circ = build_network(cfg, model, x, dt, stride, u0, budget.sources,
-                             cfg.run.crossbar_mode)
+                             cfg.run.crossbar_mode, schedule)
         duration = n_steps * dt * b2.second
         if backend == "standalone":
             # No progress report in standalone: Brian2's generated report check calls

@@ -117,3 +117,20 @@ def test_learning_config_errors_and_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         Config.from_dict(dict(base, learning={"dictionary_time_constant": "50 us"}))
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_input_schedule_switches_patches_at_their_times(backend):
+    """A stream of inputs: patch k is presented until switch_at[k] (no global clock)."""
+    from circuit_sim.simulate import run_inference as run
+    cfg = _learning_config("gaussian", backend, "auto", 60)
+    patches = np.array([[3.0, -2.0, 2.5], [-1.0, 0.5, 2.0], [0.3, 0.3, -0.9]])
+    dt = 0.4e-9
+    switch_at = np.array([10.5 * dt, 31.5 * dt, np.inf])
+    res = run(cfg, schedule=(patches, switch_at))
+    xs = np.repeat(patches, [11, 21, 60 - 32], axis=0)
+    lc = cfg.learning
+    ref = models.learning_reference(cfg.build_model(), xs, np.array(cfg.run.u_init), n_steps=60,
+                                    step=dt / cfg.circuit.tau_u, normalise=lc.gamma,
+                                    tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u)
+    np.testing.assert_allclose(res.u, ref.u, rtol=0, atol=1e-10)
