@@ -2,7 +2,7 @@
 
 Usage::
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/overhead.py               # ~3-5 min, 2 cores
+    OPENBLAS_NUM_THREADS=1 python benchmarks/overhead.py               # ~2 min, 2 cores
     python benchmarks/overhead.py --steps 200000 --backends standalone    # quicker
 
 One (N, M) = (64, 128) spike-and-slab design (the model and input of
@@ -199,8 +199,11 @@ def main(argv=None) -> int:
     total_time = time.perf_counter() - t_start
 
     print()
+    cfg0, dt0, _ = circuit_config(p, "leimkuhler_matthews", 1000, 0.25)
+    h0 = dt0 / cfg0.circuit.tau_u
     print(f"Python overhead of a long run: (N, M) = (64, 128), Leimkuhler-Matthews at its "
-          f"automatic dt (h = 0.48/lambda_max), record every {RECORD_EVERY_STEPS} steps; "
+          f"automatic dt (h = {h0:.3g} = {h0 * p.lam_max:.2f}/lambda_max), record every "
+          f"{RECORD_EVERY_STEPS} steps; "
           f"Python {platform.python_version()}, brian2 {b2.__version__}, {os.cpu_count()} CPUs")
     print("seconds of wall time; % of total = run_inference call + to_hdf5")
     for r in rows:

@@ -169,25 +169,71 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class InputConfig:
-    """The data presented to the circuit: a fixed input vector ``x`` (N,)."""
+    """The data presented to the circuit.
 
-    x: tuple
+    ``kind = "fixed"`` (the default when ``x`` is given): one input vector ``x`` (N,),
+    presented for the whole run. Otherwise a stream of ``n_patches`` patches, each held
+    for ``hold`` (``synchronous``) or for an exponential time of mean ``hold``
+    (``poisson``): ``bars`` (drawn from the model; ``data_pi``, ``data_lam``,
+    ``data_sigma`` default to the model's), ``file`` (``path``: .npy or HDF5 ``patches``,
+    (K, N)) or ``images`` (whitened natural-image patches of ``patch_size``; ``path`` to
+    Olshausen's IMAGES.mat, else photographs shipped with scikit-image).
+    """
+
+    x: tuple | None = None
+    kind: str = "fixed"
+    n_patches: int | None = None
+    presentation: str = "synchronous"
+    hold: float | None = None
+    path: str | None = None
+    patch_size: int | None = None
+    data_pi: float | None = None
+    data_lam: float | None = None
+    data_sigma: float | None = None
+
+    KINDS = ("fixed", "bars", "file", "images")
 
     @classmethod
     def from_dict(cls, d: dict, n_features: int) -> "InputConfig":
-        _check_keys(d, ("x",), "input")
-        if "x" not in d:
-            raise ConfigError("input.x", f"a list of {n_features} numbers (required)", None)
-        try:
-            arr = np.asarray(d["x"], dtype=float)
-        except (TypeError, ValueError):
-            raise ConfigError("input.x", f"a list of {n_features} numbers", d["x"]) from None
-        if arr.shape != (n_features,):
-            raise ConfigError("input.x", f"a list of model.n_features = {n_features} numbers",
-                              d["x"])
-        if not np.all(np.isfinite(arr)):
-            raise ConfigError("input.x", "finite numbers", d["x"])
-        return cls(tuple(float(v) for v in arr))
+        w = "input"
+        _check_keys(d, ("x", "kind", "n_patches", "presentation", "hold", "path", "patch_size",
+                        "data_pi", "data_lam", "data_sigma"), w)
+        kind = _choice(d, "kind", cls.KINDS, w, "fixed")
+        if kind == "fixed":
+            if "x" not in d:
+                raise ConfigError("input.x", f"a list of {n_features} numbers (required), or "
+                                  "input.kind = \"bars\" | \"file\" | \"images\"", None)
+            try:
+                arr = np.asarray(d["x"], dtype=float)
+            except (TypeError, ValueError):
+                raise ConfigError("input.x", f"a list of {n_features} numbers", d["x"]) from None
+            if arr.shape != (n_features,):
+                raise ConfigError("input.x", f"a list of model.n_features = {n_features} numbers",
+                                  d["x"])
+            if not np.all(np.isfinite(arr)):
+                raise ConfigError("input.x", "finite numbers", d["x"])
+            return cls(tuple(float(v) for v in arr))
+        if "n_patches" not in d:
+            raise ConfigError(f"{w}.n_patches", "a positive integer (required for a stream)", None)
+        n_patches = _number(d, "n_patches", w, low=1, integer=True)
+        presentation = _choice(d, "presentation", ("synchronous", "poisson"), w, "synchronous")
+        if "hold" not in d:
+            raise ConfigError(f"{w}.hold", "a time (required for a stream), e.g. \"200 ns\"", None)
+        hold = _quantity(d, "hold", "time", w)
+        path = d.get("path")
+        if path is not None and not isinstance(path, str):
+            raise ConfigError(f"{w}.path", "a file path (string)", path)
+        if kind == "file" and path is None:
+            raise ConfigError(f"{w}.path", "a .npy or HDF5 file of patches (required)", None)
+        side = int(round(math.sqrt(n_features)))
+        patch_size = _number(d, "patch_size", w, side, low=2, integer=True)
+        if kind in ("bars", "images") and patch_size * patch_size != n_features:
+            raise ConfigError(f"{w}.patch_size", f"a patch side p with p*p = model.n_features = "
+                              f"{n_features}", patch_size)
+        return cls(None, kind, n_patches, presentation, hold, path, patch_size,
+                   _number(d, "data_pi", w, low=0, high=1, low_open=True),
+                   _number(d, "data_lam", w, low=0, low_open=True),
+                   _number(d, "data_sigma", w, low=0))
 
 
 @dataclass(frozen=True)
@@ -361,18 +407,28 @@ class LearningConfig:
         Continuous-time column normalisation (the ``gamma`` term) on or off.
     normalise_strength : float
         ``gamma`` (dimensionless).
+    snapshot_every : float or None
+        Interval (s of circuit time) between saved snapshots of a learning run.
+    dynamics : {"langevin", "map", "lca"}
+        Inference dynamics: Langevin sampling (the configured noise), MAP descent (T = 0,
+        noise off: the "DSC" baseline), or LCA, ``tau_u du/dt = Phi^T r / sigma^2 - (u - s)``
+        (noise off).
     """
 
     dictionary_time_constant: float
     threshold_time_constant: float | None = None
     normalise: bool = False
     normalise_strength: float = 1.0
+    snapshot_every: float | None = None
+    dynamics: str = "langevin"
+
+    DYNAMICS = ("langevin", "map", "lca")
 
     @classmethod
     def from_dict(cls, d: dict) -> "LearningConfig":
         w = "learning"
         _check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
-                        "normalise_strength"), w)
+                        "normalise_strength", "snapshot_every", "dynamics"), w)
         if "dictionary_time_constant" not in d:
             raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
                               None)
@@ -382,7 +438,9 @@ class LearningConfig:
         if not isinstance(normalise, bool):
             raise ConfigError(f"{w}.normalise", "true or false", normalise)
         strength = _number(d, "normalise_strength", w, 1.0, low=0, low_open=True)
-        return cls(tau_phi, tau_u0, normalise, strength)
+        snap = _quantity(d, "snapshot_every", "time", w)
+        dynamics = _choice(d, "dynamics", cls.DYNAMICS, w, "langevin")
+        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics)
 
     @property
     def gamma(self) -> float:
@@ -439,6 +497,9 @@ class Config:
                 raise ConfigError("learning.threshold_time_constant",
                                   "no threshold learning with prior = \"gaussian\" (u0 = 0)",
                                   d["learning"]["threshold_time_constant"])
+            if learning.dynamics == "lca" and model.prior != "laplace":
+                raise ConfigError("learning.dynamics", "\"lca\" only with prior = \"laplace\"",
+                                  learning.dynamics)
             tau_u = circuit.tau_u
             for key, tau in (("dictionary_time_constant", learning.dictionary_time_constant),
                              ("threshold_time_constant", learning.threshold_time_constant)):
@@ -476,7 +537,11 @@ class Config:
 
     @property
     def x(self) -> np.ndarray:
-        return np.array(self.input.x, dtype=float)
+        """The fixed input (N,); for a stream, the first patch."""
+        if self.input.x is not None:
+            return np.array(self.input.x, dtype=float)
+        from .streams import make_stream
+        return make_stream(self).patches(0, 1)[0]
 
     def noise_sources(self) -> tuple:
         """The ``noise`` package's source objects, with circuit defaults filled in.
@@ -638,14 +703,27 @@ class Config:
               "backend": r.backend, "integrator": r.integrator, "crossbar": r.crossbar_mode}
         if r.u_init is not None:
             rd["u_init"] = list(r.u_init)
-        out = {"model": md, "input": {"x": list(self.input.x)}, "circuit": cd, "noise": nl,
-               "run": rd}
+        if self.input.kind == "fixed":
+            ind = {"x": list(self.input.x)}
+        else:
+            i = self.input
+            ind = {"kind": i.kind, "n_patches": i.n_patches, "presentation": i.presentation,
+                   "hold": q(i.hold, "s"), "patch_size": i.patch_size}
+            if i.path is not None:
+                ind["path"] = i.path
+            for key in ("data_pi", "data_lam", "data_sigma"):
+                if getattr(i, key) is not None:
+                    ind[key] = getattr(i, key)
+        out = {"model": md, "input": ind, "circuit": cd, "noise": nl, "run": rd}
         if self.learning is not None:
             lc = self.learning
             ld = {"dictionary_time_constant": q(lc.dictionary_time_constant, "s"),
                   "normalise": lc.normalise, "normalise_strength": lc.normalise_strength}
             if lc.threshold_time_constant is not None:
                 ld["threshold_time_constant"] = q(lc.threshold_time_constant, "s")
+            if lc.snapshot_every is not None:
+                ld["snapshot_every"] = q(lc.snapshot_every, "s")
+            ld["dynamics"] = lc.dynamics
             out["learning"] = ld
         return out
 

@@ -75,10 +75,12 @@ class CircuitNetwork:
     noise_terms: tuple          # (name, kind, amplitude) per source, as wired
     volts_per_unit: float = 1.0
 
-    def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray) -> None:
-        """Present ``patches`` (K, N) in turn; patch ``k`` is replaced at time ``switch_at[k]``
-        (s, increasing; the last entry may be ``inf``). Call before a ``run``; the group
-        reads the new TimedArrays at the start of the run."""
+    def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray, n_step: int | None = None
+                     ) -> None:
+        """Present ``patches`` (K, N) in turn; patch ``k`` is replaced at step ``switch_at[k]``
+        (integer step numbers counted from the start of the stream, increasing; the last
+        entry may be ``inf``). ``n_step``: the stream's step number at the start of the next
+        run (default: keep counting). Call before a ``run``."""
         patches = np.atleast_2d(np.asarray(patches, dtype=float))
         switch_at = np.asarray(switch_at, dtype=float)
         if patches.shape[1] != len(self.residual) or len(switch_at) != len(patches):
@@ -88,9 +90,11 @@ class CircuitNetwork:
         ns = self.residual.namespace
         ns["patches"] = b2.TimedArray(patches * self.volts_per_unit * b2.volt, dt=1 * b2.second,
                                       name="patches")
-        ns["switch_at"] = b2.TimedArray(far * b2.second, dt=1 * b2.second, name="switch_at")
+        ns["switch_at"] = b2.TimedArray(far, dt=1 * b2.second, name="switch_at")
         self.residual.k_patch = 0
-        self.residual.t_next = far[0] * b2.second
+        self.residual.n_next = far[0]
+        if n_step is not None:
+            self.residual.n_step = n_step
 
     def dictionary(self) -> np.ndarray:
         """The dictionary ``Phi`` (N, M) read back from the synaptic conductances."""
@@ -103,7 +107,7 @@ class CircuitNetwork:
 
 
 def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list,
-                      learn_u0: bool = False) -> str:
+                      learn_u0: bool = False, dynamics: str = "langevin") -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise of source ``k`` is the current ``amp_k * eta_k`` with ``amp_k =
@@ -116,6 +120,8 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
     """
     if model.prior == "gaussian":
         force = "i_d / (G_w * V_u * sigma2) - v / (V_u * prior_var)"
+    elif dynamics == "lca":  # tau_u du/dt = Phi^T r / sigma^2 - (u - s)
+        force = "i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
     else:
         force = "hp * i_d / (G_w * V_u * sigma2) - lam * sign(v)"
     noise = "".join(f" + amp_{k} * eta_{k} / C" for k, _ in enumerate(white))
@@ -221,7 +227,7 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         How the crossbar's two products are computed: Brian2 summed variables over the
         synapses (diagonal order), or the dense kernel of :mod:`circuit_sim.crossbar`
         (row-major order). The conductances are Brian2 synaptic state either way.
-    schedule : (patches (K, N), switch_at (K,)), optional
+    schedule : (patches (K, N), switch_at (K,) in steps), optional
         A stream of inputs (see :meth:`CircuitNetwork.set_schedule`).
 
     Returns
@@ -262,7 +268,10 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
             terms.append((src.name, src.kind, np.sqrt(psd / 2.0)))
 
     clock = b2.Clock(dt=dt * b2.second, name="circuit_clock")
-    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0),
+    dynamics = learning.dynamics if learning is not None else "langevin"
+    if dynamics != "langevin":  # MAP descent and LCA are the deterministic baselines
+        white, flicker = [], []
+    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0, dynamics),
                             method="euler", namespace=ns, clock=clock, name="latent")
     latent.u0 = model.u0
     latent.v = u_init * c.volts_per_unit * b2.volt
@@ -275,15 +284,18 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     dense = crossbar_mode == "dense"
     residual = b2.NeuronGroup(
         n, "\n".join(["i_s : amp", "vr : volt",
-                      "k_patch : 1 (shared)      # index of the patch being presented",
-                      "t_next : second (shared)  # when the next patch arrives"]
+                      "k_patch : 1 (shared)  # index of the patch being presented (in the window)",
+                      "n_next : 1 (shared)   # step at which the next patch arrives",
+                      "n_step : 1 (shared)   # steps since the start of the stream"]
                      + (["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
                         if dense else [])),
         namespace=dict(ns), clock=clock, name="residual")
     # Input: patch k (a row of the TimedArray 'patches', indexed by k seconds) is presented
-    # from switch time k-1 to switch_at(k); no global clock decides when, the schedule does.
-    residual.run_regularly("k_patch = k_patch + int(t >= t_next)\n"
-                           "t_next = switch_at(k_patch * second)\n"
+    # until step switch_at(k); no global clock decides when, the schedule does. Switches are
+    # counted in integer steps so that a resumed run switches at exactly the same steps.
+    residual.run_regularly("k_patch = k_patch + int(n_step >= n_next)\n"
+                           "n_next = switch_at(k_patch * second)\n"
+                           "n_step = n_step + 1\n"
                            "vr = patches(k_patch * second, i) - i_s / G_w",
                            when="start", order=ORDER_R, name="residual_store_r")
     synapse_model = _crossbar_equations(dense, learning)
@@ -311,5 +323,5 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                           c.volts_per_unit)
     if schedule is None:  # one fixed input, presented for ever
         schedule = (np.atleast_2d(x), np.array([np.inf]))
-    circ.set_schedule(*schedule)
+    circ.set_schedule(*schedule, n_step=0)
     return circ

@@ -67,7 +67,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
         Standalone build directory (default: a fresh temporary one).
     u_init : ndarray (M,), optional
         Initial state overriding :func:`initial_state`.
-    schedule : (patches (K, N), switch_at (K,) in s), optional
+    schedule : (patches (K, N), switch_at (K,) in steps), optional
         A stream of inputs instead of the config's fixed ``x``.
 
     Returns

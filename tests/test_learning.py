@@ -126,7 +126,7 @@ def test_input_schedule_switches_patches_at_their_times(backend):
     cfg = _learning_config("gaussian", backend, "auto", 60)
     patches = np.array([[3.0, -2.0, 2.5], [-1.0, 0.5, 2.0], [0.3, 0.3, -0.9]])
     dt = 0.4e-9
-    switch_at = np.array([10.5 * dt, 31.5 * dt, np.inf])
+    switch_at = np.array([11, 32, np.inf])  # in steps
     res = run(cfg, schedule=(patches, switch_at))
     xs = np.repeat(patches, [11, 21, 60 - 32], axis=0)
     lc = cfg.learning

@@ -1,0 +1,271 @@
+"""Input streams for learning: where the patches come from and when each one arrives.
+
+A stream is ``n_patches`` inputs ``x_k`` (N,) presented in turn. Patch ``k`` is replaced at
+its switch time: every ``hold`` (``synchronous``) or after an exponentially distributed
+hold of mean ``hold`` (``poisson``: the switches form a Poisson process of rate 1/hold, no
+global clock). Both the patches and the switch times are deterministic functions of the
+seed and the patch index, generated in blocks of :data:`BLOCK` patches, so that a long
+run never holds the whole stream in memory and a resumed run sees exactly the same data.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+import models
+
+from .errors import ConfigError
+
+#: Patches are generated / read in blocks of this many.
+BLOCK = 4096
+
+
+class PatchSource:
+    """A source of patches: ``block(b)`` returns patches ``b*BLOCK ...`` (rows, flattened)."""
+
+    n_features: int
+    true_dictionary: np.ndarray | None = None
+
+    def block(self, b: int) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class BarsSource(PatchSource):
+    """Bars images drawn from the spike-and-slab model (SPEC section 6)."""
+
+    def __init__(self, size: int, *, pi: float, lam: float, sigma: float, positive: bool,
+                 seed: int):
+        self.size, self.pi, self.lam, self.sigma, self.positive = size, pi, lam, sigma, positive
+        self.seed = seed
+        self.n_features = size * size
+        self.true_dictionary = models.bars_dictionary(size)
+
+    def block(self, b: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, 101, b])
+        x, _ = models.bars_data(BLOCK, rng, size=self.size, pi=self.pi, lam=self.lam,
+                                sigma=self.sigma, positive=self.positive)
+        return x
+
+
+class ArraySource(PatchSource):
+    """Patches from a user's file: ``.npy`` (K, N) or HDF5 (dataset ``patches``, (K, N)),
+    memory-mapped / read one block at a time; presented in file order, cycling."""
+
+    def __init__(self, path: str, n_features: int, field: str = "input.path"):
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(field, "an existing .npy or HDF5 file of patches", str(path))
+        self.path, self.n_features = p, n_features
+        if p.suffix == ".npy":
+            try:
+                arr = np.load(p, mmap_mode="r")
+            except (ValueError, OSError) as exc:
+                raise ConfigError(field, "a .npy array of patches (K, N)", f"{path} ({exc})") from None
+            self._get = lambda a, b: np.asarray(arr[a:b], dtype=float)
+            shape = arr.shape
+        else:
+            import h5py
+            try:
+                f = h5py.File(p, "r")
+            except OSError:
+                raise ConfigError(field, "a .npy or HDF5 file", str(path)) from None
+            if "patches" not in f:
+                raise ConfigError(field, "an HDF5 file with a dataset 'patches' (K, N)",
+                                  f"{path} (datasets: {', '.join(f.keys())})")
+            ds = f["patches"]
+            self._get = lambda a, b: np.asarray(ds[a:b], dtype=float)
+            shape = ds.shape
+        if len(shape) != 2 or shape[1] != n_features or shape[0] < 1:
+            raise ConfigError(field, f"an array of patches of shape (K, model.n_features = "
+                              f"{n_features})", f"shape {tuple(shape)} in {path}")
+        self.n_total = shape[0]
+
+    def block(self, b: int) -> np.ndarray:
+        idx = (np.arange(b * BLOCK, (b + 1) * BLOCK)) % self.n_total
+        start = idx[0]
+        out = np.empty((BLOCK, self.n_features))
+        done = 0
+        while done < BLOCK:  # contiguous runs (wrapping at the end of the file)
+            stop = min(self.n_total, start + BLOCK - done)
+            chunk = self._get(start, stop)
+            out[done:done + len(chunk)] = chunk
+            done += len(chunk)
+            start = 0
+        if not np.all(np.isfinite(out)):
+            raise ConfigError("input.path", "finite patch values", f"non-finite values in {self.path}")
+        return out
+
+
+class Schedule:
+    """When each patch arrives: ``switch_times(a, b)`` for patches ``a..b-1``, in s.
+
+    Patch ``k`` is presented on ``[start_k, start_{k+1})``; ``start_0 = 0``. The circuit's
+    input stage replaces patch ``k`` by ``k+1`` at the first step with ``t >= start_{k+1}``.
+    """
+
+    def __init__(self, n_patches: int, hold: float, presentation: str, seed: int):
+        self.n_patches, self.hold, self.presentation, self.seed = n_patches, hold, presentation, seed
+        if presentation == "synchronous":
+            self._ends = None
+        else:
+            holds = np.concatenate([
+                np.random.default_rng([seed, 202, b]).exponential(hold, size=BLOCK)
+                for b in range(math.ceil(n_patches / BLOCK))])[:n_patches]
+            self._ends = np.cumsum(holds)  # 8 bytes per patch
+
+    def end(self, k: np.ndarray) -> np.ndarray:
+        """End of the presentation of patches ``k`` (s); ``inf`` after the last patch."""
+        k = np.asarray(k)
+        if self._ends is None:
+            out = (k + 1.0) * self.hold
+        else:
+            out = self._ends[np.minimum(k, self.n_patches - 1)]
+        return np.where(k >= self.n_patches - 1, np.inf, out)
+
+    @property
+    def duration(self) -> float:
+        """Time to present every patch once (s)."""
+        return float(self.n_patches * self.hold if self._ends is None else self._ends[-1])
+
+    def index_at(self, t: float, dt: float) -> int:
+        """Index of the patch the circuit presents at step time ``t`` (same rule as the circuit:
+        the patch advances at the first step with ``t >= end``)."""
+        if self._ends is None:
+            k = int(math.floor(t / self.hold + 1e-9))
+            # the circuit compares t >= (k+1) hold with t = n dt: mirror it exactly
+            while k > 0 and not (t >= k * self.hold):
+                k -= 1
+            while t >= (k + 1) * self.hold:
+                k += 1
+            return min(k, self.n_patches - 1)
+        return int(min(np.searchsorted(self._ends, t, side="right"), self.n_patches - 1))
+
+
+class Stream:
+    """Patches and their schedule; :meth:`window` gives what one run segment needs."""
+
+    def __init__(self, source: PatchSource, schedule: Schedule):
+        self.source, self.schedule = source, schedule
+        self._cache: dict[int, np.ndarray] = {}
+
+    def patches(self, a: int, b: int) -> np.ndarray:
+        """Patches ``a..b-1`` (rows), reading at most the blocks that hold them."""
+        out = np.empty((b - a, self.source.n_features))
+        for blk in range(a // BLOCK, (b - 1) // BLOCK + 1):
+            if blk not in self._cache:
+                if len(self._cache) > 2:  # keep memory flat: at most a few blocks
+                    self._cache.pop(next(iter(self._cache)))
+                self._cache[blk] = self.source.block(blk)
+            lo, hi = max(a, blk * BLOCK), min(b, (blk + 1) * BLOCK)
+            out[lo - a:hi - a] = self._cache[blk][lo - blk * BLOCK:hi - blk * BLOCK]
+        return out
+
+    def window(self, t0: float, t1: float, dt: float) -> tuple[int, np.ndarray, np.ndarray]:
+        """The patches presented during ``[t0, t1)``: first index, patches (K, N) and their end
+        times (K,), ``inf`` for the last patch of the stream."""
+        k0 = self.schedule.index_at(t0, dt)
+        k1 = self.schedule.index_at(max(t1 - dt, t0), dt)
+        ks = np.arange(k0, k1 + 1)
+        return k0, self.patches(k0, k1 + 1), self.schedule.end(ks)
+
+
+#: Grey-scale-able photographs shipped inside the scikit-image wheel (no download).
+SKIMAGE_PHOTOS = ("camera.png", "astronaut.png", "grass.png", "gravel.png", "brick.png",
+                  "chelsea.png", "coffee.png", "motorcycle_left.png")
+
+
+def whiten(image: np.ndarray, cutoff: float = 0.4) -> np.ndarray:
+    """Olshausen & Field whitening: filter ``|f| exp(-(|f| / f0)^4)`` with ``f0 = cutoff``
+    times the Nyquist frequency, applied in the Fourier domain to the mean-subtracted image.
+
+    Parameters
+    ----------
+    image : ndarray (H, W)
+    cutoff : float
+        Low-pass roll-off as a fraction of Nyquist (0.4 in the original).
+    """
+    img = np.asarray(image, dtype=float)
+    img = img - img.mean()
+    fy = np.fft.fftfreq(img.shape[0])[:, None]
+    fx = np.fft.fftfreq(img.shape[1])[None, :]
+    f = np.sqrt(fx**2 + fy**2)  # cycles per pixel; Nyquist = 0.5
+    filt = f * np.exp(-(f / (cutoff * 0.5)) ** 4)
+    return np.real(np.fft.ifft2(np.fft.fft2(img) * filt))
+
+
+def _grey(path: Path) -> np.ndarray:
+    import matplotlib.image as mpimg
+
+    img = np.asarray(mpimg.imread(path), dtype=float)
+    if img.ndim == 3:
+        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
+    return img
+
+
+class ImagesSource(PatchSource):
+    """Whitened natural-image patches (``size`` x ``size``, flattened row-major), unit
+    variance overall. Images: Olshausen's ``IMAGES.mat`` (already whitened) when ``path``
+    is given, else the photographs of :data:`SKIMAGE_PHOTOS` whitened here."""
+
+    def __init__(self, size: int, seed: int, path: str | None = None):
+        self.size, self.seed, self.n_features = size, seed, size * size
+        if path is not None:
+            from scipy.io import loadmat
+
+            p = Path(path)
+            if not p.is_file():
+                raise ConfigError("input.path", "an existing IMAGES.mat file", str(path))
+            try:
+                arr = loadmat(p)["IMAGES"]
+            except Exception as exc:  # scipy raises several kinds for a bad file
+                raise ConfigError("input.path", "a MATLAB file with an array 'IMAGES' (H, W, K)",
+                                  f"{path} ({type(exc).__name__})") from None
+            images = [np.asarray(arr[..., k], dtype=float) for k in range(arr.shape[-1])]
+        else:
+            import importlib.util
+
+            spec = importlib.util.find_spec("skimage")
+            if spec is None or not spec.submodule_search_locations:
+                raise ConfigError("input.path", "IMAGES.mat, or scikit-image installed (its "
+                                  "photographs are the default images)", None)
+            data = Path(list(spec.submodule_search_locations)[0]) / "data"
+            images = [whiten(_grey(data / name)) for name in SKIMAGE_PHOTOS
+                      if (data / name).is_file()]
+        images = [im for im in images if min(im.shape) > 4 * size]
+        if not images:
+            raise ConfigError("input.patch_size", "a patch size smaller than the images", size)
+        scale = np.sqrt(np.mean([np.var(im) for im in images]))
+        self.images = [im / scale for im in images]
+
+    def block(self, b: int) -> np.ndarray:
+        rng = np.random.default_rng([self.seed, 303, b])
+        out = np.empty((BLOCK, self.n_features))
+        which = rng.integers(len(self.images), size=BLOCK)
+        p = self.size
+        for k, w in enumerate(which):
+            im = self.images[w]
+            r = rng.integers(p, im.shape[0] - 2 * p)  # stay clear of the borders
+            c = rng.integers(p, im.shape[1] - 2 * p)
+            out[k] = im[r:r + p, c:c + p].ravel()
+        return out
+
+
+def make_stream(cfg) -> Stream:
+    """The input stream of a config (``input.kind`` bars / file / images)."""
+    i, m = cfg.input, cfg.model
+    seed = cfg.run.seed
+    if i.kind == "bars":
+        src = BarsSource(i.patch_size, pi=i.data_pi if i.data_pi is not None else m.pi,
+                         lam=i.data_lam if i.data_lam is not None else m.lam,
+                         sigma=i.data_sigma if i.data_sigma is not None else m.sigma,
+                         positive=m.positive, seed=seed)
+    elif i.kind == "file":
+        src = ArraySource(i.path, m.n_features)
+    elif i.kind == "images":
+        src = ImagesSource(i.patch_size, seed, i.path)
+    else:
+        raise ValueError(f"input.kind: expected a stream kind, got {i.kind!r}")
+    return Stream(src, Schedule(i.n_patches, i.hold, i.presentation, seed))
