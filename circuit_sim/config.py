@@ -375,9 +375,7 @@ class RunConfig:
         w = "run"
         _check_keys(d, ("duration", "dt", "record_every", "seed", "backend", "integrator",
                         "u_init", "crossbar"), w)
-        if "duration" not in d:
-            raise ConfigError(f"{w}.duration", "a time (required), e.g. \"2 ms\"", None)
-        duration = _quantity(d, "duration", "time", w)
+        duration = _quantity(d, "duration", "time", w)  # None: one pass over a stream
         dt = _quantity(d, "dt", "time", w)
         rec = _quantity(d, "record_every", "time", w)
         seed = _number(d, "seed", w, 1, low=0, integer=True)
@@ -485,6 +483,9 @@ class Config:
             raise ConfigError("noise", "at most one injected source with fill_to",
                               [n.name for n in noises if n.get("fill_to") is not None])
         run = RunConfig.from_dict(d["run"])
+        if run.duration is None and inp.kind == "fixed":
+            raise ConfigError("run.duration", "a time (required for a fixed input), e.g. \"2 ms\"",
+                              None)
         if run.u_init is not None and len(run.u_init) != model.n_components:
             raise ConfigError("run.u_init", f"a list of model.n_components = {model.n_components} "
                               "numbers", list(run.u_init))
@@ -645,17 +646,19 @@ class Config:
                     raise ConfigError(f"noise[{i}].f_max", f"a band whose fastest pole (tau = "
                                       f"{_fmt(taus.min(), 's')}) is resolved by dt = {_fmt(dt, 's')}; "
                                       f"lower f_max or dt", _fmt(src.f_max, "Hz"))
-        if self.run.duration < dt:
+        if self.duration < dt:
             raise ConfigError("run.duration", f"at least one step dt = {_fmt(dt, 's')}",
-                              _fmt(self.run.duration, "s"))
+                              _fmt(self.duration, "s"))
         return dt, auto
 
     def record_stride(self) -> int:
         """Number of steps between recorded samples (>= 1)."""
-        dt, _ = self.resolved_dt()
+        dt, auto = self.resolved_dt()
         if self.run.record_every is None:
             return max(1, int(round(self.circuit.tau_u / 5 / dt)))
         stride = self.run.record_every / dt
+        if auto:  # dt chosen here: record at the nearest whole number of steps
+            return max(1, int(round(stride)))
         if stride < 1 - 1e-9 or abs(stride - round(stride)) > 1e-6 * stride:
             raise ConfigError("run.record_every", f"a whole multiple of dt = {_fmt(dt, 's')}",
                               _fmt(self.run.record_every, "s"))
@@ -663,7 +666,17 @@ class Config:
 
     def n_steps(self) -> int:
         dt, _ = self.resolved_dt()
-        return int(round(self.run.duration / dt))
+        return int(round(self.duration / dt))
+
+    @property
+    def duration(self) -> float:
+        """Simulated time in s: ``run.duration``, or one pass over the input stream."""
+        if self.run.duration is not None:
+            return self.run.duration
+        from .streams import Schedule
+
+        i = self.input
+        return Schedule(i.n_patches, i.hold, i.presentation, self.run.seed).duration
 
     # ---- serialisation
     def resolved_dict(self) -> dict:
@@ -698,7 +711,7 @@ class Config:
                 nd[k] = q(v, units[k]) if k in units else v
             nl.append(nd)
         dt, _ = self.resolved_dt()
-        rd = {"duration": q(r.duration, "s"), "dt": q(dt, "s"),
+        rd = {"duration": q(self.duration, "s"), "dt": q(dt, "s"),
               "record_every": q(self.record_stride() * dt, "s"), "seed": r.seed,
               "backend": r.backend, "integrator": r.integrator, "crossbar": r.crossbar_mode}
         if r.u_init is not None:

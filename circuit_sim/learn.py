@@ -1,0 +1,367 @@
+"""Learning runs: inference and plasticity together on a stream of inputs, with snapshots.
+
+A run is cut into segments of ``learning.snapshot_every``. Each segment is reseeded from
+``(run.seed, segment index)``, presents the patches its steps need, and ends with a
+snapshot appended to the HDF5 file (dictionary, thresholds, running statistics, and the
+full circuit state for ``--resume``), flushed to disk. Because the input switches are
+counted in integer steps and every segment has its own seed, a run resumed from a
+snapshot continues exactly as the uninterrupted run would have (same backend).
+
+Runtime backends (numpy, cython) run the segments from Python, so Ctrl-C or a crash
+leaves every snapshot written so far; only the patches of one segment are in memory. The
+standalone backend compiles all segments into one program (per-segment seeds included)
+and writes the snapshots when it ends; Ctrl-C stops it gracefully at the current step and
+the snapshots recorded so far are written. It holds the whole stream in memory.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+import brian2 as b2
+
+import models
+
+from . import __version__
+from .backends import backend_context
+from .config import INTEGRATOR_DESCRIPTIONS, Config
+from .errors import ConfigError
+from .network import build_network
+from .result import git_revision
+from .simulate import initial_state
+from .streams import make_stream
+
+#: Edges (in units of 1/lambda) of the histogram of nonzero |s| kept per snapshot.
+HIST_EDGES = np.linspace(0.0, 8.0, 41)
+
+
+def segment_seed(seed: int, k: int) -> int:
+    """Seed of segment ``k`` (a 31-bit integer derived from the run's seed)."""
+    return int(np.random.SeedSequence([seed, k]).generate_state(1)[0] & 0x7FFFFFFF)
+
+
+def dictionary_recovery(learned: np.ndarray, true: np.ndarray) -> tuple[float, float]:
+    """Mean and minimum best-match |cosine| between true atoms and learned atoms after an
+    optimal one-to-one assignment (Hungarian algorithm)."""
+    a = learned / np.maximum(np.linalg.norm(learned, axis=0), 1e-300)
+    b = true / np.linalg.norm(true, axis=0)
+    cos = np.abs(b.T @ a)  # (true, learned)
+    rows, cols = linear_sum_assignment(-cos)
+    matched = cos[rows, cols]
+    return float(matched.mean()), float(matched.min())
+
+
+def slab_kl(counts: np.ndarray, lam: float) -> float:
+    """KL divergence between a histogram of nonzero |s| (on ``HIST_EDGES / lam``) and the
+    slab prior, the exponential of rate ``lam`` restricted to the same range."""
+    counts = np.asarray(counts, dtype=float)
+    if counts.sum() <= 0:
+        return float("nan")
+    p = counts / counts.sum()
+    cdf = 1 - np.exp(-HIST_EDGES)  # edges are in units of 1/lam
+    q = np.diff(cdf) / cdf[-1]
+    mask = p > 0
+    return float(np.sum(p[mask] * np.log(p[mask] / q[mask])))
+
+
+class _Snapshots:
+    """The HDF5 file of a learning run, appended to and flushed at every snapshot."""
+
+    def __init__(self, path: Path, cfg: Config, n: int, m: int, true_dict, resume: bool):
+        import h5py
+
+        self.path = path
+        if resume:
+            self.f = h5py.File(path, "r+")
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        f = self.f = h5py.File(path, "w")
+        a = f.attrs
+        a["config"] = cfg.to_toml()
+        if cfg.source is not None:
+            a["config_original"] = cfg.source
+        a["seed"], a["version"], a["git_revision"] = cfg.run.seed, __version__, git_revision()
+        a["backend"], a["integrator"] = cfg.run.backend, cfg.run.integrator
+        a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[cfg.run.integrator]
+        a["dynamics"], a["tau_u"] = cfg.learning.dynamics, cfg.circuit.tau_u
+        a["T_eff"] = cfg.noise_budget().T_eff
+        a["complete"] = False
+        g = f.create_group("snapshots")
+        for name, shape, units in (("t", (), "s"), ("dictionary", (n, m), "1"),
+                                   ("u0", (m,), "1"), ("patches_seen", (), "1")):
+            d = g.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float)
+            d.attrs["units"] = units
+        s = f.create_group("stats")
+        for name, shape, units in (("t", (), "s"), ("activity", (), "1"),
+                                   ("reconstruction_error", (), "1"), ("energy", (), "1"),
+                                   ("kl_prior", (), "nat"), ("hist_nonzero", (len(HIST_EDGES) - 1,), "count"),
+                                   ("recovery_mean", (), "1"), ("recovery_min", (), "1")):
+            d = s.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float)
+            d.attrs["units"] = units
+        s["hist_nonzero"].attrs["edges_times_lambda"] = HIST_EDGES
+        if true_dict is not None:
+            d = f.create_dataset("true_dictionary", data=true_dict)
+            d.attrs["units"] = "1"
+        f.flush()
+
+    def append(self, group: str, **values):
+        g = self.f[group]
+        for name, value in values.items():
+            d = g[name]
+            d.resize(d.shape[0] + 1, axis=0)
+            d[-1] = value
+
+    def write_state(self, state: dict, dictionary: np.ndarray, segment: int):
+        f = self.f
+        if "state" in f:
+            del f["state"]
+        g = f.create_group("state")
+        for k, v in state.items():
+            g.create_dataset(k, data=v)
+        g.attrs["next_segment"] = segment
+        if "dictionary" in f:
+            del f["dictionary"]
+        d = f.create_dataset("dictionary", data=dictionary)
+        d.attrs["units"] = "1"
+        f.flush()
+
+    def n_snapshots(self) -> int:
+        return int(self.f["snapshots/t"].shape[0])
+
+    def close(self, complete: bool):
+        self.f.attrs["complete"] = complete
+        self.f.flush()
+        self.f.close()
+
+
+def _state_names(circ) -> list[str]:
+    """Latent state variables to save for a resume (beyond v, u0, g)."""
+    return [k for k in circ.latent.variables if k.startswith(("rprev_", "y_"))]
+
+
+def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
+                 stop_after: int | None = None) -> Path:
+    """Run inference and learning on the config's input stream; write snapshots to ``out``.
+
+    Parameters
+    ----------
+    cfg : Config
+        Needs a ``[learning]`` section and a stream input (``input.kind``).
+    out : path
+        HDF5 file; with ``resume=True`` an existing file of the same config to continue.
+    progress : file-like, optional
+        Progress lines with an ETA (e.g. ``sys.stderr``).
+    stop_after : int, optional
+        Stop after this many segments (testing interruption and resume).
+
+    Returns
+    -------
+    Path of the HDF5 file.
+    """
+    if cfg.learning is None:
+        raise ConfigError("[learning]", "a learning section (dictionary_time_constant, ...)", None)
+    if cfg.input.kind == "fixed":
+        raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\") to learn from",
+                          "fixed")
+    out = Path(out)
+    model = cfg.build_model()
+    stream = make_stream(cfg)
+    dt, _ = cfg.resolved_dt()
+    n_total = cfg.n_steps()
+    snap = cfg.learning.snapshot_every or n_total * dt / 20
+    sps = max(1, int(round(snap / dt)))
+    n_seg = max(1, math.ceil(n_total / sps - 1e-6))  # the last segment may be shorter
+    stride = cfg.record_stride()
+    sched = stream.schedule
+    n_patch = sched.n_patches
+    ends = sched.end(np.arange(n_patch))
+    end_steps = np.where(np.isfinite(ends), np.ceil(ends / dt - 1e-9), np.inf)
+
+    def patch_at(step: int) -> int:
+        return int(min(np.searchsorted(end_steps, step, side="right"), n_patch - 1))
+
+    true_dict = stream.source.true_dictionary
+    snaps = _Snapshots(out, cfg, model.n_features, model.n_components, true_dict, resume)
+    start_seg, state = 0, None
+    if resume:
+        if "state" not in snaps.f:
+            raise ConfigError("--resume", "a learning file with at least one snapshot", str(out))
+        start_seg = int(snaps.f["state"].attrs["next_segment"])
+        state = {k: np.asarray(v[()]) for k, v in snaps.f["state"].items()}
+        if snaps.f.attrs["config"] != cfg.to_toml():
+            raise ConfigError("--resume", "a file written by the same configuration", str(out))
+    last_seg = n_seg if stop_after is None else min(n_seg, start_seg + stop_after)
+    backend = cfg.run.backend
+    t_wall = time.perf_counter()
+    interrupted = False
+    budget = cfg.noise_budget()
+    u_init = initial_state(cfg, model, cfg.x) if state is None else state["v"] / cfg.circuit.volts_per_unit
+
+    def stats_of(v_samples, u0_samples, steps, phi):
+        """Running statistics of one segment from its recorded samples."""
+        u = v_samples / cfg.circuit.volts_per_unit
+        if model.prior == "gaussian":
+            s = u
+        else:
+            mag = np.maximum(np.abs(u) - u0_samples, 0.0)
+            s = mag if model.positive else np.sign(u) * mag
+        idx = np.searchsorted(end_steps, steps, side="right").clip(0, n_patch - 1)
+        k_lo = int(idx.min()) if len(idx) else 0
+        xs = stream.patches(k_lo, int(idx.max()) + 1)[idx - k_lo] if len(idx) else np.zeros((0, model.n_features))
+        r = xs - s @ phi.T
+        err = float(np.mean(np.sum(r**2, axis=1)) / model.n_features) if len(r) else float("nan")
+        energy = (np.sum(r**2, axis=1) / (2 * model.sigma**2)
+                  + (model.lam * np.sum(np.abs(u), axis=1) if model.prior == "laplace"
+                     else np.sum(u**2, axis=1) / (2 * model.prior_variance)))
+        nz = np.abs(s[s != 0]) * model.lam
+        counts, _ = np.histogram(nz, HIST_EDGES)
+        out_stats = {"activity": float(np.mean(s != 0)) if len(s) else float("nan"),
+                     "reconstruction_error": err,
+                     "energy": float(np.mean(energy)) if len(energy) else float("nan"),
+                     "kl_prior": slab_kl(counts, model.lam), "hist_nonzero": counts}
+        if true_dict is not None:
+            out_stats["recovery_mean"], out_stats["recovery_min"] = dictionary_recovery(phi, true_dict)
+        else:
+            out_stats["recovery_mean"] = out_stats["recovery_min"] = float("nan")
+        return out_stats
+
+    def write_snapshot(seg_end: int, phi, u0, v_samples, u0_samples, steps, full_state):
+        t = seg_end * dt
+        snaps.append("snapshots", t=t, dictionary=phi, u0=u0, patches_seen=patch_at(seg_end - 1) + 1)
+        st = stats_of(v_samples, u0_samples, steps, phi)
+        snaps.append("stats", t=t, **st)
+        if full_state is not None:
+            snaps.write_state(full_state, phi, seg_end // sps)
+        return st
+
+    def report(seg_done: int, st: dict):
+        if progress is None:
+            return
+        el = time.perf_counter() - t_wall
+        frac = (seg_done - start_seg) / max(1, last_seg - start_seg)
+        eta = el * (1 - frac) / frac if frac > 0 else float("nan")
+        timing = ("written after the standalone run" if backend == "standalone"
+                  else f"elapsed {el:.0f} s, ETA {eta:.0f} s")
+        rec = (f", recovery {st['recovery_mean']:.3f} (min {st['recovery_min']:.3f})"
+               if true_dict is not None else "")
+        progress.write(f"  segment {seg_done}/{n_seg}: activity {st['activity']:.3f}, "
+                       f"error {st['reconstruction_error']:.4f}{rec}; {timing}\n")
+        progress.flush()
+
+    try:
+        with backend_context(backend) as directory:
+            n_first = start_seg * sps
+            k0 = patch_at(n_first)
+            if backend == "standalone":
+                window = (stream.patches(k0, n_patch), end_steps[k0:])
+            else:
+                k1 = patch_at(min(n_total, n_first + sps) - 1)
+                window = (stream.patches(k0, k1 + 1), end_steps[k0:k1 + 1])
+            circ = build_network(cfg, model, cfg.x, dt, stride, u_init, budget.sources,
+                                 cfg.run.crossbar_mode, window)
+            circ.residual.n_step = n_first
+            if state is not None:
+                circ.latent.u0 = state["u0"]
+                circ.crossbar.g = state["g"] * b2.siemens
+                for name in _state_names(circ):
+                    if name in state:
+                        var = circ.latent.variables[name]
+                        setattr(circ.latent, name, state[name] * var.unit if var.dim else state[name])
+            names = _state_names(circ)
+            if backend == "standalone":
+                snap_mon_l = b2.StateMonitor(circ.latent, ["v", "u0", *names], record=True,
+                                             dt=sps * dt * b2.second, when="start", order=-10,
+                                             name="snapshot_latent")
+                snap_mon_g = b2.StateMonitor(circ.crossbar, "g", record=True,
+                                             dt=sps * dt * b2.second, when="start", order=-10,
+                                             name="snapshot_crossbar")
+                circ.net.add(snap_mon_l, snap_mon_g)
+                for k in range(start_seg, last_seg):
+                    b2.seed(segment_seed(cfg.run.seed, k))
+                    n_a, n_b = k * sps, min(n_total, (k + 1) * sps)
+                    circ.net.run((n_b - n_a) * dt * b2.second, namespace={})
+                old = None
+                if threading.current_thread() is threading.main_thread():
+                    def _flag(signum, frame):  # the program stops itself gracefully on SIGINT
+                        nonlocal interrupted
+                        interrupted = True
+                    old = signal.signal(signal.SIGINT, _flag)
+                try:
+                    b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+                finally:
+                    if old is not None:
+                        signal.signal(signal.SIGINT, old)
+                v_all = np.asarray(circ.monitor.v_[:]).T
+                u0_all = (np.asarray(circ.monitor.u0[:]).T if "u0" in circ.monitor.record_variables
+                          else np.broadcast_to(model.u0, v_all.shape))
+                t_steps = n_first + np.round(np.asarray(circ.monitor.t_[:]) / dt).astype(np.int64)
+                lv = {n: list(np.asarray(getattr(snap_mon_l, n + "_")[:]).T) for n in ["v", "u0", *names]}
+                g_list = list(np.asarray(snap_mon_g.g_[:]).T)  # state at n_first + j sps
+                n_reached = n_first + int(round(float(circ.net.t_) / dt))
+                if not interrupted and n_reached >= n_total - 0 and len(g_list) < last_seg - start_seg + 1:
+                    # the end of a shorter last segment: the state as the program left it
+                    for n in ["v", "u0", *names]:
+                        lv[n].append(np.asarray(getattr(circ.latent, n + "_")[:]))
+                    g_list.append(np.asarray(circ.crossbar.g_[:]))
+                pre, post = np.asarray(circ.crossbar.i[:]), np.asarray(circ.crossbar.j[:])
+                for j in range(1, len(g_list)):
+                    seg = start_seg + j  # entry j is the state at the end of segment seg-1
+                    if seg > last_seg:
+                        break
+                    seg_end = min(n_total, seg * sps)
+                    phi = np.zeros((model.n_features, model.n_components))
+                    phi[post, pre] = g_list[j] / circ.weight_conductance
+                    sel = (t_steps >= (seg - 1) * sps) & (t_steps < seg_end)
+                    full = {"v": lv["v"][j], "u0": lv["u0"][j], "g": g_list[j],
+                            **{n: lv[n][j] for n in names}}
+                    st = write_snapshot(seg_end, phi, lv["u0"][j], v_all[sel], u0_all[sel],
+                                        t_steps[sel], full)
+                    report(seg, st)
+            else:
+                old = None
+                if threading.current_thread() is threading.main_thread():
+                    def _stop(signum, frame):
+                        nonlocal interrupted
+                        interrupted = True
+                        circ.net.stop()
+                    old = signal.signal(signal.SIGINT, _stop)
+                try:
+                    for k in range(start_seg, last_seg):
+                        n_a, n_b = k * sps, min(n_total, (k + 1) * sps)
+                        ka, kb = patch_at(n_a), patch_at(n_b - 1)
+                        circ.set_schedule(stream.patches(ka, kb + 1), end_steps[ka:kb + 1], n_step=n_a)
+                        b2.seed(segment_seed(cfg.run.seed, k))
+                        circ.net.run((n_b - n_a) * dt * b2.second, namespace={})
+                        if interrupted:
+                            break  # a partial segment is not a snapshot
+                        v_s = np.asarray(circ.monitor.v_[:]).T
+                        u0_s = (np.asarray(circ.monitor.u0[:]).T
+                                if "u0" in circ.monitor.record_variables
+                                else np.broadcast_to(model.u0, v_s.shape))
+                        steps = n_a + np.arange(len(v_s)) * stride
+                        circ.monitor.resize(0)  # memory stays flat
+                        full = {"v": np.asarray(circ.latent.v_[:]).copy(),
+                                "u0": np.asarray(circ.latent.u0[:]).copy(),
+                                "g": np.asarray(circ.crossbar.g_[:]).copy(),
+                                **{n: np.asarray(getattr(circ.latent, n + "_")[:]).copy() for n in names}}
+                        st = write_snapshot(n_b, circ.dictionary(), full["u0"], v_s, u0_s, steps, full)
+                        report(k + 1, st)
+                finally:
+                    if old is not None:
+                        signal.signal(signal.SIGINT, old)
+    finally:
+        done = snaps.n_snapshots() >= n_seg
+        snaps.f.attrs["interrupted"] = interrupted
+        snaps.f.attrs["wall_time"] = time.perf_counter() - t_wall + float(snaps.f.attrs.get("wall_time", 0.0))
+        snaps.close(complete=done)
+    if interrupted and progress is not None:
+        progress.write("  interrupted: the file holds every snapshot up to the last one\n")
+    return out
