@@ -226,7 +226,9 @@ class InputConfig:
         if kind == "file" and path is None:
             raise ConfigError(f"{w}.path", "a .npy or HDF5 file of patches (required)", None)
         side = int(round(math.sqrt(n_features)))
-        patch_size = _number(d, "patch_size", w, side, low=2, integer=True)
+        patch_size = None
+        if kind in ("bars", "images"):
+            patch_size = _number(d, "patch_size", w, side, low=2, integer=True)
         if kind in ("bars", "images") and patch_size * patch_size != n_features:
             raise ConfigError(f"{w}.patch_size", f"a patch side p with p*p = model.n_features = "
                               f"{n_features}", patch_size)
@@ -721,7 +723,9 @@ class Config:
         else:
             i = self.input
             ind = {"kind": i.kind, "n_patches": i.n_patches, "presentation": i.presentation,
-                   "hold": q(i.hold, "s"), "patch_size": i.patch_size}
+                   "hold": q(i.hold, "s")}
+            if i.patch_size is not None:
+                ind["patch_size"] = i.patch_size
             if i.path is not None:
                 ind["path"] = i.path
             for key in ("data_pi", "data_lam", "data_sigma"):

@@ -177,8 +177,12 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     dt, _ = cfg.resolved_dt()
     n_total = cfg.n_steps()
     snap = cfg.learning.snapshot_every or n_total * dt / 20
-    sps = max(1, int(round(snap / dt)))
-    n_seg = max(1, math.ceil(n_total / sps - 1e-6))  # the last segment may be shorter
+    stride = cfg.record_stride()
+    sps = stride * max(1, int(round(snap / dt / stride)))  # whole numbers of samples
+    n_seg = max(1, int(round(n_total / sps)))  # the last segment runs to the end
+
+    def seg_bounds(k: int) -> tuple[int, int]:
+        return k * sps, (n_total if k == n_seg - 1 else (k + 1) * sps)
     stride = cfg.record_stride()
     sched = stream.schedule
     n_patch = sched.n_patches
@@ -233,13 +237,14 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
             out_stats["recovery_mean"] = out_stats["recovery_min"] = float("nan")
         return out_stats
 
-    def write_snapshot(seg_end: int, phi, u0, v_samples, u0_samples, steps, full_state):
+    def write_snapshot(seg: int, seg_end: int, phi, u0, v_samples, u0_samples, steps, full_state):
+        """Append the snapshot taken at the end of segment ``seg`` (ending at step ``seg_end``)."""
         t = seg_end * dt
         snaps.append("snapshots", t=t, dictionary=phi, u0=u0, patches_seen=patch_at(seg_end - 1) + 1)
         st = stats_of(v_samples, u0_samples, steps, phi)
         snaps.append("stats", t=t, **st)
         if full_state is not None:
-            snaps.write_state(full_state, phi, seg_end // sps)
+            snaps.write_state(full_state, phi, seg + 1)
         return st
 
     def report(seg_done: int, st: dict):
@@ -263,12 +268,14 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
             if backend == "standalone":
                 window = (stream.patches(k0, n_patch), end_steps[k0:])
             else:
-                k1 = patch_at(min(n_total, n_first + sps) - 1)
+                k1 = patch_at(seg_bounds(start_seg)[1] - 1)
                 window = (stream.patches(k0, k1 + 1), end_steps[k0:k1 + 1])
+            b2.seed(segment_seed(cfg.run.seed, 1 << 30))  # initial draws (e.g. LM's first R)
             circ = build_network(cfg, model, cfg.x, dt, stride, u_init, budget.sources,
                                  cfg.run.crossbar_mode, window)
             circ.residual.n_step = n_first
             if state is not None:
+                circ.latent.v = state["v"] * b2.volt  # exactly (not via u = v / V_u)
                 circ.latent.u0 = state["u0"]
                 circ.crossbar.g = state["g"] * b2.siemens
                 for name in _state_names(circ):
@@ -286,7 +293,7 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                 circ.net.add(snap_mon_l, snap_mon_g)
                 for k in range(start_seg, last_seg):
                     b2.seed(segment_seed(cfg.run.seed, k))
-                    n_a, n_b = k * sps, min(n_total, (k + 1) * sps)
+                    n_a, n_b = seg_bounds(k)
                     circ.net.run((n_b - n_a) * dt * b2.second, namespace={})
                 old = None
                 if threading.current_thread() is threading.main_thread():
@@ -305,9 +312,11 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                 t_steps = n_first + np.round(np.asarray(circ.monitor.t_[:]) / dt).astype(np.int64)
                 lv = {n: list(np.asarray(getattr(snap_mon_l, n + "_")[:]).T) for n in ["v", "u0", *names]}
                 g_list = list(np.asarray(snap_mon_g.g_[:]).T)  # state at n_first + j sps
-                n_reached = n_first + int(round(float(circ.net.t_) / dt))
-                if not interrupted and n_reached >= n_total - 0 and len(g_list) < last_seg - start_seg + 1:
-                    # the end of a shorter last segment: the state as the program left it
+                n_done = last_seg - start_seg  # segments run
+                del g_list[n_done:]
+                for n in lv:
+                    del lv[n][n_done:]
+                if not interrupted:  # the end of the last segment: the state as the program left it
                     for n in ["v", "u0", *names]:
                         lv[n].append(np.asarray(getattr(circ.latent, n + "_")[:]))
                     g_list.append(np.asarray(circ.crossbar.g_[:]))
@@ -316,13 +325,13 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                     seg = start_seg + j  # entry j is the state at the end of segment seg-1
                     if seg > last_seg:
                         break
-                    seg_end = min(n_total, seg * sps)
+                    seg_start, seg_end = seg_bounds(seg - 1)
                     phi = np.zeros((model.n_features, model.n_components))
                     phi[post, pre] = g_list[j] / circ.weight_conductance
-                    sel = (t_steps >= (seg - 1) * sps) & (t_steps < seg_end)
+                    sel = (t_steps >= seg_start) & (t_steps < seg_end)
                     full = {"v": lv["v"][j], "u0": lv["u0"][j], "g": g_list[j],
                             **{n: lv[n][j] for n in names}}
-                    st = write_snapshot(seg_end, phi, lv["u0"][j], v_all[sel], u0_all[sel],
+                    st = write_snapshot(seg - 1, seg_end, phi, lv["u0"][j], v_all[sel], u0_all[sel],
                                         t_steps[sel], full)
                     report(seg, st)
             else:
@@ -335,7 +344,7 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                     old = signal.signal(signal.SIGINT, _stop)
                 try:
                     for k in range(start_seg, last_seg):
-                        n_a, n_b = k * sps, min(n_total, (k + 1) * sps)
+                        n_a, n_b = seg_bounds(k)
                         ka, kb = patch_at(n_a), patch_at(n_b - 1)
                         circ.set_schedule(stream.patches(ka, kb + 1), end_steps[ka:kb + 1], n_step=n_a)
                         b2.seed(segment_seed(cfg.run.seed, k))
@@ -352,7 +361,8 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                                 "u0": np.asarray(circ.latent.u0[:]).copy(),
                                 "g": np.asarray(circ.crossbar.g_[:]).copy(),
                                 **{n: np.asarray(getattr(circ.latent, n + "_")[:]).copy() for n in names}}
-                        st = write_snapshot(n_b, circ.dictionary(), full["u0"], v_s, u0_s, steps, full)
+                        st = write_snapshot(k, n_b, circ.dictionary(), full["u0"], v_s, u0_s, steps,
+                                            full)
                         report(k + 1, st)
                 finally:
                     if old is not None:
