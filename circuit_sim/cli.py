@@ -76,6 +76,41 @@ def cmd_demo(args) -> int:
     return _infer_and_write(cfg, out / "demo.h5", out / "demo.png")
 
 
+def cmd_learn(args) -> int:
+    from .config import load_config
+    from .learn import run_learning
+    from .report import load_learning, plot, summary
+
+    cfg = load_config(args.config).with_overrides(seed=args.seed, backend=args.backend)
+    if args.resume:
+        out = Path(args.resume)
+        if args.out and Path(args.out) != out:
+            print("circuit-sim: error: --out and --resume name different files", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    else:
+        out = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_learn.h5")
+    print(cfg.noise_budget().table())
+    dt, _ = cfg.resolved_dt()
+    print(f"learning: {cfg.n_steps()} steps of {dt:.3g} s on backend '{cfg.run.backend}'"
+          + (f", resuming {out}" if args.resume else "") + " ...", flush=True)
+    run_learning(cfg, out, resume=bool(args.resume), progress=sys.stderr)
+    data = load_learning(out)
+    print(summary(data))
+    png = plot(data, out.with_suffix(".png"))
+    print(f"wrote {out} and {png}")
+    return 130 if data["attrs"].get("interrupted") else 0
+
+
+def cmd_report(args) -> int:
+    from .report import load_learning, plot, summary
+
+    data = load_learning(args.file)
+    print(summary(data))
+    png = plot(data, Path(args.out) if args.out else Path(args.file).with_suffix(".png"))
+    print(f"wrote {png}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="circuit-sim",
@@ -98,6 +133,24 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument("config", help="TOML configuration file")
     pb.add_argument("--out", help="PNG file (default output/<config>_budget.png)")
     pb.set_defaults(func=cmd_budget)
+
+    pl = sub.add_parser("learn", help="learn a dictionary (and thresholds) from a stream of inputs",
+                        description="Run inference and plasticity together on the input stream of "
+                                    "CONFIG ([input] kind = bars | file | images, [learning]); "
+                                    "snapshots go to an HDF5 file as the run goes.")
+    pl.add_argument("config", help="TOML configuration file with a [learning] section")
+    pl.add_argument("--out", help="HDF5 output file (default output/<config>_learn.h5)")
+    pl.add_argument("--resume", metavar="FILE.h5", help="continue an interrupted run from its last snapshot")
+    pl.add_argument("--seed", type=int, help="override run.seed")
+    pl.add_argument("--backend", choices=("numpy", "cython", "standalone"), help="override run.backend")
+    pl.set_defaults(func=cmd_learn)
+
+    pr = sub.add_parser("report", help="summarise and plot a learning run",
+                        description="Print a summary of a learning HDF5 file and draw the learned "
+                                    "dictionary and the learning curves.")
+    pr.add_argument("file", help="HDF5 file written by circuit-sim learn")
+    pr.add_argument("--out", help="PNG file (default: next to FILE)")
+    pr.set_defaults(func=cmd_report)
 
     pd = sub.add_parser("demo", help="run the built-in default design point",
                         description="Run the built-in 2-latent spike-and-slab design point and "
