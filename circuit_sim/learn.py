@@ -91,7 +91,9 @@ class _Snapshots:
         a["seed"], a["version"], a["git_revision"] = cfg.run.seed, __version__, git_revision()
         a["backend"], a["integrator"] = cfg.run.backend, cfg.run.integrator
         a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[cfg.run.integrator]
-        a["dynamics"], a["tau_u"] = cfg.learning.dynamics, cfg.circuit.tau_u
+        a["dynamics"] = cfg.learning.dynamics if cfg.learning is not None else "langevin"
+        a["learning"] = cfg.learning is not None
+        a["tau_u"] = cfg.circuit.tau_u
         a["T_eff"] = cfg.noise_budget().T_eff
         a["complete"] = False
         g = f.create_group("snapshots")
@@ -154,7 +156,8 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     Parameters
     ----------
     cfg : Config
-        Needs a ``[learning]`` section and a stream input (``input.kind``).
+        Needs a stream input (``input.kind``); without a ``[learning]`` section the
+        dictionary and thresholds stay fixed (inference on a stream).
     out : path
         HDF5 file; with ``resume=True`` an existing file of the same config to continue.
     progress : file-like, optional
@@ -166,8 +169,6 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     -------
     Path of the HDF5 file.
     """
-    if cfg.learning is None:
-        raise ConfigError("[learning]", "a learning section (dictionary_time_constant, ...)", None)
     if cfg.input.kind == "fixed":
         raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\") to learn from",
                           "fixed")
@@ -176,7 +177,7 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     stream = make_stream(cfg)
     dt, _ = cfg.resolved_dt()
     n_total = cfg.n_steps()
-    snap = cfg.learning.snapshot_every or n_total * dt / 20
+    snap = (cfg.learning.snapshot_every if cfg.learning is not None else None) or n_total * dt / 20
     stride = cfg.record_stride()
     sps = stride * max(1, int(round(snap / dt / stride)))  # whole numbers of samples
     n_seg = max(1, int(round(n_total / sps)))  # the last segment runs to the end

@@ -98,3 +98,21 @@ def test_bars_recovery():
             kl = f["stats/kl_prior"][-5:-1].mean()
     print(f"bars: recovery mean {rec_mean:.3f} min {rec_min:.3f}; activity {activity:.3f}; KL {kl:.4f}")
     assert rec_min > 0.95
+
+
+def test_cli_learn_resume_and_report(tmp_path, capsys):
+    from circuit_sim.cli import main
+    from circuit_sim.config import dumps_toml
+
+    cfg = _bars_config("numpy", n_patches=30)
+    path = tmp_path / "bars.toml"
+    path.write_text(dumps_toml(cfg.resolved_dict()))
+    out = tmp_path / "run.h5"
+    assert main(["learn", str(path), "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "dictionary recovery" in text and out.with_suffix(".png").stat().st_size > 10000
+    assert main(["report", str(out), "--out", str(tmp_path / "r.png")]) == 0
+    assert "learning run: 3 snapshots" in capsys.readouterr().out
+    assert main(["report", str(tmp_path / "nope.h5")]) == 2
+    assert "FILE.h5: expected an existing learning HDF5 file" in capsys.readouterr().err
+    assert main(["learn", str(path), "--resume", str(out)]) == 0  # already complete: no-op
