@@ -42,6 +42,10 @@ import models
 from .config import Config
 from .crossbar import add_dense_kernel, row_major_order
 
+# The input TimedArrays are indexed by patch number (k seconds with dt = 1 s), not by time:
+# Brian2's warning that their dt differs from the clock's does not apply.
+b2.BrianLogger.suppress_hierarchy("brian2.input.timedarray")
+
 #: Scheduling orders in the 'start' slot (see module docstring).
 ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_MONITOR = 0, 1, 2, 3, 4
 
