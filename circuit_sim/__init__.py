@@ -20,7 +20,8 @@ from .result import InferenceResult  # noqa: E402
 from .simulate import run_inference, run_config_file  # noqa: E402
 from .learn import dictionary_recovery, run_learning  # noqa: E402
 from .report import load_learning  # noqa: E402
+from .report import plot as plot_learning  # noqa: E402
 
 __all__ = ["ConfigError", "Config", "load_config", "loads_config", "InferenceResult",
-           "run_inference", "run_config_file", "run_learning", "load_learning",
+           "run_inference", "run_config_file", "run_learning", "load_learning", "plot_learning",
            "dictionary_recovery", "__version__"]

@@ -2,33 +2,78 @@
 
 ``numpy`` needs no compiler and is the backend of the fast test suite; ``cython``
 compiles each code object once (cached by Brian2 between runs); ``standalone`` generates
-a C++ project (Brian2's ``cpp_standalone`` device), compiles and runs it. Each
-standalone build gets its own fresh directory, so parallel workers never collide.
+a C++ project (Brian2's ``cpp_standalone`` device), compiles and runs it.
+
+Standalone projects are kept in a cache directory (``$CIRCUIT_SIM_CACHE``, default
+``~/.cache/circuit_sim``) under a key describing the network's structure: Brian2 rewrites
+only the source files whose text changed, so ``make`` recompiles only those, and a
+repeated run of the same design costs seconds less. Each project directory is held with an
+exclusive lock for the whole build and run; a second process (a parallel sweep worker)
+that finds it locked builds in a fresh temporary directory instead, so workers never
+collide.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
+import hashlib
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import brian2 as b2
 
 BACKENDS = ("numpy", "cython", "standalone")
 
 
+def cache_root() -> Path:
+    """Root of the standalone build cache."""
+    return Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))
+
+
 @contextlib.contextmanager
-def backend_context(backend: str, *, build_dir: str | None = None, keep_build: bool = False):
+def _cached_project(key: str):
+    """A locked project directory for ``key`` (or a temporary one if it is in use)."""
+    root = cache_root() / "standalone"
+    digest = hashlib.sha1(key.encode()).hexdigest()[:16]
+    lock_file = None
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        lock_file = open(root / f"{digest}.lock", "w")
+        fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # locked by another process, or no writable cache: build elsewhere
+        if lock_file is not None:
+            lock_file.close()
+        tmp = tempfile.mkdtemp(prefix="circuit_sim_standalone_")
+        try:
+            yield tmp
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
+    try:
+        yield str(root / digest)
+    finally:
+        fcntl.flock(lock_file, fcntl.LOCK_UN)
+        lock_file.close()
+
+
+@contextlib.contextmanager
+def backend_context(backend: str, *, build_dir: str | None = None, keep_build: bool = False,
+                    cache_key: str | None = None):
     """Select a backend for the duration of a ``with`` block.
 
     Parameters
     ----------
     backend : {"numpy", "cython", "standalone"}
     build_dir : str, optional
-        Directory for the standalone C++ project (a fresh temporary one by default).
+        Directory for the standalone C++ project.
     keep_build : bool
-        Keep the standalone directory afterwards (default: remove a temporary one).
+        Keep a temporary standalone directory afterwards.
+    cache_key : str, optional
+        Without ``build_dir``: use the cached project of this key (see the module
+        docstring); without either, a fresh temporary directory.
 
     Yields
     ------
@@ -46,6 +91,11 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
             yield None
         finally:
             b2.prefs.codegen.target = old
+        return
+    if build_dir is None and cache_key is not None:
+        with _cached_project(cache_key) as directory:
+            with backend_context(backend, build_dir=directory) as d:
+                yield d
         return
     tmp = build_dir is None
     directory = build_dir or tempfile.mkdtemp(prefix="circuit_sim_standalone_")

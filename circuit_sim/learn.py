@@ -36,7 +36,7 @@ from .config import INTEGRATOR_DESCRIPTIONS, Config
 from .errors import ConfigError
 from .network import build_network
 from .result import git_revision
-from .simulate import initial_state
+from .simulate import initial_state, structure_key
 from .streams import make_stream
 
 #: Edges (in units of 1/lambda) of the histogram of nonzero |s| kept per snapshot.
@@ -263,7 +263,7 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
         progress.flush()
 
     try:
-        with backend_context(backend) as directory:
+        with backend_context(backend, cache_key=structure_key(cfg, "learn")) as directory:
             n_first = start_seg * sps
             k0 = patch_at(n_first)
             if backend == "standalone":

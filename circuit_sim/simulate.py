@@ -52,6 +52,16 @@ def initial_state(cfg: Config, model: models.SparseCodingModel, x: np.ndarray) -
     return np.zeros(model.n_components)
 
 
+def structure_key(cfg: Config, kind: str) -> str:
+    """What decides the generated code's layout (for the standalone build cache)."""
+    m, r = cfg.model, cfg.run
+    lc = cfg.learning
+    return "|".join(map(str, (kind, m.n_features, m.n_components, m.prior, m.positive,
+                              r.integrator, r.crossbar_mode, [n.kind for n in cfg.noise],
+                              None if lc is None else (lc.threshold_time_constant is None,
+                                                       lc.gamma > 0, lc.dynamics))))
+
+
 def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                   u_init: np.ndarray | None = None, schedule: tuple | None = None
                   ) -> InferenceResult:
@@ -86,7 +96,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     backend = cfg.run.backend
     interrupted = False
     t_wall = time.perf_counter()
-    with backend_context(backend, build_dir=build_dir) as directory:
+    with backend_context(backend, build_dir=build_dir, cache_key=structure_key(cfg, "infer")) as directory:
         b2.seed(cfg.run.seed)
         circ = build_network(cfg, model, x, dt, stride, u0, budget.sources,
                              cfg.run.crossbar_mode, schedule)

@@ -19,7 +19,7 @@ import sys
 import numpy as np
 from scipy.optimize import least_squares
 
-from circuit_sim import load_learning, run_learning
+from circuit_sim import load_learning, plot_learning, run_learning
 
 from _common import RESULTS, Timer, build, config_dict
 
@@ -72,8 +72,7 @@ def run(oc: int, n_patches: int | None, backend: str) -> dict:
     st = data["stats"]
     n = len(st["t"])
     activity = float(np.nanmean(st["activity"][n - max(1, n // 5):]))
-    from circuit_sim.report import plot
-    plot(data, RESULTS / f"images_oc{oc}.png")
+    plot_learning(data, RESULTS / f"images_oc{oc}.png")
     out = {"oc": oc, "gabor_fraction": float(np.mean(r2 > 0.8)), "activity": activity,
            "paper_pi": 18.5 / (64 * oc), "seconds": t.seconds}
     print(f"oc {oc}: Gabor R^2 > 0.8 for {100 * out['gabor_fraction']:.0f}% of atoms; learned "

@@ -115,3 +115,20 @@ def test_standalone_builds_in_its_own_directory(tmp_path, monkeypatch):
     res = run_inference(cfg)
     assert len(res.t) == 1000 and res.run_time > 0
     assert not (tmp_path / "output").exists()
+
+
+def test_standalone_cache_is_locked_per_process(tmp_path, monkeypatch):
+    """Two users of one cached project never share it: the second builds elsewhere."""
+    from circuit_sim.backends import _cached_project
+
+    monkeypatch.setenv("CIRCUIT_SIM_CACHE", str(tmp_path))
+    with _cached_project("k") as a:
+        code = ("import sys; from circuit_sim.backends import _cached_project\n"
+                "with _cached_project('k') as d: print(d)")
+        import subprocess
+        import sys
+        other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               env={**os.environ, "CIRCUIT_SIM_CACHE": str(tmp_path)}, check=True)
+        assert other.stdout.strip() != a and str(tmp_path) not in other.stdout
+    with _cached_project("k") as b:  # released: reused
+        assert b == a
