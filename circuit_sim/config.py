@@ -33,8 +33,9 @@ NOISE_KINDS = ("thermal", "shot", "flicker", "injected")
 #: h = 0.02/lambda_max keeps that at 1% on the stiffest mode. Leimkuhler-Matthews has the
 #: exact stationary variance on every Gaussian mode for any stable h (its noise is an MA(1)
 #: sequence whose ARMA(1,1) variance is 2 c^2/(1 - a) = T/lambda), so its step is limited
-#: by the non-Gaussian parts of the posterior only: h = 0.5/lambda_max, at most 0.1.
-DEFAULT_STEP = {"euler": 0.02, "leimkuhler_matthews": 0.5}
+#: by the non-Gaussian parts of the posterior only: h = 1/lambda_max (half the stability
+#: limit), at most 0.1 (checked by halving dt on the 2-D spike-and-slab posterior).
+DEFAULT_STEP = {"euler": 0.02, "leimkuhler_matthews": 1.0}
 DEFAULT_STEP_CAP = {"euler": 0.02, "leimkuhler_matthews": 0.1}
 
 #: How each integrator is described in outputs (interpretation and order).
