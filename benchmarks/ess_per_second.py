@@ -36,7 +36,7 @@ Samplers (all single-chain, float64, one CPU thread)
 ----------------------------------------------------
 * ``circuit LM`` / ``circuit Euler`` -- ``circuit_sim.run_inference`` on backend
   ``standalone`` (Brian2 ``cpp_standalone``) with ``integrator = "leimkuhler_matthews"``
-  resp. ``"euler"`` and no ``dt``: the config picks ``h = dt/tau_u = 0.5/lambda_max`` (LM,
+  resp. ``"euler"`` and no ``dt``: the config picks ``h = dt/tau_u = min(1/lambda_max, 0.1)`` (LM,
   capped at 0.1) resp. ``0.02/lambda_max`` (Euler) and rounds dt to two digits. 10 fF,
   1 uS (tau_u = 10 ns), 10 mV per unit, thermal noise topped up to T_eff = 1 by injected
   noise; recorded every ~0.25 tau_u; ``res.kept`` drops the first 10% (the chain starts at

@@ -167,7 +167,10 @@ def main(argv=None) -> int:
                     help="max predicted seconds of one long cython loop (default %(default)s); "
                          "above it the cython runs get fewer steps")
     ap.add_argument("--verbose", action="store_true", help="keep Brian2's warnings")
+    ap.add_argument("--quick", action="store_true", help="200000 steps instead of 1 million")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.steps = min(args.steps, 200_000)
 
     import brian2 as b2
     if not args.verbose:
