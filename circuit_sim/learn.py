@@ -208,7 +208,15 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     t_wall = time.perf_counter()
     interrupted = False
     budget = cfg.noise_budget()
-    u_init = initial_state(cfg, model, cfg.x) if state is None else state["v"] / cfg.circuit.volts_per_unit
+    if state is not None:
+        u_init = state["v"] / cfg.circuit.volts_per_unit
+    elif cfg.learning is not None and cfg.learning.dynamics == "map" and model.prior == "laplace":
+        # T = 0 descent cannot leave the dead zone (h'(u) = 0 gates the likelihood's pull), so
+        # from u = 0 nothing would ever switch on: start from a draw of the prior instead
+        u_init = np.random.default_rng([cfg.run.seed, 404]).laplace(0.0, 1.0 / model.lam,
+                                                                  model.n_components)
+    else:
+        u_init = initial_state(cfg, model, cfg.x)
 
     def stats_of(v_samples, u0_samples, steps, phi):
         """Running statistics of one segment from its recorded samples."""
