@@ -32,7 +32,7 @@ def row_major_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.
     return k % n_components, k // n_components
 
 
-def _cpp_code(names: dict, n: int, m: int, v_u: float) -> str:
+def _cpp_code(names: dict, n: int, m: int, v_u: float, full_backward: bool = False) -> str:
     return f"""
 static bool _crossbar_order_checked = false;
 static int _crossbar_active[{m}];
@@ -85,7 +85,8 @@ static double crossbar_forward(double)
     return 0.0;
 }}
 
-// i_d[j] = sum_i g[i, j] vr[i], only where h'(u_j) != 0 (the force ignores i_d elsewhere)
+// i_d[j] = sum_i g[i, j] vr[i], only where h'(u_j) != 0 (the force ignores i_d elsewhere;
+// not so for LCA, whose leaky dynamics read the drive of inactive units too: full_backward)
 static double crossbar_backward(double)
 {{
     const double* __restrict g = &brian::{names['g']}[0];
@@ -95,7 +96,7 @@ static double crossbar_backward(double)
     int n_active = 0;
     for (int j = 0; j < {m}; j++)
         if (hp[j] != 0.0) _crossbar_active[n_active++] = j;
-    if (2 * n_active > {m}) {{
+    if ({'true' if full_backward else 'false'} || 2 * n_active > {m}) {{
         for (int j = 0; j < {m}; j++) out[j] = 0.0;
         for (int i = 0; i < {n}; i++) {{
             const double* __restrict row = g + (long)i * {m};
@@ -117,7 +118,7 @@ static double crossbar_backward(double)
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
                      volts_per_unit: float, order_forward: int, order_backward: int,
-                     standalone: bool) -> list:
+                     standalone: bool, full_backward: bool = False) -> list:
     """Attach the dense crossbar products; return extra objects to add to the network.
 
     Parameters
@@ -133,6 +134,8 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
         Orders in the ``start`` slot for ``G vs`` and ``G^T vr``.
     standalone : bool
         C++ functions (cpp_standalone) or numpy network operations (runtime).
+    full_backward : bool
+        Compute every entry of ``G^T vr`` (LCA reads the drive of inactive units).
     """
     n, m = len(residual), len(latent)
     if not standalone:
@@ -168,7 +171,7 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
              "i_d": dev.get_array_name(latent.variables["i_d"]),
              "vr": dev.get_array_name(residual.variables["vr"]),
              "i_s": dev.get_array_name(residual.variables["i_s"])}
-    code = _cpp_code(names, n, m, volts_per_unit)
+    code = _cpp_code(names, n, m, volts_per_unit, full_backward)
     for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
         # each function's code object gets the whole (static, per-file) kernel source

@@ -311,7 +311,8 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     extra = []
     if dense:
         extra = add_dense_kernel(latent, residual, crossbar, c.volts_per_unit, ORDER_SUM_S,
-                                 ORDER_SUM_D, standalone=cfg.run.backend == "standalone")
+                                 ORDER_SUM_D, standalone=cfg.run.backend == "standalone",
+                                 full_backward=dynamics == "lca")
     else:
         upd = crossbar.summed_updaters
         upd["i_s_post"].when, upd["i_s_post"].order = "start", ORDER_SUM_S

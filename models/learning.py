@@ -44,7 +44,7 @@ class LearningTrajectory:
 def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, step: float,
                        tau_phi: float, tau_u0: float | None = None, normalise: float = 0.0,
                        temperature: float = 0.0, rng: np.random.Generator | None = None,
-                       record_every: int = 1) -> LearningTrajectory:
+                       record_every: int = 1, dynamics: str = "langevin") -> LearningTrajectory:
     """Euler integration of inference + dictionary (+ threshold) learning, one chain.
 
     Parameters
@@ -68,6 +68,9 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     rng : numpy.random.Generator, optional
         Needed when ``temperature > 0``.
     record_every : int
+    dynamics : {"langevin", "map", "lca"}
+        ``lca``: ``du = h (Phi^T r / sigma^2 - (u - s))`` (laplace prior only); ``map`` is
+        ``langevin`` at temperature 0.
 
     Returns
     -------
@@ -99,6 +102,8 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
         drive = phi.T @ r / sig2
         if gaussian:
             force = drive - u / model.prior_variance
+        elif dynamics == "lca":
+            force = drive - (u - s)
         else:
             force = hp * drive - model.lam * np.sign(u)
         dphi = np.outer(r, s) / sig2
