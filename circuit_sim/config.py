@@ -511,6 +511,16 @@ class Config:
                     warnings.warn(f"learning.{key} = {_fmt(tau, 's')} is not >> tau_u = C/G_m = "
                                   f"{_fmt(tau_u, 's')}: learning should be much slower than "
                                   "inference (tau_u << tau_Phi)", stacklevel=2)
+            if inp.hold is not None:
+                if inp.hold < 3 * tau_u:
+                    warnings.warn(f"input.hold = {_fmt(inp.hold, 's')} is not >> tau_u = "
+                                  f"{_fmt(tau_u, 's')}: each input should be held for many "
+                                  "circuit time constants (tau_u << tau_x)", stacklevel=2)
+                if learning.dictionary_time_constant < 3 * inp.hold:
+                    warnings.warn(f"learning.dictionary_time_constant = "
+                                  f"{_fmt(learning.dictionary_time_constant, 's')} is not >> "
+                                  f"input.hold = {_fmt(inp.hold, 's')}: the dictionary should "
+                                  "average over many inputs (tau_x << tau_Phi)", stacklevel=2)
         cfg = cls(model, inp, circuit, noises, run, learning, source, d)
         cfg.noise_budget()  # validates the noise section against the circuit (fill_to etc.)
         cfg.resolved_dt()   # validates dt against the stability bound

@@ -67,6 +67,12 @@ def test_learning_input_errors(tmp_path):
     d["input"] = {"kind": "bars", "n_patches": 10, "hold": "200 ns", "patch_size": 3}
     with pytest.raises(ConfigError, match=r"input.patch_size: expected a patch side p with p\*p"):
         Config.from_dict(d)
+    d["input"] = {"kind": "bars", "n_patches": 10, "hold": "100 us", "patch_size": 2}
+    with pytest.warns(UserWarning, match=r"tau_x << tau_Phi"):
+        Config.from_dict(d)
+    d["input"] = {"kind": "bars", "n_patches": 10, "hold": "10 ns", "patch_size": 2}
+    with pytest.warns(UserWarning, match=r"tau_u << tau_x"):
+        Config.from_dict(d)
     d["input"] = {"kind": "bars", "n_patches": -5, "hold": "200 ns", "patch_size": 2}
     with pytest.raises(ConfigError, match="input.n_patches: expected an integer >= 1, got -5"):
         Config.from_dict(d)
