@@ -23,7 +23,7 @@ from _common import RESULTS, Timer, build, config_dict
 
 MODEL_PIS = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6)
 DATA_PIS = (0.3, 0.1)
-DYNAMICS = ("langevin", "map", "lca")
+DYNAMICS = ("langevin", "lca")  # MAP: no unit ever active (see README)
 
 
 def activity(data_pi: float, model_pi: float, dynamics: str, n_patches: int, backend: str) -> float:
