@@ -17,9 +17,7 @@ the snapshots recorded so far are written. It holds the whole stream in memory.
 from __future__ import annotations
 
 import math
-import signal
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from . import __version__
 from .backends import backend_context
 from .config import INTEGRATOR_DESCRIPTIONS, Config
 from .errors import ConfigError
+from .interrupt import Interrupt
 from .network import build_network
 from .result import git_revision
 from .simulate import initial_state, structure_key
@@ -304,17 +303,9 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                     b2.seed(segment_seed(cfg.run.seed, k))
                     n_a, n_b = seg_bounds(k)
                     circ.net.run((n_b - n_a) * dt * b2.second, namespace={})
-                old = None
-                if threading.current_thread() is threading.main_thread():
-                    def _flag(signum, frame):  # the program stops itself gracefully on SIGINT
-                        nonlocal interrupted
-                        interrupted = True
-                    old = signal.signal(signal.SIGINT, _flag)
-                try:
+                with Interrupt() as ctrl_c:  # the program stops itself gracefully on SIGINT
                     b2.device.build(directory=directory, run=True, compile=True, with_output=False)
-                finally:
-                    if old is not None:
-                        signal.signal(signal.SIGINT, old)
+                interrupted = ctrl_c.requested
                 v_all = np.asarray(circ.monitor.v_[:]).T
                 u0_all = (np.asarray(circ.monitor.u0[:]).T if "u0" in circ.monitor.record_variables
                           else np.broadcast_to(model.u0, v_all.shape))
@@ -344,21 +335,15 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                                         t_steps[sel], full)
                     report(seg, st)
             else:
-                old = None
-                if threading.current_thread() is threading.main_thread():
-                    def _stop(signum, frame):
-                        nonlocal interrupted
-                        interrupted = True
-                        circ.net.stop()
-                    old = signal.signal(signal.SIGINT, _stop)
-                try:
+                with Interrupt(circ.net.stop) as ctrl_c:
                     for k in range(start_seg, last_seg):
                         n_a, n_b = seg_bounds(k)
                         ka, kb = patch_at(n_a), patch_at(n_b - 1)
                         circ.set_schedule(stream.patches(ka, kb + 1), end_steps[ka:kb + 1], n_step=n_a)
                         b2.seed(segment_seed(cfg.run.seed, k))
                         circ.net.run((n_b - n_a) * dt * b2.second, namespace={})
-                        if interrupted:
+                        if ctrl_c.requested:
+                            interrupted = True
                             break  # a partial segment is not a snapshot
                         v_s = np.asarray(circ.monitor.v_[:]).T
                         u0_s = (np.asarray(circ.monitor.u0[:]).T
@@ -373,9 +358,6 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                         st = write_snapshot(k, n_b, circ.dictionary(), full["u0"], v_s, u0_s, steps,
                                             full)
                         report(k + 1, st)
-                finally:
-                    if old is not None:
-                        signal.signal(signal.SIGINT, old)
     finally:
         done = snaps.n_snapshots() >= n_seg
         snaps.f.attrs["interrupted"] = interrupted

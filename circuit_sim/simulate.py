@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 import time
 
 import numpy as np
@@ -15,6 +13,7 @@ import models
 
 from .backends import backend_context
 from .config import Config
+from .interrupt import Interrupt
 from .network import build_network
 from .result import InferenceResult
 
@@ -83,7 +82,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     Returns
     -------
     InferenceResult
-        SI arrays; if the run was interrupted (Ctrl-C, runtime backends), the samples
+        SI arrays; if the run was interrupted (Ctrl-C), the samples
         recorded so far, with ``interrupted = True``.
     """
     model = cfg.build_model()
@@ -109,25 +108,18 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                                "(no progress display in standalone mode)\n")
                 progress.flush()
             circ.net.run(duration, namespace={})
-            b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+            with Interrupt() as ctrl_c:
+                b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+            interrupted = ctrl_c.requested
             run_time = float(getattr(b2.device, "_last_run_time", float("nan")))
         else:
             report = _Progress(progress) if progress is not None else None
-            old_handler = None
-            if threading.current_thread() is threading.main_thread():
-                def _stop(signum, frame):
-                    nonlocal interrupted
-                    interrupted = True
-                    circ.net.stop()
-                old_handler = signal.signal(signal.SIGINT, _stop)
             t_run = time.perf_counter()
-            try:
+            with Interrupt(circ.net.stop) as ctrl_c:
                 circ.net.run(duration, report=report, report_period=1 * b2.second,
                              namespace={})
-                run_time = time.perf_counter() - t_run
-            finally:
-                if old_handler is not None:
-                    signal.signal(signal.SIGINT, old_handler)
+            run_time = time.perf_counter() - t_run
+            interrupted = ctrl_c.requested
         t = np.asarray(circ.monitor.t_[:], dtype=float)
         v = np.asarray(circ.monitor.v_[:], dtype=float).T.copy()  # (samples, M)
         u0_trace = (np.asarray(circ.monitor.u0[:], dtype=float).T.copy()

@@ -1,0 +1,37 @@
+"""Ctrl-C during a run: stop cleanly and keep what has been recorded."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+
+class Interrupt:
+    """Within a ``with`` block, SIGINT (Ctrl-C) sets :attr:`requested` and calls
+    ``on_interrupt`` (for example ``network.stop``) instead of raising KeyboardInterrupt.
+
+    A standalone program in the same process group receives the signal too and stops
+    itself gracefully (Brian2's generated ``main`` handles SIGINT); runtime networks stop
+    after the current step through ``on_interrupt``. Outside the main thread, where
+    signal handlers cannot be installed, the block runs unprotected.
+    """
+
+    def __init__(self, on_interrupt=None):
+        self.on_interrupt = on_interrupt
+        self.requested = False
+        self._old = None
+
+    def _handler(self, signum, frame):
+        self.requested = True
+        if self.on_interrupt is not None:
+            self.on_interrupt()
+
+    def __enter__(self) -> "Interrupt":
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+            self._old = None
