@@ -111,6 +111,13 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _add_run_overrides(parser: argparse.ArgumentParser) -> None:
+    """The ``--seed`` and ``--backend`` options shared by the commands that run the circuit."""
+    parser.add_argument("--seed", type=int, help="override run.seed")
+    parser.add_argument("--backend", choices=("numpy", "cython", "standalone"),
+                        help="override run.backend")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="circuit-sim",
@@ -123,8 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "noise budget and a summary, write an HDF5 file and a PNG.")
     pi.add_argument("config", help="TOML configuration file")
     pi.add_argument("--out", help="HDF5 output file (default output/<config>.h5); the PNG goes next to it")
-    pi.add_argument("--seed", type=int, help="override run.seed")
-    pi.add_argument("--backend", choices=("numpy", "cython", "standalone"), help="override run.backend")
+    _add_run_overrides(pi)
     pi.set_defaults(func=cmd_infer)
 
     pb = sub.add_parser("budget", help="print the noise budget of a config and plot the PSDs",
@@ -141,8 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("config", help="TOML configuration file with a [learning] section")
     pl.add_argument("--out", help="HDF5 output file (default output/<config>_learn.h5)")
     pl.add_argument("--resume", metavar="FILE.h5", help="continue an interrupted run from its last snapshot")
-    pl.add_argument("--seed", type=int, help="override run.seed")
-    pl.add_argument("--backend", choices=("numpy", "cython", "standalone"), help="override run.backend")
+    _add_run_overrides(pl)
     pl.set_defaults(func=cmd_learn)
 
     pr = sub.add_parser("report", help="summarise and plot a learning run",
@@ -156,8 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Run the built-in 2-latent spike-and-slab design point and "
                                     "compare the circuit's samples with the exact posterior.")
     pd.add_argument("--out-dir", default="output", help="directory for demo.h5 and demo.png")
-    pd.add_argument("--seed", type=int, help="override the seed")
-    pd.add_argument("--backend", choices=("numpy", "cython", "standalone"), help="override the backend")
+    _add_run_overrides(pd)
     pd.set_defaults(func=cmd_demo)
     return p
 
