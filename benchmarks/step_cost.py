@@ -19,7 +19,10 @@ recording, for
   scale, T = 1). The soft threshold is written inline (the same expression as
   ``models.soft_threshold``, checked against it once) because the public function's
   argument validation alone costs ~2 us per call, a large share of a step at small sizes.
-  "With recording" copies ``u`` into a preallocated ``(n, M)`` array every step. Timed
+  "With recording" copies ``u`` into a preallocated ``(n, M)`` array every step. "learn"
+  adds the rank-1 update ``dger`` every step; "learn-mr" every ``K`` steps with the step
+  ``K h`` (``K``: the circuit's automatic plasticity stride, ``tau_u / 4`` over ``dt``,
+  see ``Config.plasticity_stride``), so that both sides do the same arithmetic. Timed
   around the loop only (see *Clocks*); best of ``--repeats``.
 * ``euler_maruyama``  -- the library's batched sampler ``models.euler_maruyama`` with one
   chain (``u_init`` of shape (1, M)), ``record_every=1`` (recording) or ``n_steps`` (not).
@@ -111,7 +114,7 @@ DEFAULT_SIZES = ((16, 32), (64, 128), (256, 512))
 TEMPERATURE = 1.0
 SEED = 1
 #: Rows of the table: no recording, recording every step, plasticity on (no recording).
-MODES = ("off", "record", "learn")
+MODES = ("off", "record", "learn", "learn-mr")
 #: tau_Phi / tau_u for the "learn" rows.
 TAU_PHI = 5000.0
 
@@ -149,18 +152,25 @@ class Problem:
         self.tau = cfg0.circuit.tau_u
         self.h = 0.5 * models.max_stable_step(model)
         self.dt = self.h * self.tau
+        #: plasticity stride K of the "learn-mr" rows (the circuit's automatic choice)
+        self.k_plast = self.config(10, "learn-mr", "standalone").plasticity_stride()
 
     def config(self, n_steps: int, mode: str, backend: str):
         """``mode``: "off" (no recording, no learning), "record" (every step) or "learn"
         (plasticity on, tau_Phi = TAU_PHI tau_u, no recording)."""
         record = mode == "record"
         d = {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.base.items()}
-        if mode == "learn":
+        if mode == "learn":  # plasticity every step
+            d["learning"] = {"dictionary_time_constant": f"{TAU_PHI * self.tau!r} s",
+                             "plasticity_dt": f"{self.dt!r} s"}
+        elif mode == "learn-mr":  # plasticity on its own clock (automatic K), dense crossbar
             d["learning"] = {"dictionary_time_constant": f"{TAU_PHI * self.tau!r} s"}
         dur = n_steps * self.dt
         d["run"] = {"duration": f"{dur!r} s", "dt": f"{self.dt!r} s",
                     "record_every": f"{(self.dt if record else dur)!r} s",
                     "seed": SEED, "backend": backend}
+        if mode == "learn-mr":
+            d["run"]["crossbar"] = "dense"
         cfg = self._Config.from_dict(d)
         assert cfg.n_steps() == n_steps, (cfg.n_steps(), n_steps)
         assert cfg.record_stride() == (1 if record else n_steps), cfg.record_stride()
@@ -188,16 +198,18 @@ def numpy_reference(p: Problem, n_steps: int, mode: str) -> float:
     record = mode == "record"
     out = np.empty((n_steps, p.m)) if record else None
     u = np.zeros(p.m)
-    if mode == "learn":
+    if mode in ("learn", "learn-mr"):
+        kp = p.k_plast if mode == "learn-mr" else 1  # dger every kp steps, step kp h
         phi = np.asfortranarray(mod.dictionary.copy())
-        alpha = p.h / TAU_PHI / mod.sigma**2
+        alpha = kp * p.h / TAU_PHI / mod.sigma**2
         t0 = CLOCK["now"]()
         for k in range(n_steps):
             s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
             r = x - phi @ s
             drive = phi.T @ r
             u += c * (np.abs(u) > u0) * drive - hl * np.sign(u) + sd * rng.standard_normal(p.m)
-            dger(alpha, r, s, a=phi, overwrite_a=True)
+            if k % kp == 0:
+                dger(alpha, r, s, a=phi, overwrite_a=True)
         elapsed = CLOCK["now"]() - t0
         if not np.all(np.isfinite(phi)):
             raise FloatingPointError("numpy reference diverged")
@@ -435,14 +447,15 @@ def main(argv=None) -> int:
         p = Problem(n, m)
         u = np.random.default_rng(3).standard_normal(m) * 2
         assert np.array_equal(_threshold(u, p.model.u0), models.soft_threshold(u, p.model.u0))
-        log(f"(N, M) = ({n}, {m}): h = {p.h:.4g}, dt = {p.dt:.4g} s, u0 = {p.model.u0:.4g}")
+        log(f"(N, M) = ({n}, {m}): h = {p.h:.4g}, dt = {p.dt:.4g} s, u0 = {p.model.u0:.4g}, "
+            f"learn-mr plasticity stride K = {p.k_plast}")
         for mode in MODES:
             rec = record = mode
             ref_ms, ref_n = time_loop(numpy_reference, p, record, target / 2, repeats,
                                       args.max_steps)
             rows.append((n, m, "numpy-ref", rec, ref_ms, ref_n, f"loop, best of {repeats}"))
             log(f"  mode={rec}: numpy-ref {ref_ms:.4g} ms/step (n={ref_n})")
-            if mode != "learn":
+            if not mode.startswith("learn"):
                 em_ms, em_n = time_loop(em_reference, p, record, target / 2, repeats,
                                         args.max_steps)
                 rows.append((n, m, "euler_maruyama", rec, em_ms, em_n,
@@ -472,7 +485,7 @@ def main(argv=None) -> int:
     print(f"ms per simulated step (Python {platform.python_version()}, numpy {np.__version__}, "
           f"brian2 {b2.__version__}, {os.cpu_count()} CPUs, OPENBLAS_NUM_THREADS=1)")
     print(f"clock: {CLOCK['name']} time (standalone: the binary's own std::clock time); "
-          f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and mode (off: no recording; record: every step; learn: plasticity on)")
+          f"ratio = ms/step / numpy-ref ms/step at the same (N, M) and mode (off: no recording; record: every step; learn: plasticity every step; learn-mr: plasticity every K steps with step K dt, K = the circuit's automatic plasticity_dt / dt, in the reference too)")
     head = (f"{'N':>5} {'M':>5}  {'backend':<18} {'mode':<9} {'ms/step':>10} "
             f"{'ratio':>8} {'steps':>9}  method")
     print(head)

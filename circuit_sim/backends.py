@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import os
 import shutil
@@ -99,6 +100,10 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
         return
     tmp = build_dir is None
     directory = build_dir or tempfile.mkdtemp(prefix="circuit_sim_standalone_")
+    # Brian2 numbers code objects after the living objects of the same name ("..._1", "_2");
+    # a previous run's objects still waiting for the garbage collector would change those
+    # names, hence objects.h, hence recompile every file of a cached project.
+    gc.collect()
     b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     b2.device.reinit()
     b2.device.activate(directory=directory, build_on_run=False)

@@ -414,6 +414,13 @@ class LearningConfig:
         Inference dynamics: Langevin sampling (the configured noise), MAP descent (T = 0,
         noise off: the "DSC" baseline), or LCA, ``tau_u du/dt = Phi^T r / sigma^2 - (u - s)``
         (noise off).
+    plasticity_dt : float or None
+        Step in s of the plasticity equation ``dg/dt`` (its own Brian2 clock; a whole
+        multiple of ``run.dt``). None: automatic, see :meth:`Config.plasticity_stride`.
+        The weights change on the time scale ``tau_Phi`` and ``r s^T`` decorrelates within
+        ``tau_u``, so stepping the rule every ``K`` steps with the step ``K dt`` (a
+        multirate Euler scheme) integrates the same equation while its loop over all
+        ``N M`` synapses runs ``K`` times less often.
     """
 
     dictionary_time_constant: float
@@ -422,6 +429,7 @@ class LearningConfig:
     normalise_strength: float = 1.0
     snapshot_every: float | None = None
     dynamics: str = "langevin"
+    plasticity_dt: float | None = None
 
     DYNAMICS = ("langevin", "map", "lca")
 
@@ -429,7 +437,7 @@ class LearningConfig:
     def from_dict(cls, d: dict) -> "LearningConfig":
         w = "learning"
         _check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
-                        "normalise_strength", "snapshot_every", "dynamics"), w)
+                        "normalise_strength", "snapshot_every", "dynamics", "plasticity_dt"), w)
         if "dictionary_time_constant" not in d:
             raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
                               None)
@@ -441,7 +449,9 @@ class LearningConfig:
         strength = _number(d, "normalise_strength", w, 1.0, low=0, low_open=True)
         snap = _quantity(d, "snapshot_every", "time", w)
         dynamics = _choice(d, "dynamics", cls.DYNAMICS, w, "langevin")
-        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics)
+        plast = None if d.get("plasticity_dt", "auto") == "auto" else \
+            _quantity(d, "plasticity_dt", "time", w)
+        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics, plast)
 
     @property
     def gamma(self) -> float:
@@ -525,6 +535,7 @@ class Config:
         cfg.noise_budget()  # validates the noise section against the circuit (fill_to etc.)
         cfg.resolved_dt()   # validates dt against the stability bound
         cfg.record_stride()  # validates record_every against dt
+        cfg.plasticity_stride()  # validates learning.plasticity_dt against dt
         return cfg
 
     def with_overrides(self, *, seed=None, backend=None) -> "Config":
@@ -677,6 +688,33 @@ class Config:
                               _fmt(self.run.record_every, "s"))
         return int(round(stride))
 
+    def plasticity_stride(self) -> int:
+        """Steps ``K`` between two steps of the plasticity equation (1 without learning).
+
+        ``learning.plasticity_dt`` if given (a whole multiple of ``dt``). Automatic: with
+        the dense crossbar, the largest ``K`` with ``K dt <= tau_u / 4`` (``r s^T``, whose
+        time average drives the weights, decorrelates within ``tau_u``; the weights' own
+        Euler step ``K dt / tau_Phi`` stays below ``tau_u / (4 tau_Phi)``); with the summed
+        crossbar 1 (its conductances share the circuit's clock).
+        """
+        lc = self.learning
+        if lc is None:
+            return 1
+        dt, _ = self.resolved_dt()
+        dense = self.run.crossbar_mode == "dense"
+        if lc.plasticity_dt is None:
+            return max(1, int(math.floor(self.circuit.tau_u / (4.0 * dt) + 1e-9))) if dense else 1
+        k = lc.plasticity_dt / dt
+        if k < 1 - 1e-9 or abs(k - round(k)) > 1e-6 * k:
+            raise ConfigError("learning.plasticity_dt", f"a whole multiple of run.dt = {_fmt(dt, 's')}",
+                              _fmt(lc.plasticity_dt, "s"))
+        if round(k) > 1 and not dense:
+            raise ConfigError("learning.plasticity_dt",
+                              f"run.dt = {_fmt(dt, 's')} with the summed crossbar (its conductances "
+                              "share the circuit's clock; use run.crossbar = \"dense\")",
+                              _fmt(lc.plasticity_dt, "s"))
+        return int(round(k))
+
     def n_steps(self) -> int:
         dt, _ = self.resolved_dt()
         return int(round(self.duration / dt))
@@ -752,6 +790,7 @@ class Config:
             if lc.snapshot_every is not None:
                 ld["snapshot_every"] = q(lc.snapshot_every, "s")
             ld["dynamics"] = lc.dynamics
+            ld["plasticity_dt"] = q(self.plasticity_stride() * self.resolved_dt()[0], "s")
             out["learning"] = ld
         return out
 

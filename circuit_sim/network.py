@@ -303,7 +303,14 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                            "vr = patches(k_patch * second, i) - i_s / G_w",
                            when="start", order=ORDER_R, name="residual_store_r")
     synapse_model = _crossbar_equations(dense, learning)
-    crossbar = b2.Synapses(latent, residual, model=synapse_model, namespace=ns, clock=clock,
+    # Multirate: the plasticity equation (the crossbar's only state update in dense mode)
+    # may run on its own clock, K steps of the circuit's, with Brian2's dt = K dt.
+    k_plast = cfg.plasticity_stride()
+    syn_clock = clock
+    if k_plast > 1:
+        assert dense, "a plasticity clock slower than the circuit's needs the dense crossbar"
+        syn_clock = b2.Clock(dt=k_plast * dt * b2.second, name="plasticity_clock")
+    crossbar = b2.Synapses(latent, residual, model=synapse_model, namespace=ns, clock=syn_clock,
                            method="euler", name="crossbar")
     pre, post = row_major_order(n, m) if dense else diagonal_order(n, m)
     crossbar.connect(i=pre, j=post)

@@ -214,7 +214,11 @@ class InferenceResult:
                  f"  integrator   : {self.cfg.run.integrator}, dt = {format_si(self.dt, 's')} "
                  f"(h = dt/tau_u = {mt['h']:.3g}, stability limit 2/lambda_max = "
                  f"{2 / mt['lambda_max']:.3g}{'; dt chosen automatically' if self.dt_auto else ''}); "
-                 f"crossbar: {'dense kernel' if self.cfg.run.crossbar_mode == 'dense' else 'Brian2 summed variables'}",
+                 f"crossbar: {'dense kernel' if self.cfg.run.crossbar_mode == 'dense' else 'Brian2 summed variables'}"
+                 + (f"; plasticity dt = {format_si(self.cfg.plasticity_stride() * self.dt, 's')} "
+                    f"({self.cfg.plasticity_stride()} steps"
+                    f"{', automatic' if self.cfg.learning.plasticity_dt is None else ''})"
+                    if self.cfg.learning is not None else ""),
                  f"  simulated    : {format_si(len(self.t) * self.record_stride * self.dt, 's')} of "
                  f"circuit time on backend '{self.cfg.run.backend}' in {self.wall_time:.2f} s wall, "
                  f"{self.run_time:.2f} s of it simulating "
@@ -289,6 +293,9 @@ class InferenceResult:
             a["backend"] = self.cfg.run.backend
             a["integrator"] = self.cfg.run.integrator
             a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[self.cfg.run.integrator]
+            if self.cfg.learning is not None:
+                a["plasticity_dt"] = self.cfg.plasticity_stride() * self.dt
+                a["plasticity_stride"] = self.cfg.plasticity_stride()
             a["version"] = __version__
             a["git_revision"] = git_revision()
             a["T_eff"] = self.T_eff

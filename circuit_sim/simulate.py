@@ -57,6 +57,7 @@ def structure_key(cfg: Config, kind: str) -> str:
     lc = cfg.learning
     return "|".join(map(str, (kind, m.n_features, m.n_components, m.prior, m.positive,
                               r.integrator, r.crossbar_mode, [n.kind for n in cfg.noise],
+                              cfg.plasticity_stride() > 1,
                               None if lc is None else (lc.threshold_time_constant is None,
                                                        lc.gamma > 0, lc.dynamics))))
 

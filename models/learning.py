@@ -44,7 +44,8 @@ class LearningTrajectory:
 def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, step: float,
                        tau_phi: float, tau_u0: float | None = None, normalise: float = 0.0,
                        temperature: float = 0.0, rng: np.random.Generator | None = None,
-                       record_every: int = 1, dynamics: str = "langevin") -> LearningTrajectory:
+                       record_every: int = 1, dynamics: str = "langevin",
+                       plasticity_every: int = 1) -> LearningTrajectory:
     """Euler integration of inference + dictionary (+ threshold) learning, one chain.
 
     Parameters
@@ -71,6 +72,9 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     dynamics : {"langevin", "map", "lca"}
         ``lca``: ``du = h (Phi^T r / sigma^2 - (u - s))`` (laplace prior only); ``map`` is
         ``langevin`` at temperature 0.
+    plasticity_every : int
+        ``K``: the dictionary takes one Euler step of size ``K h / tau_phi`` at the steps
+        ``k = 0, K, 2K, ...`` (a multirate scheme; the threshold ``u0`` steps every step).
 
     Returns
     -------
@@ -78,6 +82,9 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     """
     phi = np.array(model.dictionary, dtype=float)
     n, m = phi.shape
+    plasticity_every = int(plasticity_every)
+    if plasticity_every < 1:
+        raise ValueError(f"plasticity_every: expected an integer >= 1, got {plasticity_every}")
     x = np.asarray(x, dtype=float)
     xs = np.broadcast_to(x, (n_steps, n)) if x.ndim == 1 else x
     if xs.shape != (n_steps, n):
@@ -113,7 +120,8 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
         u = u + step * force
         if noise:
             u = u + noise * rng.standard_normal(m)
-        phi = phi + (step / tau_phi) * dphi
+        if k % plasticity_every == 0:
+            phi = phi + (plasticity_every * step / tau_phi) * dphi
         if tau_u0 is not None and not gaussian:
             u0 = u0 + (step / tau_u0) * du0
     return LearningTrajectory(rec_u, rec_phi, rec_u0)

@@ -50,14 +50,14 @@ def check_learning_trajectory(case, backend, crossbar, n_steps=250):
         tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
         tau_u0=(None if lc.threshold_time_constant is None
                 else lc.threshold_time_constant / cfg.circuit.tau_u),
-        normalise=lc.gamma, dynamics=lc.dynamics)
+        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride())
     # the dictionary moved, and the circuit's final conductances equal the reference's next step
     final_ref = models.learning_reference(
         model, cfg.x, np.array(cfg.run.u_init), n_steps=n_steps + 1, step=h,
         tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
         tau_u0=(None if lc.threshold_time_constant is None
                 else lc.threshold_time_constant / cfg.circuit.tau_u),
-        normalise=lc.gamma, dynamics=lc.dynamics)
+        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride())
     assert np.max(np.abs(final_ref.dictionary[-1] - model.dictionary)) > 0.05
     np.testing.assert_allclose(res.dictionary, final_ref.dictionary[-1], rtol=0, atol=1e-10)
     np.testing.assert_allclose(res.u0_final, final_ref.u0[-1], rtol=0, atol=1e-10)
@@ -89,7 +89,44 @@ def test_plasticity_matches_reference_at_T0_compiled(case, backend, crossbar):
     check_learning_trajectory(case, backend, crossbar)
 
 
-def test_learning_fixed_point_matches_analytic():
+def test_plasticity_clock_is_multirate_with_dense_crossbar():
+    """The dense crossbar steps the plasticity every K = floor(tau_u / (4 dt)) steps by
+    default (here 6), and the circuit then follows the K = 6 reference, not the K = 1 one."""
+    cfg = _learning_config("laplace", "numpy", "dense", 60)
+    assert cfg.plasticity_stride() == 6
+    res = run_inference(cfg)
+    model, lc = cfg.build_model(), cfg.learning
+    kw = dict(n_steps=61, step=0.4e-9 / cfg.circuit.tau_u, normalise=lc.gamma,
+              tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+              tau_u0=lc.threshold_time_constant / cfg.circuit.tau_u)
+    k6 = models.learning_reference(model, cfg.x, np.array(cfg.run.u_init), plasticity_every=6, **kw)
+    k1 = models.learning_reference(model, cfg.x, np.array(cfg.run.u_init), plasticity_every=1, **kw)
+    np.testing.assert_allclose(res.dictionary, k6.dictionary[-1], rtol=0, atol=1e-10)
+    assert np.max(np.abs(res.dictionary - k1.dictionary[-1])) > 1e-4
+    # an explicit plasticity_dt = dt gives every step again
+    from circuit_sim import Config
+    d = dict(cfg.raw, learning=dict(cfg.raw["learning"], plasticity_dt="0.4 ns"))
+    assert Config.from_dict(d).plasticity_stride() == 1
+
+
+def test_plasticity_dt_errors():
+    from circuit_sim import Config
+    cfg = _learning_config("laplace", "numpy", "dense", 10)
+    bad = dict(cfg.raw, learning=dict(cfg.raw["learning"], plasticity_dt="1 ns"))
+    with pytest.raises(ConfigError, match=r"learning.plasticity_dt: expected a whole multiple "
+                                          r"of run.dt = 400 ps, got .1 ns"):
+        Config.from_dict(bad)
+    summed = dict(bad, learning=dict(bad["learning"], plasticity_dt="1.2 ns"),
+                  run=dict(bad["run"], crossbar="summed"))
+    with pytest.raises(ConfigError, match="learning.plasticity_dt: expected run.dt = 400 ps "
+                                          "with the summed crossbar"):
+        Config.from_dict(summed)
+    with pytest.raises(ConfigError, match="learning.plasticity_dt: expected a time"):
+        Config.from_dict(dict(bad, learning=dict(bad["learning"], plasticity_dt="3 V")))
+
+
+@pytest.mark.parametrize("plasticity", ["every step", "multirate"])
+def test_learning_fixed_point_matches_analytic(plasticity):
     """One input, one unit, Gaussian prior (variance v), T = 0, normalisation gamma. At the
     fixed point u = v Phi x / (sigma^2 + v Phi^2), r = x sigma^2 / (sigma^2 + v Phi^2), and
     the dictionary rule balances: r u / sigma^2 = gamma Phi (Phi^2 - 1)."""
@@ -105,11 +142,14 @@ def test_learning_fixed_point_matches_analytic():
                              "prior_variance": var, "sigma": sigma, "dictionary": [[0.7]]},
                       input={"x": [x]}, noise=[],
                       run={"duration": "3 us", "dt": "1 ns", "record_every": "3 us",
-                           "u_init": [0.0]})
+                           "u_init": [0.0], "crossbar": "dense"})
     from circuit_sim import Config
-    cfg = Config.from_dict(dict(cfg.raw, learning={"dictionary_time_constant": "50 ns",
-                                                   "normalise": True,
-                                                   "normalise_strength": gamma}))
+    learning = {"dictionary_time_constant": "50 ns", "normalise": True,
+                "normalise_strength": gamma}
+    if plasticity == "every step":
+        learning["plasticity_dt"] = "1 ns"
+    cfg = Config.from_dict(dict(cfg.raw, learning=learning))
+    assert cfg.plasticity_stride() == (1 if plasticity == "every step" else 2)
     res = run_inference(cfg)
     assert res.dictionary[0, 0] == pytest.approx(phi_star, abs=1e-6)
     assert abs(phi_star - 0.7) > 0.3  # it had to move there
@@ -142,5 +182,6 @@ def test_input_schedule_switches_patches_at_their_times(backend):
     lc = cfg.learning
     ref = models.learning_reference(cfg.build_model(), xs, np.array(cfg.run.u_init), n_steps=60,
                                     step=dt / cfg.circuit.tau_u, normalise=lc.gamma,
-                                    tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u)
+                                    tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+                                    plasticity_every=cfg.plasticity_stride())
     np.testing.assert_allclose(res.u, ref.u, rtol=0, atol=1e-10)
