@@ -21,6 +21,7 @@ import models
 import noise
 
 from .errors import ConfigError
+from .nonideal import DeviceDraw, MismatchConfig, WeightConfig, draw_devices
 from .units import parse_quantity
 
 BACKENDS = ("numpy", "cython", "standalone")
@@ -260,6 +261,11 @@ class CircuitConfig:
         Supply in V (power per unit = bias_current * supply_voltage).
     kappa : float
         Subthreshold slope factor.
+    rail_voltage : float or None
+        Node voltages saturate at the supply rails ``|v| <= rail_voltage`` (V); None: no rails.
+    residual_time_constant : float or None
+        ``tau_r`` in s: the residual nodes have finite bandwidth,
+        ``tau_r dr/dt = -r + x - Phi s`` (None: instantaneous, ``r = x - Phi s``).
     """
 
     capacitance: float
@@ -270,12 +276,15 @@ class CircuitConfig:
     supply_voltage: float | None = None
     kappa: float = 0.7
     transconductance_from_bias: bool = False
+    rail_voltage: float | None = None
+    residual_time_constant: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "CircuitConfig":
         w = "circuit"
         _check_keys(d, ("capacitance", "transconductance", "volts_per_unit", "temperature",
-                        "bias_current", "supply_voltage", "kappa"), w)
+                        "bias_current", "supply_voltage", "kappa", "rail_voltage",
+                        "residual_time_constant"), w)
         for key in ("capacitance", "volts_per_unit"):
             if key not in d:
                 raise ConfigError(f"{w}.{key}", "a value with a unit (required)", None)
@@ -294,7 +303,9 @@ class CircuitConfig:
                                   "derive the subthreshold G_m = kappa I_b / U_T", None)
             gm = noise.subthreshold_transconductance(ib, kappa=kappa, temperature=temp)
             from_bias = True
-        return cls(c, gm, vu, temp, ib, vdd, kappa, from_bias)
+        rail = _quantity(d, "rail_voltage", "voltage", w)
+        tau_r = _quantity(d, "residual_time_constant", "time", w)
+        return cls(c, gm, vu, temp, ib, vdd, kappa, from_bias, rail, tau_r)
 
     @property
     def tau_u(self) -> float:
@@ -471,13 +482,16 @@ class Config:
     learning: LearningConfig | None = None
     source: str | None = None  # the TOML text the config came from, if any
     raw: dict = field(default=None, compare=False, repr=False)
+    mismatch: MismatchConfig | None = None
+    weights: WeightConfig | None = None
 
     # ---- construction
     @classmethod
     def from_dict(cls, d: dict, source: str | None = None) -> "Config":
         if not isinstance(d, dict):
             raise ConfigError("config", "a table of sections", type(d).__name__)
-        _check_keys(d, ("model", "input", "circuit", "noise", "run", "learning"), "config")
+        _check_keys(d, ("model", "input", "circuit", "noise", "run", "learning", "mismatch",
+                        "weights"), "config")
         for section in ("model", "input", "circuit", "run"):
             if section not in d:
                 raise ConfigError(f"[{section}]", "a section in the config file", None)
@@ -531,7 +545,9 @@ class Config:
                                   f"{_fmt(learning.dictionary_time_constant, 's')} is not >> "
                                   f"input.hold = {_fmt(inp.hold, 's')}: the dictionary should "
                                   "average over many inputs (tau_x << tau_Phi)", stacklevel=2)
-        cfg = cls(model, inp, circuit, noises, run, learning, source, d)
+        mismatch = MismatchConfig.from_dict(d["mismatch"]) if "mismatch" in d else None
+        weights = WeightConfig.from_dict(d["weights"]) if "weights" in d else None
+        cfg = cls(model, inp, circuit, noises, run, learning, source, d, mismatch, weights)
         cfg.noise_budget()  # validates the noise section against the circuit (fill_to etc.)
         cfg.resolved_dt()   # validates dt against the stability bound
         cfg.record_stride()  # validates record_every against dt
@@ -688,6 +704,12 @@ class Config:
                               _fmt(self.run.record_every, "s"))
         return int(round(stride))
 
+    def devices(self) -> DeviceDraw:
+        """This chip's fixed device variations (mismatch, weight drift), drawn from ``run.seed``."""
+        m = self.model
+        return draw_devices(self.mismatch, self.weights, self.run.seed, m.n_features,
+                            m.n_components)
+
     def plasticity_stride(self) -> int:
         """Steps ``K`` between two steps of the plasticity equation (1 without learning).
 
@@ -751,6 +773,10 @@ class Config:
             cd["bias_current"] = q(c.bias_current, "A")
         if c.supply_voltage is not None:
             cd["supply_voltage"] = q(c.supply_voltage, "V")
+        if c.rail_voltage is not None:
+            cd["rail_voltage"] = q(c.rail_voltage, "V")
+        if c.residual_time_constant is not None:
+            cd["residual_time_constant"] = q(c.residual_time_constant, "s")
         units = {"conductance": "S", "temperature": "K", "current": "A", "white_psd": "A^2/Hz",
                  "corner_frequency": "Hz", "f_min": "Hz", "f_max": "Hz", "psd": "A^2/Hz"}
         nl = []
@@ -792,6 +818,10 @@ class Config:
             ld["dynamics"] = lc.dynamics
             ld["plasticity_dt"] = q(self.plasticity_stride() * self.resolved_dt()[0], "s")
             out["learning"] = ld
+        if self.mismatch is not None:
+            out["mismatch"] = self.mismatch.resolved_dict()
+        if self.weights is not None:
+            out["weights"] = self.weights.resolved_dict()
         return out
 
     def to_toml(self) -> str:

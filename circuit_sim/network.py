@@ -128,11 +128,13 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
         force = "i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
     else:
         force = "hp * i_d / (G_w * V_u * sigma2) - lam * sign(v)"
-    noise = "".join(f" + amp_{k} * eta_{k} / C" for k, _ in enumerate(white))
+    noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k, _ in enumerate(white))
     flick = " + ".join(f"y_{k}_{p}" for k, bank in flicker for p in range(len(bank[0])))
-    drive = f"G_m * V_u * force + {flick}" if flick else "G_m * V_u * force"
-    eqs = [f"dv/dt = ({drive}) / C{noise} : volt",
+    drive = f"Gmj * V_u * force + {flick}" if flick else "Gmj * V_u * force"
+    eqs = [f"dv/dt = ({drive}) / Cj{noise} : volt",
            f"force = {force} : 1",
+           "Cj : farad (constant)      # node capacitance (mismatch: per unit)",
+           "Gmj : siemens (constant)   # transconductance (mismatch: per unit)",
            "i_d : amp        # drive current from the crossbar (summed variable)",
            "s : 1            # soft-thresholded code, stored once per step",
            "hp : 1           # h'(u), stored once per step",
@@ -143,6 +145,7 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
     else:
         eqs.append("u0 : 1            # soft threshold (per unit)")
     for k, _ in enumerate(white):
+        eqs.append(f"amp_{k} : amp * second**0.5 (constant)  # sqrt(S_I / 2) of source {k}")
         eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
         eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
     for k, (taus, sds) in flicker:
@@ -173,23 +176,36 @@ def _noise_draw_code(white: list, flicker: list, integrator: str = "euler") -> s
     return "\n".join(lines)
 
 
-def _crossbar_equations(dense: bool, learning) -> str:
+def _crossbar_equations(dense: bool, learning, gain: bool = False, leak: bool = False,
+                        drift: bool = False) -> str:
     """Synapse equations: the conductance ``g`` (S), the two Kirchhoff sums (unless the
     dense kernel computes them) and, when learning, the plasticity rule
 
     ``tau_Phi dg/dt = G_w [r_i s_j / sigma^2 - gamma Phi_ij (|Phi_j|^2 - 1)]``, ``Phi = g / G_w``,
 
     a clock-driven synaptic differential equation (``r = vr / V_u``, ``s`` stored per step).
+    Non-idealities (:mod:`circuit_sim.nonideal`): ``gain`` multiplies the rule by the
+    synapse's gain ``wgain``; ``leak`` adds ``-g / tau_ret``; ``drift`` adds ``G_w d_ij``.
     """
     lines = []
-    if learning is None:
-        lines.append("g : siemens")
-    else:
+    terms = []
+    if learning is not None:
         norm = " - gamma_n * (g / G_w) * (norm2_pre - 1)" if learning.gamma > 0 else ""
-        lines.append(f"dg/dt = G_w * ((vr_post / V_u) * s_pre / sigma2{norm}) / tau_Phi "
-                     ": siemens (clock-driven)")
-        if learning.gamma > 0:
+        rule = f"G_w * ((vr_post / V_u) * s_pre / sigma2{norm}) / tau_Phi"
+        terms.append(f"wgain * {rule}" if gain else rule)
+        if gain:
+            lines.append("wgain : 1 (constant)  # gain of this synapse's learning circuit")
+    if leak:
+        terms.append("- g / tau_ret")
+    if drift:
+        terms.append("+ G_w * drift")
+        lines.append("drift : hertz (constant)  # drift rate of this weight (units of Phi / s)")
+    if terms:
+        lines.append(f"dg/dt = {' '.join(terms)} : siemens (clock-driven)")
+        if learning is not None and learning.gamma > 0:
             lines.append("norm2_pre = (g / G_w)**2 : 1 (summed)")
+    else:
+        lines.append("g : siemens")
     if not dense:
         lines += ["i_s_post = g * vs_pre : amp (summed)", "i_d_pre = g * vr_post : amp (summed)"]
     return "\n".join(lines)
@@ -275,10 +291,26 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     dynamics = learning.dynamics if learning is not None else "langevin"
     if dynamics != "langevin":  # MAP descent and LCA are the deterministic baselines
         white, flicker = [], []
+    dev = cfg.devices()  # this chip's fixed variations (ideal: all ones / zeros)
+    weights = cfg.weights
     latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0, dynamics),
                             method="euler", namespace=ns, clock=clock, name="latent")
-    latent.u0 = model.u0
+    latent.Cj = c.capacitance * dev.c_rel * b2.farad
+    latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
+    # a thermal source at the transconductor's own conductance scales with each unit's G_m
+    own = {n.name for n in cfg.noise if n.kind == "thermal" and n.get("conductance") is None}
+    for k, src in enumerate(white):
+        scale = np.sqrt(dev.gm_rel) if src.name in own else np.ones(m)
+        setattr(latent, f"amp_{k}", ns.pop(f"amp_{k}") * scale)
+    if model.prior == "laplace":  # comparator offsets move the soft threshold
+        latent.u0 = np.maximum(model.u0 + dev.threshold_offset / c.volts_per_unit, 0.0)
+    else:
+        latent.u0 = model.u0
     latent.v = u_init * c.volts_per_unit * b2.volt
+    if c.rail_voltage is not None:  # the node saturates at the supply rails
+        ns["v_rail"] = c.rail_voltage * b2.volt
+        latent.run_regularly("v = clip(v, -v_rail, v_rail)", when="after_groups",
+                             name="latent_rails")
     draws = _noise_draw_code(white, flicker, cfg.run.integrator)
     for k, _ in enumerate(white):
         setattr(latent, f"rprev_{k}", "randn()")
@@ -297,12 +329,22 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     # Input: patch k (a row of the TimedArray 'patches', indexed by k seconds) is presented
     # until step switch_at(k); no global clock decides when, the schedule does. Switches are
     # counted in integer steps so that a resumed run switches at exactly the same steps.
+    if c.residual_time_constant is None:
+        r_code = "vr = patches(k_patch * second, i) - i_s / G_w"
+    else:  # finite bandwidth: exact exponential step towards x - Phi s (held over the step)
+        residual.namespace["alpha_r"] = -np.expm1(-dt / c.residual_time_constant)
+        r_code = "vr = vr + alpha_r * (patches(k_patch * second, i) - i_s / G_w - vr)"
     residual.run_regularly("k_patch = k_patch + int(n_step >= n_next)\n"
                            "n_next = switch_at(k_patch * second)\n"
-                           "n_step = n_step + 1\n"
-                           "vr = patches(k_patch * second, i) - i_s / G_w",
+                           "n_step = n_step + 1\n" + r_code,
                            when="start", order=ORDER_R, name="residual_store_r")
-    synapse_model = _crossbar_equations(dense, learning)
+    mm = cfg.mismatch
+    gain = learning is not None and mm is not None and mm.weight_gain_sigma > 0
+    leak = weights is not None and weights.retention_time is not None
+    drift = weights is not None and weights.drift_sigma > 0
+    if leak:
+        ns["tau_ret"] = weights.retention_time * b2.second
+    synapse_model = _crossbar_equations(dense, learning, gain, leak, drift)
     # Multirate: the plasticity equation (the crossbar's only state update in dense mode)
     # may run on its own clock, K steps of the circuit's, with Brian2's dt = K dt.
     k_plast = cfg.plasticity_stride()
@@ -314,7 +356,22 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                            method="euler", name="crossbar")
     pre, post = row_major_order(n, m) if dense else diagonal_order(n, m)
     crossbar.connect(i=pre, j=post)
-    crossbar.g = model.dictionary[post, pre] * g_w * b2.siemens
+    # programmed conductances: per-synapse gain and offset, then the memory's resolution
+    phi_prog = model.dictionary * dev.weight_gain + dev.weight_offset
+    if weights is not None:
+        phi_prog = weights.quantise(phi_prog)
+    crossbar.g = phi_prog[post, pre] * g_w * b2.siemens
+    if gain:
+        crossbar.wgain = dev.weight_gain[post, pre]
+    if drift:
+        crossbar.drift = dev.drift_rate[post, pre] * b2.hertz
+    if weights is not None and weights.bits is not None and (learning is not None or leak or drift):
+        # re-quantise after every step of the weights' equation (on their own clock)
+        ns["w_lsb"] = weights.lsb * g_w * b2.siemens
+        ns["n_levels"] = 2 ** (weights.bits - 1) - 1
+        r = "rand()" if weights.rounding == "stochastic" else "0.5"
+        crossbar.run_regularly(f"g = w_lsb * clip(floor(g / w_lsb + {r}), -n_levels, n_levels)",
+                               when="after_groups", name="crossbar_quantise")
     extra = []
     if dense:
         extra = add_dense_kernel(latent, residual, crossbar, c.volts_per_unit, ORDER_SUM_S,
@@ -336,4 +393,6 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     if schedule is None:  # one fixed input, presented for ever
         schedule = (np.atleast_2d(x), np.array([np.inf]))
     circ.set_schedule(*schedule, n_step=0)
+    if c.residual_time_constant is not None:  # start settled on the first input (s = 0)
+        circ.residual.vr = np.atleast_2d(schedule[0])[0] * c.volts_per_unit * b2.volt
     return circ

@@ -72,11 +72,12 @@ class InferenceResult:
     u0_final: np.ndarray | None = None  # (M,) thresholds at the end (learned if configured)
     u0_trace: np.ndarray | None = None  # (K, M) recorded thresholds when they are learned
     metrics: dict = field(default_factory=dict)
+    devices: dict | None = None  # this chip's drawn variations (nonideal.DeviceDraw.as_dict)
 
     @classmethod
     def from_run(cls, *, cfg, model, x, t, v, dictionary, budget, dt, dt_auto, record_stride,
                  wall_time, run_time=float("nan"), interrupted=False,
-                 u0_final=None, u0_trace=None) -> "InferenceResult":
+                 u0_final=None, u0_trace=None, devices=None) -> "InferenceResult":
         u = v / cfg.circuit.volts_per_unit
         if model.prior == "gaussian":
             s = u.copy()
@@ -86,7 +87,7 @@ class InferenceResult:
         else:
             s = models.soft_threshold(u, model.u0, model.positive)
         res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
-                  wall_time, run_time, interrupted, u0_final, u0_trace)
+                  wall_time, run_time, interrupted, u0_final, u0_trace, devices=devices)
         res.metrics = res.compute_metrics()
         return res
 
@@ -282,6 +283,15 @@ class InferenceResult:
                 d.attrs["units"] = units
             g.attrs["total_psd"] = self.budget.total_psd
             g.attrs["T_eff"] = self.budget.T_eff
+            if self.devices is not None:
+                dg = f.create_group("devices")
+                dg.attrs["description"] = ("this chip's fixed variations, drawn from run.seed "
+                                           "(circuit_sim.nonideal)")
+                dunits = {"gm_rel": "1", "c_rel": "1", "threshold_offset": "V",
+                          "weight_gain": "1", "weight_offset": "1 (units of Phi)",
+                          "drift_rate": "1/s (units of Phi per second)"}
+                for name, arr in self.devices.items():
+                    dg.create_dataset(name, data=arr).attrs["units"] = dunits.get(name, "")
             mg = f.create_group("metrics")
             for k, v in self.metrics.items():
                 mg.attrs[k] = v

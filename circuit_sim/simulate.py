@@ -58,6 +58,12 @@ def structure_key(cfg: Config, kind: str) -> str:
     return "|".join(map(str, (kind, m.n_features, m.n_components, m.prior, m.positive,
                               r.integrator, r.crossbar_mode, [n.kind for n in cfg.noise],
                               cfg.plasticity_stride() > 1,
+                              cfg.mismatch is not None and cfg.mismatch.weight_gain_sigma > 0,
+                              None if cfg.weights is None else
+                              (cfg.weights.bits is None, cfg.weights.rounding,
+                               cfg.weights.retention_time is None, cfg.weights.drift_sigma > 0),
+                              cfg.circuit.rail_voltage is None,
+                              cfg.circuit.residual_time_constant is None,
                               None if lc is None else (lc.threshold_time_constant is None,
                                                        lc.gamma > 0, lc.dynamics))))
 
@@ -133,7 +139,9 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     return InferenceResult.from_run(
         cfg=cfg, model=model, x=x, t=t, v=v, dictionary=phi, budget=budget, dt=dt,
         dt_auto=dt_auto, record_stride=stride, wall_time=wall, run_time=run_time,
-        interrupted=interrupted, u0_final=u0_final, u0_trace=u0_trace)
+        interrupted=interrupted, u0_final=u0_final, u0_trace=u0_trace,
+        devices=(cfg.devices().as_dict() if cfg.mismatch is not None or cfg.weights is not None
+                 else None))
 
 
 def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:

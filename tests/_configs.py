@@ -25,7 +25,7 @@ def base_dict(**sections) -> dict:
         if name == "noise":
             d["noise"] = value
         else:
-            d[name] = {**d[name], **value}
+            d[name] = {**d.get(name, {}), **value}
             for k in [k for k, v in d[name].items() if v is None]:
                 del d[name][k]
     return d

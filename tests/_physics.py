@@ -26,8 +26,13 @@ def break_noise(factor: float):
     def broken(*args, **kwargs):
         circ = original(*args, **kwargs)
         ns = circ.latent.namespace
-        for key in [k for k in ns if k.startswith(("amp_", "sdf_"))]:
+        for key in [k for k in ns if k.startswith("sdf_")]:  # flicker OU poles
             ns[key] = ns[key] * factor
+        for key in [k for k in circ.latent.variables if k.startswith("amp_")]:  # white, per unit
+            setattr(circ.latent, key, getattr(circ.latent, key)[:] * factor)
+        if not (any(k.startswith("amp_") for k in circ.latent.variables)
+                or any(k.startswith("sdf_") for k in ns)):  # not AssertionError: tests expect that
+            raise RuntimeError("break_noise: no noise amplitude found in the circuit")
         return circ
 
     simulate.build_network = broken

@@ -1,0 +1,315 @@
+"""Circuit non-idealities: device mismatch and the weights' resolution, retention and drift.
+
+Two config sections, each optional (absent = ideal):
+
+``[mismatch]`` -- fixed random variation of every device, drawn once from ``run.seed`` (a
+stream of its own, independent of the noise) and recorded in the output:
+
+* per latent unit ``j``: ``G_m,j = G_m (1 + gm_sigma z)``, ``C_j = C (1 + c_sigma z)`` and a
+  threshold (comparator) offset ``delta_j ~ N(0, threshold_offset_sigma)`` in V, which moves
+  the soft threshold to ``u0_j = max(u0 + delta_j / V_u, 0)``;
+* per synapse ``(i, j)``: a gain ``1 + weight_gain_sigma z`` and an offset
+  ``weight_offset_sigma z`` (in units of ``Phi``, i.e. of the unit conductance ``G_w``) on
+  the programmed conductance, ``g_ij = G_w (Phi_ij gain_ij + offset_ij)``; with plasticity
+  the same gain scales the synapse's update (its learning circuit is the same device).
+
+The sigmas are given directly (relative, V, dimensionless) or Pelgrom-style from the
+transistor area: ``A_VT`` (e.g. ``"3.5 mV um"``), ``A_beta`` (e.g. ``"1 % um"``), ``width``
+and ``length`` (lengths) give ``sigma_VT = A_VT / sqrt(W L)`` (the threshold offset) and
+``sigma_beta / beta = A_beta / sqrt(W L)`` (the synapse gain; ``G_m`` in strong inversion,
+``G_m = sqrt(2 beta I)``, gets half of it). A value given directly wins over the Pelgrom one.
+A thermal noise source whose conductance is the transconductor's own (the default) scales
+with each unit's ``G_m``.
+
+``[weights]`` -- the synaptic memory:
+
+* ``bits`` and ``range``: conductances are stored on ``2^bits - 1`` levels spanning
+  ``[-range, +range]`` (in units of ``Phi``; LSB ``2 range / (2^bits - 2)``, zero is a level).
+  Programming rounds to the nearest level. With plasticity the weight is re-quantised after
+  each plasticity step: ``rounding = "nearest"`` returns any update smaller than half an LSB
+  to where it was (learning stalls once ``|dPhi| < LSB / 2`` per step), ``"stochastic"``
+  rounds up with the probability of the fractional part, so the expected weight follows the
+  continuous rule;
+* ``retention_time``: stored weights leak to zero, ``dg/dt = -g / tau_ret``;
+* ``drift_sigma`` (a rate, e.g. ``"100 Hz"``): each synapse drifts at a fixed random rate
+  ``dPhi/dt = d_ij ~ N(0, drift_sigma)`` (in units of ``Phi`` per second).
+
+Nothing here imports Brian2; :mod:`circuit_sim.network` wires the draws into the circuit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ConfigError
+from .units import parse_quantity
+
+#: Offsets into ``np.random.default_rng([seed, k])`` (independent of Brian2's noise stream).
+_STREAM_MISMATCH, _STREAM_DRIFT = 0x6D69, 0x6472
+
+_MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
+                  "weight_offset_sigma", "A_VT", "A_beta", "width", "length")
+_WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
+
+
+def _sigma(d: dict, key: str, where: str) -> float | None:
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+        raise ConfigError(f"{where}.{key}", "a number >= 0 (a relative standard deviation)", v)
+    return float(v)
+
+
+def _product(value, dims: tuple[str, str], field: str, example: str) -> float:
+    """Parse ``"<number> <unit1> <unit2>"`` (e.g. ``"3.5 mV um"``, ``"1 % um"``) to SI."""
+    expected = f"a value in {dims[0]} x length, e.g. \"{example}\""
+    if not isinstance(value, str):
+        raise ConfigError(field, expected, value)
+    m = re.fullmatch(r"\s*(\S+)\s*(\S+)\s+(\S+)\s*", value)
+    if m is None:
+        raise ConfigError(field, expected, value)
+    number, unit1, unit2 = m.groups()
+    try:
+        if dims[0] == "percent":
+            if unit1 != "%":
+                raise ConfigError(field, expected, value)
+            first = float(number) / 100.0
+        else:
+            first = parse_quantity(f"{number} {unit1}", dims[0], field)
+        second = parse_quantity(f"1 {unit2}", "length", field)
+    except (ConfigError, ValueError):
+        raise ConfigError(field, expected, value) from None
+    if first < 0:
+        raise ConfigError(field, expected + " (>= 0)", value)
+    return first * second
+
+
+@dataclass(frozen=True)
+class MismatchConfig:
+    """Standard deviations of the fixed device variations (see the module docstring).
+
+    Attributes
+    ----------
+    gm_sigma, c_sigma : float
+        Relative sigma of ``G_m`` and ``C`` per unit.
+    threshold_offset_sigma : float
+        Sigma of the threshold offset in V.
+    weight_gain_sigma : float
+        Relative sigma of each synapse's gain.
+    weight_offset_sigma : float
+        Sigma of each synapse's offset, in units of ``Phi``.
+    pelgrom : dict or None
+        The Pelgrom inputs (SI), when the sigmas were derived from them.
+    """
+
+    gm_sigma: float = 0.0
+    c_sigma: float = 0.0
+    threshold_offset_sigma: float = 0.0
+    weight_gain_sigma: float = 0.0
+    weight_offset_sigma: float = 0.0
+    pelgrom: dict | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MismatchConfig":
+        w = "mismatch"
+        if not isinstance(d, dict):
+            raise ConfigError("[mismatch]", "a table", d)
+        for key in d:
+            if key not in _MISMATCH_KEYS:
+                raise ConfigError(f"{w}.{key}", "one of the keys " + ", ".join(_MISMATCH_KEYS), key)
+        direct = {k: _sigma(d, k, w) for k in ("gm_sigma", "c_sigma", "weight_gain_sigma",
+                                               "weight_offset_sigma")}
+        off = d.get("threshold_offset_sigma")
+        direct["threshold_offset_sigma"] = (None if off is None else
+                                            parse_quantity(off, "voltage", f"{w}.threshold_offset_sigma"))
+        if direct["threshold_offset_sigma"] is not None and direct["threshold_offset_sigma"] < 0:
+            raise ConfigError(f"{w}.threshold_offset_sigma", "a voltage >= 0", off)
+        pel = None
+        pel_keys = [k for k in ("A_VT", "A_beta", "width", "length") if k in d]
+        if pel_keys:
+            for k in ("width", "length"):
+                if k not in d:
+                    raise ConfigError(f"{w}.{k}", "a length (required with A_VT / A_beta), "
+                                      "e.g. \"1 um\"", None)
+            width = parse_quantity(d["width"], "length", f"{w}.width")
+            length = parse_quantity(d["length"], "length", f"{w}.length")
+            for k, v in (("width", width), ("length", length)):
+                if v <= 0:
+                    raise ConfigError(f"{w}.{k}", "a length > 0", d[k])
+            area = math.sqrt(width * length)
+            a_vt = _product(d["A_VT"], ("voltage", "length"), f"{w}.A_VT", "3.5 mV um") \
+                if "A_VT" in d else 0.0
+            a_beta = _product(d["A_beta"], ("percent", "length"), f"{w}.A_beta", "1 % um") \
+                if "A_beta" in d else 0.0
+            pel = {"A_VT": a_vt, "A_beta": a_beta, "width": width, "length": length,
+                   "sigma_VT": a_vt / area, "sigma_beta": a_beta / area}
+            derived = {"threshold_offset_sigma": a_vt / area, "weight_gain_sigma": a_beta / area,
+                       "gm_sigma": 0.5 * a_beta / area}
+            for k, v in derived.items():
+                if direct[k] is None:
+                    direct[k] = v
+        return cls(**{k: (0.0 if v is None else v) for k, v in direct.items()}, pelgrom=pel)
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, k) > 0 for k in ("gm_sigma", "c_sigma", "threshold_offset_sigma",
+                                                  "weight_gain_sigma", "weight_offset_sigma"))
+
+    def resolved_dict(self) -> dict:
+        out = {"gm_sigma": self.gm_sigma, "c_sigma": self.c_sigma,
+               "threshold_offset_sigma": f"{self.threshold_offset_sigma!r} V",
+               "weight_gain_sigma": self.weight_gain_sigma,
+               "weight_offset_sigma": self.weight_offset_sigma}
+        return out
+
+
+@dataclass(frozen=True)
+class WeightConfig:
+    """The synaptic memory (see the module docstring).
+
+    Attributes
+    ----------
+    bits : int or None
+        Resolution (None: continuous).
+    range : float
+        Full scale ``|Phi| <= range`` of the quantised weights.
+    rounding : {"nearest", "stochastic"}
+        Re-quantisation after each plasticity step.
+    retention_time : float or None
+        Leak time constant in s.
+    drift_sigma : float
+        Sigma of the per-synapse drift rate, in units of ``Phi`` per second.
+    """
+
+    bits: int | None = None
+    range: float = 2.0
+    rounding: str = "nearest"
+    retention_time: float | None = None
+    drift_sigma: float = 0.0
+
+    ROUNDING = ("nearest", "stochastic")
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "WeightConfig":
+        w = "weights"
+        if not isinstance(d, dict):
+            raise ConfigError("[weights]", "a table", d)
+        for key in d:
+            if key not in _WEIGHT_KEYS:
+                raise ConfigError(f"{w}.{key}", "one of the keys " + ", ".join(_WEIGHT_KEYS), key)
+        bits = d.get("bits")
+        if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int)
+                                 or not 1 <= bits <= 24):
+            raise ConfigError(f"{w}.bits", "an integer from 1 to 24", bits)
+        rng_ = d.get("range", 2.0)
+        if isinstance(rng_, bool) or not isinstance(rng_, (int, float)) or not rng_ > 0 \
+                or not math.isfinite(rng_):
+            raise ConfigError(f"{w}.range", "a number > 0 (full scale of |Phi|)", rng_)
+        rounding = d.get("rounding", "nearest")
+        if rounding not in cls.ROUNDING:
+            raise ConfigError(f"{w}.rounding", "one of 'nearest', 'stochastic'", rounding)
+        ret = d.get("retention_time")
+        if ret is not None:
+            ret = parse_quantity(ret, "time", f"{w}.retention_time")
+            if ret <= 0:
+                raise ConfigError(f"{w}.retention_time", "a time > 0", d["retention_time"])
+        drift = d.get("drift_sigma")
+        drift = 0.0 if drift is None else parse_quantity(drift, "frequency", f"{w}.drift_sigma")
+        if drift < 0:
+            raise ConfigError(f"{w}.drift_sigma", "a rate >= 0 (units of Phi per second, Hz)",
+                              d["drift_sigma"])
+        if bits == 1:
+            raise ConfigError(f"{w}.bits", "an integer from 2 to 24 (1 bit has no zero level)", bits)
+        return cls(bits, float(rng_), rounding, ret, drift)
+
+    @property
+    def lsb(self) -> float | None:
+        """Weight step (units of ``Phi``), or None for continuous weights."""
+        if self.bits is None:
+            return None
+        return 2.0 * self.range / (2 ** self.bits - 2)
+
+    @property
+    def dynamic(self) -> bool:
+        """Whether stored weights change without plasticity (leak or drift)."""
+        return self.retention_time is not None or self.drift_sigma > 0
+
+    def quantise(self, phi: np.ndarray) -> np.ndarray:
+        """Nearest level, clipped to the range (programming)."""
+        phi = np.asarray(phi, dtype=float)
+        if self.bits is None:
+            return phi
+        q = self.lsb
+        return np.clip(np.floor(phi / q + 0.5) * q, -self.range, self.range)
+
+    def resolved_dict(self) -> dict:
+        out = {"range": self.range, "rounding": self.rounding}
+        if self.bits is not None:
+            out["bits"] = self.bits
+        if self.retention_time is not None:
+            out["retention_time"] = f"{self.retention_time!r} s"
+        if self.drift_sigma:
+            out["drift_sigma"] = f"{self.drift_sigma!r} Hz"
+        return out
+
+
+@dataclass(frozen=True)
+class DeviceDraw:
+    """One chip's fixed variations (drawn by :func:`draw_devices`).
+
+    Attributes
+    ----------
+    gm_rel, c_rel : ndarray (M,)
+        ``G_m,j / G_m`` and ``C_j / C``.
+    threshold_offset : ndarray (M,)
+        Threshold offsets in V.
+    weight_gain, weight_offset : ndarray (N, M)
+        Synapse gains (relative) and offsets (units of ``Phi``).
+    drift_rate : ndarray (N, M)
+        Drift of each weight in units of ``Phi`` per second.
+    """
+
+    gm_rel: np.ndarray
+    c_rel: np.ndarray
+    threshold_offset: np.ndarray
+    weight_gain: np.ndarray
+    weight_offset: np.ndarray
+    drift_rate: np.ndarray
+
+    def as_dict(self) -> dict:
+        return {"gm_rel": self.gm_rel, "c_rel": self.c_rel,
+                "threshold_offset": self.threshold_offset, "weight_gain": self.weight_gain,
+                "weight_offset": self.weight_offset, "drift_rate": self.drift_rate}
+
+
+#: Relative factors below this are clipped (a sigma so large that a device would be negative).
+_MIN_FACTOR = 0.05
+
+
+def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, seed: int,
+                 n_features: int, n_components: int) -> DeviceDraw:
+    """Draw the chip's fixed variations from ``seed`` (ideal values where not configured).
+
+    Returns
+    -------
+    DeviceDraw
+    """
+    n, m = n_features, n_components
+    mm = mismatch or MismatchConfig()
+    rng = np.random.default_rng([int(seed), _STREAM_MISMATCH])
+    z_gm, z_c, z_off = rng.standard_normal((3, m))
+    z_gain, z_woff = rng.standard_normal((2, n, m))
+    drift_sigma = 0.0 if weights is None else weights.drift_sigma
+    drift = drift_sigma * np.random.default_rng([int(seed), _STREAM_DRIFT]).standard_normal((n, m))
+    return DeviceDraw(
+        gm_rel=np.maximum(1.0 + mm.gm_sigma * z_gm, _MIN_FACTOR),
+        c_rel=np.maximum(1.0 + mm.c_sigma * z_c, _MIN_FACTOR),
+        threshold_offset=mm.threshold_offset_sigma * z_off,
+        weight_gain=np.maximum(1.0 + mm.weight_gain_sigma * z_gain, _MIN_FACTOR),
+        weight_offset=mm.weight_offset_sigma * z_woff,
+        drift_rate=drift)
