@@ -30,6 +30,12 @@ def git_revision() -> str:
         return "unknown"
 
 
+#: The MALA reference of :meth:`InferenceResult.mala_comparison` (spike-and-slab, M > 2).
+MALA_REFERENCE_MAX_M = 256
+MALA_REFERENCE_STEPS = 20000
+MALA_REFERENCE_SEED = 20221
+
+
 def histogram_edges(lo: float, hi: float, n_bins: int) -> np.ndarray:
     return np.linspace(lo, hi, n_bins + 1)
 
@@ -176,9 +182,42 @@ class InferenceResult:
             out["tv_u"] = float(max(tv_u))
             out["tv_s"] = float(max(tv_s))
             out["posterior_error"] = out["tv_s"]
+        elif (self.cfg.learning is None and self.cfg.input.kind == "fixed"
+              and self.model.n_components <= MALA_REFERENCE_MAX_M):
+            out.update(self.mala_comparison())
         if self.model.prior == "laplace":
             out["activity"] = float(np.mean(self.kept(self.s) != 0))
+            if self.model.pi is not None and self.model.pi > 0:
+                out["activity_bias"] = out["activity"] / self.model.pi - 1.0
         return out
+
+    def mala_comparison(self, n_chains: int = 8, n_steps: int = MALA_REFERENCE_STEPS) -> dict:
+        """Compare with a MALA reference (exact for any M): ``n_chains`` chains started from
+        recorded circuit states, step ``0.5 / lambda_max``, first 20% dropped, seed fixed.
+
+        ``posterior_error`` is the largest marginal TV distance of a code ``s_i`` between
+        circuit and reference (:func:`models.code_total_variation`); also the largest
+        difference of activity ``P(s_i != 0)`` and of ``E[s_i]`` (in reference s.d.).
+        """
+        u = self.kept(self.u)
+        rng = np.random.default_rng(MALA_REFERENCE_SEED)
+        starts = u[rng.choice(len(u), size=n_chains, replace=False)] if len(u) >= n_chains \
+            else np.repeat(u[-1:], n_chains, axis=0)
+        step = 0.5 / models.lambda_max(self.model)
+        samples, acc = models.mala(self.model, self.x, starts, n_steps=n_steps, step=step,
+                                   rng=rng, record_every=5)
+        ref_u = samples[len(samples) // 5:].reshape(-1, self.model.n_components)
+        ref_s = models.soft_threshold(ref_u, self.model.u0, self.model.positive)
+        s = self.kept(self.s)
+        tv = [models.code_total_variation(s[:, i], ref_s[:, i])
+              for i in range(self.model.n_components)]
+        sd = np.maximum(ref_s.std(0), 1e-12)
+        return {"posterior_error": float(max(tv)), "tv_s_vs_mala": float(max(tv)),
+                "activity_error_vs_mala": float(np.max(np.abs(np.mean(s != 0, 0)
+                                                              - np.mean(ref_s != 0, 0)))),
+                "mean_error_vs_mala": float(np.max(np.abs(s.mean(0) - ref_s.mean(0)) / sd)),
+                "mala_acceptance": float(np.mean(acc)),
+                "mala_samples": int(len(ref_u))}
 
     @staticmethod
     def _quantile_range(values: np.ndarray, density: np.ndarray, lo=1e-3, hi=1 - 1e-3):

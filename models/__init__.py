@@ -4,7 +4,7 @@ Imports only numpy and scipy (never brian2). See SPEC section 2.
 """
 
 from .data import random_dictionary
-from .diagnostics import (effective_sample_size, expected_total_variation,
+from .diagnostics import (code_total_variation, effective_sample_size, expected_total_variation,
                           integrated_autocorrelation_time)
 from .exact import (GridPosterior, gaussian_posterior, grid_posterior, s_bin_probabilities,
                     s_total_variation, total_variation, u_bin_probabilities, u_total_variation)
@@ -43,5 +43,6 @@ __all__ = [
     "integrated_autocorrelation_time",
     "effective_sample_size",
     "expected_total_variation",
+    "code_total_variation",
     "random_dictionary",
 ]
