@@ -66,6 +66,24 @@ def diagonal_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.n
     return pre, post
 
 
+class _Network(b2.Network):
+    """A Brian2 ``Network`` that visits its clocks in name order.
+
+    Brian2 keeps a network's clocks in a ``set`` (ordered by object address), and the
+    standalone device writes one initialisation line per clock into ``main.cpp`` in that
+    order: the same design then gives a different ``main.cpp`` from run to run, and the
+    cached project recompiles. Sorting makes the generated code a function of the design.
+    """
+
+    @property
+    def _clocks(self):
+        return self._sorted_clocks
+
+    @_clocks.setter
+    def _clocks(self, clocks):
+        self._sorted_clocks = tuple(sorted(clocks, key=lambda c: c.name))
+
+
 @dataclass
 class CircuitNetwork:
     """The Brian2 objects of one circuit and the constants used to build them."""
@@ -221,10 +239,42 @@ def _threshold_code(model: models.SparseCodingModel) -> str:
     return f"s = sign(v) * (abs(v) / V_u - u0) * {active}\nhp = 1.0 * {active}"
 
 
+#: Length compiled into a standalone program that stops itself (steps): Brian2's limit for
+#: exact clock times (2^40, ~10^12 steps; weeks of computing at the fastest step).
+RUN_TIME_STOP_HORIZON = 2**40
+
+_STOP_CODE = """
+// circuit-sim: end the run after n_stop steps (n_stop is set on the command line), so that
+// the compiled program does not depend on the run's length.
+static double circuit_stop_at(double n_step, double n_stop)
+{
+    if (n_step >= n_stop) Network::_globally_stopped = true;
+    return 0.0;
+}
+"""
+
+
+def add_run_time_stop(residual: b2.NeuronGroup) -> None:
+    """Make a standalone program end itself after ``residual.n_stop`` steps.
+
+    ``residual.n_step`` counts the steps (incremented at the start of each step); once it
+    reaches ``n_stop`` the step finishes and Brian2's run loop ends (the flag its Ctrl-C
+    handler also sets). The network is then run for :data:`RUN_TIME_STOP_HORIZON` steps
+    and ``n_stop`` is passed as a ``run_args`` value, so runs of different lengths share
+    one compiled program.
+    """
+    f = b2.Function(pyfunc=None, arg_units=[1, 1], return_unit=1, stateless=False)
+    f.implementations.add_implementation("cpp", _STOP_CODE, name="circuit_stop_at",
+                                         compiler_kwds={"headers": ['"network.h"']})
+    residual.namespace["circuit_stop_at"] = f
+    residual.run_regularly("kernel_stop = circuit_stop_at(n_step, n_stop)", when="start",
+                           order=ORDER_R, name="residual_stop")
+
+
 def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                   dt: float, record_stride: int, u_init: np.ndarray,
                   sources: tuple, crossbar_mode: str = "summed",
-                  schedule: tuple | None = None) -> CircuitNetwork:
+                  schedule: tuple | None = None, run_time_stop: bool = False) -> CircuitNetwork:
     """Construct the Brian2 network for one configuration.
 
     Parameters
@@ -249,6 +299,10 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         (row-major order). The conductances are Brian2 synaptic state either way.
     schedule : (patches (K, N), switch_at (K,) in steps), optional
         A stream of inputs (see :meth:`CircuitNetwork.set_schedule`).
+    run_time_stop : bool
+        Standalone only: the program stops itself after ``residual.n_stop`` steps, a
+        shared variable given on its command line (``run_args``), so that a run of another
+        length reuses the compiled program (see :func:`add_run_time_stop`).
 
     Returns
     -------
@@ -324,7 +378,9 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                       "n_next : 1 (shared)   # step at which the next patch arrives",
                       "n_step : 1 (shared)   # steps since the start of the stream"]
                      + (["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
-                        if dense else [])),
+                        if dense else [])
+                     + (["n_stop : 1 (shared)   # stop after this many steps (run_args)",
+                         "kernel_stop : 1 (shared)"] if run_time_stop else [])),
         namespace=dict(ns), clock=clock, name="residual")
     # Input: patch k (a row of the TimedArray 'patches', indexed by k seconds) is presented
     # until step switch_at(k); no global clock decides when, the schedule does. Switches are
@@ -338,6 +394,8 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
                            "n_next = switch_at(k_patch * second)\n"
                            "n_step = n_step + 1\n" + r_code,
                            when="start", order=ORDER_R, name="residual_store_r")
+    if run_time_stop:
+        add_run_time_stop(residual)
     mm = cfg.mismatch
     gain = learning is not None and mm is not None and mm.weight_gain_sigma > 0
     leak = weights is not None and weights.retention_time is not None
@@ -387,7 +445,7 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
 
     monitor = b2.StateMonitor(latent, ["v", "u0"] if learn_u0 else "v", record=True, dt=record_stride * dt * b2.second,
                               when="start", order=ORDER_MONITOR, name="latent_monitor")
-    net = b2.Network(latent, residual, crossbar, monitor, *extra)
+    net = _Network(latent, residual, crossbar, monitor, *extra)
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms),
                           c.volts_per_unit)
     if schedule is None:  # one fixed input, presented for ever

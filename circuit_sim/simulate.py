@@ -14,7 +14,7 @@ import models
 from .backends import backend_context
 from .config import Config
 from .interrupt import Interrupt
-from .network import build_network
+from .network import RUN_TIME_STOP_HORIZON, build_network
 from .result import InferenceResult
 
 
@@ -105,18 +105,25 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
     with backend_context(backend, build_dir=build_dir, cache_key=structure_key(cfg, "infer")) as directory:
         b2.seed(cfg.run.seed)
         circ = build_network(cfg, model, x, dt, stride, u0, budget.sources,
-                             cfg.run.crossbar_mode, schedule)
+                             cfg.run.crossbar_mode, schedule,
+                             run_time_stop=backend == "standalone")
         duration = n_steps * dt * b2.second
         if backend == "standalone":
+            if n_steps >= RUN_TIME_STOP_HORIZON:
+                raise ValueError(f"run.duration: expected fewer than {RUN_TIME_STOP_HORIZON} "
+                                 f"steps on the standalone backend, got {n_steps}")
             # No progress report in standalone: Brian2's generated report check calls
             # std::clock() every step, a system call that made a 2-unit run 4x slower.
             if progress is not None:
                 progress.write(f"  standalone: compiling and running {n_steps} steps "
                                "(no progress display in standalone mode)\n")
                 progress.flush()
-            circ.net.run(duration, namespace={})
+            # the program runs "for ever" and stops itself after n_stop steps, a command-line
+            # value: a run of another length reuses the compiled program (no recompilation)
+            circ.net.run(RUN_TIME_STOP_HORIZON * dt * b2.second, namespace={})
             with Interrupt() as ctrl_c:
-                b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+                b2.device.build(directory=directory, run=True, compile=True, with_output=False,
+                                run_args={circ.residual.n_stop: n_steps})
             interrupted = ctrl_c.requested
             run_time = float(getattr(b2.device, "_last_run_time", float("nan")))
         else:
