@@ -1,4 +1,4 @@
-"""Command line: ``circuit-sim infer | budget | demo``.
+"""Command line: ``circuit-sim infer | budget | demo | learn | report | sweep | export-spice``.
 
 Bad input (a wrong unit, an impossible value, a missing file) prints one line naming the
 field, what was expected and what was given, and exits with status 2.
@@ -111,6 +111,12 @@ def cmd_report(args) -> int:
     return 0
 
 
+def _cmd_export_spice(args) -> int:
+    from .spice import cmd_export_spice
+
+    return cmd_export_spice(args)
+
+
 def _add_run_overrides(parser: argparse.ArgumentParser) -> None:
     """The ``--seed`` and ``--backend`` options shared by the commands that run the circuit."""
     parser.add_argument("--seed", type=int, help="override run.seed")
@@ -156,6 +162,23 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("file", help="HDF5 file written by circuit-sim learn")
     pr.add_argument("--out", help="PNG file (default: next to FILE)")
     pr.set_defaults(func=cmd_report)
+
+    ps = sub.add_parser("sweep", help="run many design points of a config on Dask",
+                        description="Run every point of SWEEP.toml (a base config and a grid or "
+                                    "list of config fields) in parallel on Dask; one HDF5 file "
+                                    "per point and an index (CSV and HDF5) in --out; rerunning "
+                                    "into the same directory skips finished points.")
+    from .sweep import add_sweep_arguments, cmd_sweep
+    add_sweep_arguments(ps)
+    ps.set_defaults(func=cmd_sweep)
+
+    px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
+                        description="Write an ngspice netlist of CONFIG's circuit (capacitor "
+                                    "nodes, behavioural drive currents, transient noise sources "
+                                    "with amplitudes from the same PSDs) for a cross-check.")
+    px.add_argument("config", help="TOML configuration file (at most 8 latent units)")
+    px.add_argument("-o", "--out", help="netlist file (default output/<config>.cir)")
+    px.set_defaults(func=_cmd_export_spice)
 
     pd = sub.add_parser("demo", help="run the built-in default design point",
                         description="Run the built-in 2-latent spike-and-slab design point and "
