@@ -29,3 +29,32 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
+
+
+SWEEPS = HERE / "sweeps"
+
+
+def run_study(name: str, workers=None):
+    """Run (or resume) ``sweeps/<name>.toml`` into ``results/<name>/``; return its index."""
+    from circuit_sim import read_index, run_sweep
+
+    out = RESULTS / name
+    run_sweep(SWEEPS / f"{name}.toml", out, workers=workers)
+    return read_index(out)
+
+
+def by_key(index, key: str, metric: str, si_key: str | None = None):
+    """Group the ok rows of a sweep index by ``key``: (x values (SI if ``si_key``), mean,
+    min, max of ``metric``) over the other swept keys (e.g. seeds)."""
+    import numpy as np
+
+    groups = {}
+    for row in index:
+        if row.get("status") != "ok":
+            continue
+        x = float(row[si_key]) if si_key else row[key]
+        groups.setdefault(x, []).append(float(row[metric]))
+    xs = sorted(groups)
+    vals = [np.array(groups[x]) for x in xs]
+    return (np.array(xs, dtype=float), np.array([v.mean() for v in vals]),
+            np.array([v.min() for v in vals]), np.array([v.max() for v in vals]))
