@@ -267,8 +267,8 @@ def add_run_time_stop(residual: b2.NeuronGroup) -> None:
     f.implementations.add_implementation("cpp", _STOP_CODE, name="circuit_stop_at",
                                          compiler_kwds={"headers": ['"network.h"']})
     residual.namespace["circuit_stop_at"] = f
-    residual.run_regularly("kernel_stop = circuit_stop_at(n_step, n_stop)", when="start",
-                           order=ORDER_R, name="residual_stop")
+    residual.run_regularly("kernel_stop = circuit_stop_at(n_step, n_stop)", when="end",
+                           name="residual_stop")  # after every other object of the step
 
 
 def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,

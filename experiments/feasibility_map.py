@@ -26,7 +26,7 @@ import numpy as np
 from circuit_sim import read_index, run_sweep
 from _common import HERE, RESULTS
 
-CAPACITANCES = ["1 aF", "3 aF", "10 aF", "30 aF", "100 aF", "300 aF", "1 fF", "3 fF", "10 fF",
+CAPACITANCES = ["1 aF", "3 aF", "10 aF", "30 aF", "41.4 aF", "100 aF", "300 aF", "1 fF", "3 fF", "10 fF",
                 "30 fF", "100 fF"]
 VOLTS = ["1 mV", "3 mV", "10 mV", "30 mV", "100 mV", "300 mV"]
 TAU_U = 1e-9  # s
@@ -89,7 +89,7 @@ def draw(indexes: dict, png) -> None:
             err[i, j] = float(row["posterior_error"])
             tef[i, j] = float(row["T_eff"])
         grids[mode] = (err, tef)
-    cc, vv = np.meshgrid(cs, vs)
+    cc, vv = np.meshgrid(cs, vs)  # cell centres
     t_nat = natural_t_eff(cc, vv)
     ax = axes[0]
     im = ax.pcolormesh(cs, vs, np.log10(t_nat), shading="nearest", cmap="coolwarm", vmin=-4, vmax=4)
@@ -107,11 +107,13 @@ def draw(indexes: dict, png) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("node capacitance C (F)")
         ax.set_ylabel("volts per unit V_u (V)")
-        ax.contour(cc, vv, t_nat, levels=[0.9, 1.1], colors="k", linewidths=1.2)
-        # the band where natural thermal noise alone gives 0.9 < T_eff < 1.1
+        # the band where natural thermal noise alone gives 0.9 < T_eff < 1.1 (analytic)
         cfine = np.logspace(math.log10(cs[0]), math.log10(cs[-1]), 200)
-        ax.fill_between(cfine, np.sqrt(K_B * TEMP / (1.1 * cfine)), np.sqrt(K_B * TEMP / (0.9 * cfine)),
-                        color="w", alpha=0.35, label="0.9 < T_eff < 1.1 (natural)")
+        lo_v, hi_v = np.sqrt(K_B * TEMP / (1.1 * cfine)), np.sqrt(K_B * TEMP / (0.9 * cfine))
+        ax.fill_between(cfine, lo_v, hi_v, color="w", alpha=0.5,
+                        label="0.9 < T_eff < 1.1 (natural noise alone)")
+        ax.plot(cfine, lo_v, "k-", lw=0.8)
+        ax.plot(cfine, hi_v, "k-", lw=0.8)
         ax.set_ylim(vs[0] / 1.5, vs[-1] * 1.5)
     axes[0].legend(loc="lower left", fontsize=8)
     fig.tight_layout()
