@@ -661,6 +661,9 @@ class Config:
         :data:`DEFAULT_STEP`).
         """
         tau = self.circuit.tau_u
+        if self.mismatch is not None and (self.mismatch.gm_sigma > 0 or self.mismatch.c_sigma > 0):
+            dev = self.devices()  # the fastest unit, tau_j = C_j / G_m,j, bounds the step
+            tau = tau / float(np.max(dev.gm_rel / dev.c_rel))
         lam_max = models.lambda_max(self.build_model())
         h_limit = 2.0 / lam_max
         if self.run.dt is None:
@@ -675,7 +678,9 @@ class Config:
                 raise ConfigError(
                     "run.dt", f"dt < 2 tau_u / lambda_max = {_fmt(h_limit * tau, 's')} for a stable "
                     f"{'Euler-Maruyama' if self.run.integrator == 'euler' else 'Leimkuhler-Matthews'} "
-                    f"step (tau_u = C/G_m = {_fmt(tau, 's')}, lambda_max = "
+                    f"step (tau_u = C/G_m = {_fmt(tau, 's')}"
+                    f"{' for the fastest unit of this mismatched chip' if tau != self.circuit.tau_u else ''}"
+                    f", lambda_max = "
                     f"{lam_max:.3g}; dt/tau_u = {h:.3g} must be < {h_limit:.3g})",
                     _fmt(dt, "s"))
         # flicker OU poles must be resolved too

@@ -243,3 +243,20 @@ def test_finite_residual_bandwidth_follows_the_delayed_linear_law():
     _, cov_inst = models.gaussian_posterior(Config.from_dict(d).build_model(), np.zeros(1),
                                             euler_step=h)
     assert abs(v - cov_inst[0, 0]) > 10 * se, (v, cov_inst, se)
+
+
+def test_step_is_bounded_by_the_fastest_mismatched_unit():
+    """tau_j = C_j / G_m,j: the stability bound and the automatic dt follow the fastest unit
+    (a chip at s = 0.3 diverged at the nominal step before this)."""
+    d = base_dict(run={"dt": None, "integrator": "leimkuhler_matthews", "seed": 5},
+                  mismatch={"gm_sigma": 0.3, "c_sigma": 0.3})
+    cfg = Config.from_dict(d)
+    dev = cfg.devices()
+    speed = float(np.max(dev.gm_rel / dev.c_rel))
+    assert speed > 1.2
+    nominal = Config.from_dict(base_dict(run={"dt": None, "integrator": "leimkuhler_matthews"}))
+    assert cfg.resolved_dt()[0] == pytest.approx(nominal.resolved_dt()[0] / speed, rel=0.06)
+    lam = models.lambda_max(cfg.build_model())
+    dt = 1.9 / lam * 10e-9  # stable for the nominal unit (tau_u = 10 ns), not for the fastest
+    with pytest.raises(ConfigError, match="fastest unit of this mismatched chip"):
+        Config.from_dict({**d, "run": {**d["run"], "dt": f"{dt!r} s", "record_every": f"{dt!r} s"}})
