@@ -5,7 +5,8 @@ Physical picture (SPEC section 3), per latent unit ``i``::
     C dv_i/dt = G_m V_u * force_i(u) + sum_k i_n,k(t),      u_i = v_i / V_u
 
 with ``force = -dE/du`` (dimensionless) and every white noise source ``k`` entering as
-``sqrt(S_k / 2) * xi_k(t)`` (``S_k`` one-sided, A^2/Hz); a flicker source is a bank of
+``sqrt(S_k / 2) * xi_k(t)`` (``S_k`` one-sided, A^2/Hz; independent white sources into one
+node are drawn as one current with the summed PSD); a flicker source is a bank of
 Ornstein-Uhlenbeck currents, one extra state variable per pole. The dictionary is a
 crossbar of conductances ``g_ij = G_w * Phi_ij`` (one ``Synapses`` object). The latent
 output voltage ``vs_j = V_u * s_j`` drives the crossbar; by Kirchhoff's law it delivers
@@ -347,15 +348,22 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
         white, flicker = [], []
     dev = cfg.devices()  # this chip's fixed variations (ideal: all ones / zeros)
     weights = cfg.weights
+    # a thermal source at the transconductor's own conductance scales with each unit's G_m
+    own = {n.name for n in cfg.noise if n.kind == "thermal" and n.get("conductance") is None}
+    amp2 = np.zeros(m)  # A^2 s: sum over white sources of amp_k^2 per unit
+    for k, src in enumerate(white):
+        scale = np.sqrt(dev.gm_rel) if src.name in own else np.ones(m)
+        amp2 += (float(ns.pop(f"amp_{k}") / (b2.amp * b2.second**0.5)) * scale) ** 2
+    # independent white currents into one node add up to one white current with the summed
+    # PSD: one normal draw per unit and step instead of one per source (the budget still
+    # lists every source)
+    white = white[:1]
     latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0, dynamics),
                             method="euler", namespace=ns, clock=clock, name="latent")
     latent.Cj = c.capacitance * dev.c_rel * b2.farad
     latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
-    # a thermal source at the transconductor's own conductance scales with each unit's G_m
-    own = {n.name for n in cfg.noise if n.kind == "thermal" and n.get("conductance") is None}
-    for k, src in enumerate(white):
-        scale = np.sqrt(dev.gm_rel) if src.name in own else np.ones(m)
-        setattr(latent, f"amp_{k}", ns.pop(f"amp_{k}") * scale)
+    if white:
+        latent.amp_0 = np.sqrt(amp2) * b2.amp * b2.second**0.5
     if model.prior == "laplace":  # comparator offsets move the soft threshold
         latent.u0 = np.maximum(model.u0 + dev.threshold_offset / c.volts_per_unit, 0.0)
     else:
