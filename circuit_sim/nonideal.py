@@ -56,6 +56,16 @@ _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
 
 
+def _table(d, section: str, keys: tuple) -> str:
+    """Check that ``[section]`` is a table of known keys; return the section's name."""
+    if not isinstance(d, dict):
+        raise ConfigError(f"[{section}]", "a table", d)
+    for key in d:
+        if key not in keys:
+            raise ConfigError(f"{section}.{key}", "one of the keys " + ", ".join(keys), key)
+    return section
+
+
 def _sigma(d: dict, key: str, where: str) -> float | None:
     v = d.get(key)
     if v is None:
@@ -116,12 +126,7 @@ class MismatchConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "MismatchConfig":
-        w = "mismatch"
-        if not isinstance(d, dict):
-            raise ConfigError("[mismatch]", "a table", d)
-        for key in d:
-            if key not in _MISMATCH_KEYS:
-                raise ConfigError(f"{w}.{key}", "one of the keys " + ", ".join(_MISMATCH_KEYS), key)
+        w = _table(d, "mismatch", _MISMATCH_KEYS)
         direct = {k: _sigma(d, k, w) for k in ("gm_sigma", "c_sigma", "weight_gain_sigma",
                                                "weight_offset_sigma")}
         off = d.get("threshold_offset_sigma")
@@ -196,12 +201,7 @@ class WeightConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "WeightConfig":
-        w = "weights"
-        if not isinstance(d, dict):
-            raise ConfigError("[weights]", "a table", d)
-        for key in d:
-            if key not in _WEIGHT_KEYS:
-                raise ConfigError(f"{w}.{key}", "one of the keys " + ", ".join(_WEIGHT_KEYS), key)
+        w = _table(d, "weights", _WEIGHT_KEYS)
         bits = d.get("bits")
         if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int)
                                  or not 1 <= bits <= 24):
