@@ -58,3 +58,12 @@ def by_key(index, key: str, metric: str, si_key: str | None = None):
     vals = [np.array(groups[x]) for x in xs]
     return (np.array(xs, dtype=float), np.array([v.mean() for v in vals]),
             np.array([v.min() for v in vals]), np.array([v.max() for v in vals]))
+
+
+def save_figure(fig, name: str) -> Path:
+    """Lay out ``fig``, write ``results/<name>.png`` and say so."""
+    fig.tight_layout()
+    png = RESULTS / f"{name}.png"
+    fig.savefig(png, dpi=110)
+    print(f"wrote {png}")
+    return png

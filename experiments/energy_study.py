@@ -28,7 +28,7 @@ import numpy as np
 
 import models
 from circuit_sim import load_config
-from _common import CONFIGS, RESULTS, SWEEPS, by_key, run_study
+from _common import CONFIGS, SWEEPS, by_key, run_study, save_figure
 
 BIAS = ["1 nA", "3 nA", "10 nA", "30 nA", "100 nA", "300 nA", "1 uA"]
 SCALE = {"n": 1e-9, "u": 1e-6}
@@ -97,16 +97,13 @@ def main(argv=None) -> int:
         ax.set_yscale("log")
         ax.set_xlabel("bias current per unit (A)")
         ax.legend(fontsize=8)
-    fig.tight_layout()
-    png = RESULTS / "energy_bias.png"
-    fig.savefig(png, dpi=110)
     for a, e, r in zip(ib, e_mean, r_mean):
         print(f"I_b = {a:.3g} A: {e:.3g} J and {1 / r:.3g} s per effective sample")
     print(f"numpy MALA: {base['cpu_per_sample']:.3g} CPU-s per effective sample (ESS {base['ess']:.0f} "
           f"in {base['cpu_s']:.2f} CPU-s, acceptance {base['acceptance']:.2f}) -> "
           f"{base['joules_per_sample']:.3g} J at {args.cpu_watts:g} W")
     print(idx.summary())
-    print(f"wrote {png}")
+    save_figure(fig, "energy_bias")
     return 0
 
 

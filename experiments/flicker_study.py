@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import RESULTS, by_key, run_study
+from _common import by_key, run_study, save_figure
 
 TAU_U = 10e-9
 
@@ -38,13 +38,9 @@ def main(argv=None) -> int:
         ax.set_xlabel("1/f corner f_c x tau_u")
         ax.set_ylabel(label)
         print(f"{metric}: " + ", ".join(f"f_c tau_u = {a * TAU_U:.3g}: {m:.4f}" for a, m in zip(x, mean)))
-    x, t_mean, _, _ = by_key(idx, si, "T_eff", si_key=si)
     axes[0].set_title("posterior bias against the 1/f corner (T_eff = 1 throughout)")
-    fig.tight_layout()
-    png = RESULTS / "flicker_corner.png"
-    fig.savefig(png, dpi=110)
     print(idx.summary())
-    print(f"wrote {png}")
+    save_figure(fig, "flicker_corner")
     return 0
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import RESULTS, by_key, run_study
+from _common import by_key, run_study, save_figure
 
 
 def main(argv=None) -> int:
@@ -51,10 +51,7 @@ def main(argv=None) -> int:
         axes[1].set_title("bars learned on a mismatched chip")
         axes[1].legend(fontsize=8)
         print(bars.summary())
-    fig.tight_layout()
-    png = RESULTS / "mismatch.png"
-    fig.savefig(png, dpi=110)
-    print(f"wrote {png}")
+    save_figure(fig, "mismatch")
     return 0
 
 

@@ -17,7 +17,7 @@ import argparse
 
 import numpy as np
 
-from _common import RESULTS, run_study
+from _common import run_study, save_figure
 
 
 def main(argv=None) -> int:
@@ -45,11 +45,8 @@ def main(argv=None) -> int:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=8)
     ax.set_title("bars learned with quantised weights (20000 patches)")
-    fig.tight_layout()
-    png = RESULTS / "weight_bits.png"
-    fig.savefig(png, dpi=110)
     print(idx.summary())
-    print(f"wrote {png}")
+    save_figure(fig, "weight_bits")
     return 0
 
 
