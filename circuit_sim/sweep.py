@@ -557,15 +557,25 @@ class _Book:
         try:
             with h5py.File(path, "r") as f:
                 a = f.attrs
+                learned = "metrics" not in f and "stats" in f  # a learning point's file
                 if _py(a.get("sweep_point_id")) != p.point_id or \
-                        _py(a.get("sweep_config_sha1")) != p.config_sha1 or "metrics" not in f:
+                        _py(a.get("sweep_config_sha1")) != p.config_sha1 or \
+                        ("metrics" not in f and not learned):
                     return "stale"
-                metrics = {k: _py(v) for k, v in f["metrics"].attrs.items()}
+            if learned:
+                metrics = _learning_metrics(path, p.config)
+                if metrics.pop("interrupted"):
+                    return "stale"
+            else:
+                with h5py.File(path, "r") as f:
+                    metrics = {k: _py(v) for k, v in f["metrics"].attrs.items()}
+            with h5py.File(path, "r") as f:
+                a = f.attrs
                 metrics.setdefault("T_eff", _py(a.get("T_eff")))
                 metrics.setdefault("run_time", _py(a.get("run_time")))
                 self.set_ok(p, metrics, wall_time=_py(a.get("sweep_wall_time")),
                             session=_py(a.get("sweep_session")), worker=_py(a.get("sweep_worker")))
-        except (OSError, KeyError):
+        except (OSError, KeyError, ConfigError):
             return "stale"
         return "ok"
 
@@ -709,23 +719,32 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
     return out
 
 
+def _learning_metrics(path, cfg) -> dict:
+    """The metrics of a learning point's file: the last entry of each learning statistic,
+    ``patches_seen``, the config's ``T_eff`` and ``interrupted``."""
+    from .report import load_learning
+
+    data = load_learning(path)
+    m = {}
+    for key, arr in data["stats"].items():
+        arr = np.asarray(arr)
+        if arr.ndim == 1 and arr.size and np.issubdtype(arr.dtype, np.number):
+            m[key] = float(arr[-1])
+    m["T_eff"] = float(cfg.noise_budget().T_eff)
+    m["patches_seen"] = float(np.asarray(data["snapshots"].get("patches_seen", [np.nan]))[-1])
+    m["interrupted"] = bool(data["attrs"].get("interrupted", False))
+    return m
+
+
 def _run_learning_point(cfg, local_dir, marker, worker: str, t0: float) -> dict:
     """A point whose config learns from a stream: :func:`run_learning` writes the point's
     file (the layout of ``circuit-sim learn``); its metrics are the last entry of each
     learning statistic (activity, reconstruction_error, kl_prior, recovery_mean, ...)."""
     from .learn import run_learning
-    from .report import load_learning
 
     def metrics_of(path) -> dict:
-        data = load_learning(path)
-        m = {}
-        for key, arr in data["stats"].items():
-            arr = np.asarray(arr)
-            if arr.ndim == 1 and arr.size and np.issubdtype(arr.dtype, np.number):
-                m[key] = float(arr[-1])
-        m["T_eff"] = float(cfg.noise_budget().T_eff)
-        m["patches_seen"] = float(np.asarray(data["snapshots"].get("patches_seen", [np.nan]))[-1])
-        if data["attrs"].get("interrupted"):
+        m = _learning_metrics(path, cfg)
+        if m.pop("interrupted"):
             raise RuntimeError("the learning run was interrupted")
         return m
 

@@ -347,3 +347,6 @@ def test_learning_points_write_learning_files_and_recovery_metrics(tmp_path):
         assert row["patches_seen"] == 40
         with h5py.File(tmp_path / "out" / "points" / f"{row['point_id']}.h5") as f:
             assert "snapshots" in f and "stats" in f
+    again = run_sweep(sweep, tmp_path / "out", workers=1, progress=None)  # nothing to rerun
+    assert [r["session"] for r in again] == [r["session"] for r in idx]
+    assert list(again["recovery_mean"]) == list(idx["recovery_mean"])
