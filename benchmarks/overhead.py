@@ -164,6 +164,27 @@ def measure(p, backend: str, n_steps: int, n_short: int, log) -> dict:
             "wall_minus_run": rec["wall_time"] - rec["run_time"]}
 
 
+def machine_rates(mb: int = 200) -> tuple[float, float]:
+    """This machine's rates for the data a long run moves (MB/s): filling fresh memory (page
+    faults on memory the process has not touched yet) and writing a file through the page cache.
+    On the 2-core development VM both are slow (first touch of a guest page costs the host a
+    fault), and they, not Python, set the recording and HDF5 costs of a long run."""
+    n = mb * 1_000_000 // 8
+    w0 = time.perf_counter()
+    a = np.empty(n)
+    a.fill(1.0)
+    fill = mb / (time.perf_counter() - w0)
+    tmp = tempfile.mkdtemp(prefix="overhead_rate_")
+    try:
+        w0 = time.perf_counter()
+        with open(os.path.join(tmp, "a.bin"), "wb") as f:
+            a.tofile(f)
+        write = mb / (time.perf_counter() - w0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return fill, write
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--steps", type=int, default=1_000_000)
@@ -186,6 +207,7 @@ def main(argv=None) -> int:
         print(msg, file=sys.stderr, flush=True)
 
     t_start = time.perf_counter()
+    fill_rate, write_rate = machine_rates()
     p = make_problem()
     rows, errors = [], []
     for backend in [b.strip() for b in args.backends.split(",") if b.strip()]:
@@ -215,6 +237,9 @@ def main(argv=None) -> int:
           f"{RECORD_EVERY_STEPS} steps; "
           f"Python {platform.python_version()}, brian2 {b2.__version__}, {os.cpu_count()} CPUs")
     print("seconds of wall time; % of total = run_inference call + to_hdf5")
+    print(f"this machine, measured first: fresh memory filled at {fill_rate:.0f} MB/s, a file "
+          f"written at {write_rate:.0f} MB/s (each 100 MB recorded costs about "
+          f"{100 / fill_rate + 100 / write_rate:.2f} s at these rates)")
     for r in rows:
         tot = r["total"]
 

@@ -135,8 +135,10 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
             run_time = time.perf_counter() - t_run
             interrupted = ctrl_c.requested
         t = np.asarray(circ.monitor.t_[:], dtype=float)
-        v = np.asarray(circ.monitor.v_[:], dtype=float).T.copy()  # (samples, M)
-        u0_trace = (np.asarray(circ.monitor.u0[:], dtype=float).T.copy()
+        # Brian2 keeps a monitor's samples time-major, (samples, M), and hands out the
+        # transposed view: transposing back is free (no copy of a long recording)
+        v = np.ascontiguousarray(np.asarray(circ.monitor.v_[:], dtype=float).T)
+        u0_trace = (np.ascontiguousarray(np.asarray(circ.monitor.u0[:], dtype=float).T)
                     if "u0" in circ.monitor.record_variables else None)
         phi = circ.dictionary()
         u0_final = np.asarray(circ.latent.u0[:], dtype=float).copy()
