@@ -414,7 +414,12 @@ class LearningConfig:
     dictionary_time_constant : float
         ``tau_Phi`` in s: ``tau_Phi dPhi/dt = (x - Phi s) s^T / sigma^2 - gamma Phi_j (|Phi_j|^2 - 1)``.
     threshold_time_constant : float or None
-        ``tau_u0`` in s (one ``u0`` per unit, ``tau_u0 du0/dt = -dE/du0``); None: ``u0`` fixed.
+        ``tau_u0`` in s (``tau_u0 du0/dt = -dE/du0``); None: ``u0`` fixed.
+    threshold : {"per_unit", "shared"}
+        With ``threshold_time_constant``: one learned ``u0_j`` per unit (each follows its own
+        ``-dE/du0_j``), or one threshold shared by all units (it follows ``-sum_j dE/du0_j``,
+        the gradient of the one parameter; the paper's set-up, ``pi = exp(-lam u0)`` for the
+        whole layer). Comparator offsets stay per unit in both.
     normalise : bool
         Continuous-time column normalisation (the ``gamma`` term) on or off.
     normalise_strength : float
@@ -441,14 +446,17 @@ class LearningConfig:
     snapshot_every: float | None = None
     dynamics: str = "langevin"
     plasticity_dt: float | None = None
+    threshold: str = "per_unit"
 
     DYNAMICS = ("langevin", "map", "lca")
+    THRESHOLDS = ("per_unit", "shared")
 
     @classmethod
     def from_dict(cls, d: dict) -> "LearningConfig":
         w = "learning"
         _check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
-                        "normalise_strength", "snapshot_every", "dynamics", "plasticity_dt"), w)
+                        "normalise_strength", "snapshot_every", "dynamics", "plasticity_dt",
+                        "threshold"), w)
         if "dictionary_time_constant" not in d:
             raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
                               None)
@@ -462,7 +470,11 @@ class LearningConfig:
         dynamics = _choice(d, "dynamics", cls.DYNAMICS, w, "langevin")
         plast = None if d.get("plasticity_dt", "auto") == "auto" else \
             _quantity(d, "plasticity_dt", "time", w)
-        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics, plast)
+        threshold = _choice(d, "threshold", cls.THRESHOLDS, w, "per_unit")
+        if threshold == "shared" and tau_u0 is None:
+            raise ConfigError(f"{w}.threshold", "\"shared\" only with a learned threshold "
+                              "(learning.threshold_time_constant)", threshold)
+        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics, plast, threshold)
 
     @property
     def gamma(self) -> float:
@@ -818,6 +830,7 @@ class Config:
                   "normalise": lc.normalise, "normalise_strength": lc.normalise_strength}
             if lc.threshold_time_constant is not None:
                 ld["threshold_time_constant"] = q(lc.threshold_time_constant, "s")
+                ld["threshold"] = lc.threshold
             if lc.snapshot_every is not None:
                 ld["snapshot_every"] = q(lc.snapshot_every, "s")
             ld["dynamics"] = lc.dynamics

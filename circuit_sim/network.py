@@ -48,7 +48,7 @@ from .crossbar import add_dense_kernel, row_major_order
 b2.BrianLogger.suppress_hierarchy("brian2.input.timedarray")
 
 #: Scheduling orders in the 'start' slot (see module docstring).
-ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_MONITOR = 0, 1, 2, 3, 4
+ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_SUM_U0, ORDER_MONITOR = 0, 1, 2, 3, 4, 5
 
 
 def diagonal_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -130,7 +130,8 @@ class CircuitNetwork:
 
 
 def _latent_equations(model: models.SparseCodingModel, white: list, flicker: list,
-                      learn_u0: bool = False, dynamics: str = "langevin") -> str:
+                      learn_u0: bool = False, dynamics: str = "langevin",
+                      shared_u0: bool = False) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise of source ``k`` is the current ``amp_k * eta_k`` with ``amp_k =
@@ -159,7 +160,10 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
            "hp : 1           # h'(u), stored once per step",
            "vs = V_u * s : volt",
            "norm2 : 1        # |Phi_j|^2 (summed variable; column normalisation only)"]
-    if learn_u0:  # tau_u0 du0/dt = -dE/du0 = -h'(u) sign(u) [Phi^T r] / sigma^2
+    if learn_u0 and shared_u0:  # one threshold: every u0_j follows -sum_j dE/du0_j
+        eqs.append("du0/dt = -grad_u0 / tau_u0 : 1")
+        eqs.append("grad_u0 : 1 (linked)  # sum_j dE/du0_j, from the group 'threshold'")
+    elif learn_u0:  # tau_u0 du0/dt = -dE/du0 = -h'(u) sign(u) [Phi^T r] / sigma^2
         eqs.append("du0/dt = -hp * sign(v) * i_d / (G_w * V_u * sigma2) / tau_u0 : 1")
     else:
         eqs.append("u0 : 1            # soft threshold (per unit)")
@@ -358,8 +362,25 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
     # PSD: one normal draw per unit and step instead of one per source (the budget still
     # lists every source)
     white = white[:1]
-    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0, dynamics),
+    shared_u0 = learn_u0 and learning.threshold == "shared"
+    latent = b2.NeuronGroup(m, _latent_equations(model, white, flicker, learn_u0, dynamics,
+                                                 shared_u0),
                             method="euler", namespace=ns, clock=clock, name="latent")
+    extra_u0 = []
+    if shared_u0:
+        # the shared threshold's gradient sum_j dE/du0_j: a one-node group summing the
+        # units' gradients (a summed variable, after the drive i_d is in place) and linked
+        # back to every unit; each unit's u0 then moves by the same amount (comparator
+        # offsets stay per unit)
+        thr = b2.NeuronGroup(1, "grad : 1", namespace=ns, clock=clock, name="threshold")
+        thr_sum = b2.Synapses(latent, thr, "grad_post = hp_pre * sign(v_pre) * i_d_pre / "
+                              "(G_w * V_u * sigma2) : 1 (summed)", namespace=ns, clock=clock,
+                              name="threshold_sum")
+        thr_sum.connect(i=np.arange(m), j=np.zeros(m, dtype=int))
+        upd = thr_sum.summed_updaters["grad_post"]
+        upd.when, upd.order = "start", ORDER_SUM_U0
+        latent.grad_u0 = b2.linked_var(thr, "grad", index=np.zeros(m, dtype=int))
+        extra_u0 = [thr, thr_sum]
     latent.Cj = c.capacitance * dev.c_rel * b2.farad
     latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
     if white:
@@ -453,7 +474,7 @@ def build_network(cfg: Config, model: models.SparseCodingModel, x: np.ndarray,
 
     monitor = b2.StateMonitor(latent, ["v", "u0"] if learn_u0 else "v", record=True, dt=record_stride * dt * b2.second,
                               when="start", order=ORDER_MONITOR, name="latent_monitor")
-    net = _Network(latent, residual, crossbar, monitor, *extra)
+    net = _Network(latent, residual, crossbar, monitor, *extra, *extra_u0)
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, g_w, tuple(terms),
                           c.volts_per_unit)
     if schedule is None:  # one fixed input, presented for ever

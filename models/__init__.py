@@ -12,7 +12,7 @@ from .learning import LearningTrajectory, bars_data, bars_dictionary, learning_r
 from .samplers import euler_maruyama, langevin_drift, map_descent, mala
 from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_max,
                             max_stable_step, pi_from_u0, soft_threshold,
-                            soft_threshold_derivative, u0_from_pi)
+                            soft_threshold_derivative, u0_from_pi, zero_by_energy)
 
 __all__ = [
     "LearningTrajectory",
@@ -24,6 +24,7 @@ __all__ = [
     "u0_from_pi",
     "soft_threshold",
     "soft_threshold_derivative",
+    "zero_by_energy",
     "energy",
     "energy_gradient",
     "lambda_max",

@@ -6,7 +6,8 @@ SPEC section 2, "Learning": on top of the Langevin dynamics of ``u``,
   (the second term is an optional continuous-time column normalisation, per column ``j``);
 * threshold:   ``tau_u0 du0_j/dt = -dE/du0_j = -h'(u_j) sign(u_j) [Phi^T r]_j / sigma^2``
   (the exact maximum-likelihood gradient: the prior on ``u`` does not depend on ``u0``,
-  and ``ds_j/du0_j = -h'(u_j) sign(u_j)`` in both threshold variants).
+  and ``ds_j/du0_j = -h'(u_j) sign(u_j)`` in both threshold variants); one threshold
+  shared by all units follows the sum of these over ``j``.
 
 All three are stepped together by one explicit Euler step from the same state, exactly as
 the Brian2 circuit does (all quantities of step ``n`` are computed before any update), so
@@ -45,7 +46,8 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
                        tau_phi: float, tau_u0: float | None = None, normalise: float = 0.0,
                        temperature: float = 0.0, rng: np.random.Generator | None = None,
                        record_every: int = 1, dynamics: str = "langevin",
-                       plasticity_every: int = 1) -> LearningTrajectory:
+                       plasticity_every: int = 1,
+                       threshold: str = "per_unit") -> LearningTrajectory:
     """Euler integration of inference + dictionary (+ threshold) learning, one chain.
 
     Parameters
@@ -75,6 +77,9 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     plasticity_every : int
         ``K``: the dictionary takes one Euler step of size ``K h / tau_phi`` at the steps
         ``k = 0, K, 2K, ...`` (a multirate scheme; the threshold ``u0`` steps every step).
+    threshold : {"per_unit", "shared"}
+        ``per_unit``: each ``u0_j`` follows ``-dE/du0_j``; ``shared``: one threshold (every
+        unit's ``u0_j`` moves by the same amount) following ``-sum_j dE/du0_j``.
 
     Returns
     -------
@@ -85,6 +90,8 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     plasticity_every = int(plasticity_every)
     if plasticity_every < 1:
         raise ValueError(f"plasticity_every: expected an integer >= 1, got {plasticity_every}")
+    if threshold not in ("per_unit", "shared"):
+        raise ValueError(f"threshold: expected 'per_unit' or 'shared', got {threshold!r}")
     x = np.asarray(x, dtype=float)
     xs = np.broadcast_to(x, (n_steps, n)) if x.ndim == 1 else x
     if xs.shape != (n_steps, n):
@@ -117,6 +124,8 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
         if normalise:
             dphi -= normalise * phi * (np.sum(phi**2, axis=0) - 1.0)
         du0 = -hp * np.sign(u) * drive if (tau_u0 is not None and not gaussian) else 0.0
+        if threshold == "shared" and tau_u0 is not None and not gaussian:
+            du0 = np.full(m, np.sum(du0))
         u = u + step * force
         if noise:
             u = u + noise * rng.standard_normal(m)

@@ -21,9 +21,12 @@ PHI0 = [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]]
 def _learning_config(case: str, backend: str, crossbar: str, n_steps: int):
     m = {"n_features": 3, "n_components": 4, "sigma": 0.5, "dictionary": PHI0}
     learning = {"dictionary_time_constant": "40 ns", "normalise": True, "normalise_strength": 2.0}
-    if case == "laplace":
+    if case in ("laplace", "shared"):
         m.update(prior="laplace", pi=0.3, positive=True)
         learning["threshold_time_constant"] = "80 ns"
+        if case == "shared":  # one threshold for all units, following -sum_j dE/du0_j
+            learning["threshold"] = "shared"
+            learning["threshold_time_constant"] = "320 ns"
     elif case == "lca":
         m.update(prior="laplace", pi=0.3, positive=False)
         learning["dynamics"] = "lca"
@@ -50,20 +53,31 @@ def check_learning_trajectory(case, backend, crossbar, n_steps=250):
         tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
         tau_u0=(None if lc.threshold_time_constant is None
                 else lc.threshold_time_constant / cfg.circuit.tau_u),
-        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride())
+        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride(),
+        threshold=lc.threshold)
     # the dictionary moved, and the circuit's final conductances equal the reference's next step
     final_ref = models.learning_reference(
         model, cfg.x, np.array(cfg.run.u_init), n_steps=n_steps + 1, step=h,
         tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
         tau_u0=(None if lc.threshold_time_constant is None
                 else lc.threshold_time_constant / cfg.circuit.tau_u),
-        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride())
+        normalise=lc.gamma, dynamics=lc.dynamics, plasticity_every=cfg.plasticity_stride(),
+        threshold=lc.threshold)
     assert np.max(np.abs(final_ref.dictionary[-1] - model.dictionary)) > 0.05
     np.testing.assert_allclose(res.dictionary, final_ref.dictionary[-1], rtol=0, atol=1e-10)
     np.testing.assert_allclose(res.u0_final, final_ref.u0[-1], rtol=0, atol=1e-10)
-    if case == "laplace":
+    if case in ("laplace", "shared"):
         assert np.max(np.abs(final_ref.u0[-1] - model.u0)) > 0.01  # the threshold moved
-    if case == "laplace":
+    if case == "shared":  # one threshold: every unit's moved by the same amount
+        assert np.ptp(res.u0_final) < 1e-12
+        # and not the per-unit rule's trajectory
+        per_unit = models.learning_reference(
+            model, cfg.x, np.array(cfg.run.u_init), n_steps=n_steps + 1, step=h,
+            tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+            tau_u0=lc.threshold_time_constant / cfg.circuit.tau_u, normalise=lc.gamma,
+            plasticity_every=cfg.plasticity_stride())
+        assert np.max(np.abs(per_unit.u0[-1] - res.u0_final)) > 0.01
+    if case in ("laplace", "shared"):
         s_ref = np.maximum(np.abs(ref.u) - ref.u0, 0.0)
     elif case == "lca":
         s_ref = np.sign(ref.u) * np.maximum(np.abs(ref.u) - ref.u0, 0.0)
@@ -76,7 +90,7 @@ def check_learning_trajectory(case, backend, crossbar, n_steps=250):
 
 
 @pytest.mark.parametrize("crossbar", ["summed", "dense"])
-@pytest.mark.parametrize("case", ["laplace", "gaussian", "lca"])
+@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca"])
 def test_plasticity_matches_reference_at_T0_numpy(case, crossbar):
     check_learning_trajectory(case, "numpy", crossbar)
 
@@ -84,7 +98,7 @@ def test_plasticity_matches_reference_at_T0_numpy(case, crossbar):
 @pytest.mark.slow
 @pytest.mark.parametrize("crossbar", ["summed", "dense"])
 @pytest.mark.parametrize("backend", ["cython", "standalone"])
-@pytest.mark.parametrize("case", ["laplace", "gaussian", "lca"])
+@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca"])
 def test_plasticity_matches_reference_at_T0_compiled(case, backend, crossbar):
     check_learning_trajectory(case, backend, crossbar)
 
@@ -162,6 +176,15 @@ def test_learning_config_errors_and_warning():
         Config.from_dict(dict(base, learning={"dictionary_time_constant": "5 V"}))
     with pytest.raises(ConfigError, match="learning.dictionary_time_constant: expected a time > 0"):
         Config.from_dict(dict(base, learning={"dictionary_time_constant": "-5 us"}))
+    with pytest.raises(ConfigError, match="learning.threshold: expected one of 'per_unit', "
+                                          "'shared', got 'global'"):
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "50 us",
+                                              "threshold_time_constant": "1 ms",
+                                              "threshold": "global"}))
+    with pytest.raises(ConfigError, match="learning.threshold: expected \"shared\" only with a "
+                                          "learned threshold"):
+        Config.from_dict(dict(base, learning={"dictionary_time_constant": "50 us",
+                                              "threshold": "shared"}))
     with pytest.warns(UserWarning, match="tau_u << tau_Phi"):
         Config.from_dict(dict(base, learning={"dictionary_time_constant": "20 ns"}))
     with warnings.catch_warnings():

@@ -172,3 +172,49 @@ def test_random_dictionary_unit_columns_and_seeded():
     assert a.shape == (8, 5)
     np.testing.assert_allclose(np.linalg.norm(a, axis=0), 1.0, rtol=1e-14)
     np.testing.assert_array_equal(a, b)
+
+
+def _nonnegative_lasso(phi, x, sigma, lam, sweeps=5000):
+    """Coordinate descent on |x - phi s|^2/(2 sigma^2) + lam sum s, s >= 0 (to ~1e-14)."""
+    s = np.zeros(phi.shape[1])
+    norms = np.sum(phi**2, axis=0)
+    for _ in range(sweeps):
+        for i in range(len(s)):
+            r = x - phi @ s + phi[:, i] * s[i]
+            s[i] = max(0.0, (phi[:, i] @ r - lam * sigma**2) / norms[i])
+    return s
+
+
+def test_zero_by_energy_keeps_an_l1_minimum_and_removes_chatter():
+    rng = np.random.default_rng(3)
+    phi = models.random_dictionary(12, 20, rng)
+    s_true = rng.exponential(1.0, 20) * (rng.random(20) < 0.3)
+    x = phi @ s_true + 0.3 * rng.standard_normal(12)
+    s_map = _nonnegative_lasso(phi, x, 0.3, 1.0)
+    active = s_map > 0
+    assert 0 < active.sum() < 20
+    # the minimum itself is left alone
+    np.testing.assert_array_equal(models.zero_by_energy(s_map, x, phi, 0.3, 1.0), s_map)
+    # chatter on the inactive units is removed, the actives stay (chatter much below the
+    # smallest active coefficient, 0.009 here: a coefficient at the chatter's own size is
+    # ambiguous for any rule)
+    chatter = s_map + np.where(active, 0.0, 0.002 * rng.random(20))
+    out = models.zero_by_energy(chatter[None, :], x[None, :], phi, 0.3, 1.0)[0]
+    np.testing.assert_array_equal(out[~active], 0.0)
+    np.testing.assert_array_equal(out[active], s_map[active])
+    # away from the minimum: with s_i = c a (a its MAP value, the others held), removing it
+    # changes E by c (2 - c) a^2 |phi_i|^2 / (2 sigma^2): kept for c < 2, removed for c > 2
+    i = int(np.argmax(s_map))
+    for c, kept in ((1.5, True), (2.5, False)):
+        moved = s_map.copy()
+        moved[i] *= c
+        assert bool(models.zero_by_energy(moved, x, phi, 0.3, 1.0)[i] == moved[i]) is kept
+
+
+def test_zero_by_energy_errors():
+    phi = np.eye(3)
+    with pytest.raises(ValueError, match="sigma: expected a finite float > 0, got -1"):
+        models.zero_by_energy(np.zeros(3), np.zeros(3), phi, -1, 1.0)
+    with pytest.raises(ValueError, match=r"s, x, phi: expected shapes \(K, M\), \(K, N\), "
+                                         r"\(N, M\), got s \(4,\)"):
+        models.zero_by_energy(np.zeros(4), np.zeros(3), phi, 1.0, 1.0)
