@@ -144,6 +144,10 @@ def _latent_equations(model: models.SparseCodingModel, white: list, flicker: lis
     """
     if model.prior == "gaussian":
         force = "i_d / (G_w * V_u * sigma2) - v / (V_u * prior_var)"
+    elif dynamics == "lca" and model.positive:  # s = |ST(u)|: the drive enters with ds/d|u|
+        # (+1 at u = 0 exactly, so that a unit at rest can be driven: sign(0) = 0 would
+        # hold it at 0 for ever)
+        force = "(2.0 * int(v >= 0 * volt) - 1.0) * i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
     elif dynamics == "lca":  # tau_u du/dt = Phi^T r / sigma^2 - (u - s)
         force = "i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
     else:

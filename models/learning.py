@@ -72,7 +72,10 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
         Needed when ``temperature > 0``.
     record_every : int
     dynamics : {"langevin", "map", "lca"}
-        ``lca``: ``du = h (Phi^T r / sigma^2 - (u - s))`` (laplace prior only); ``map`` is
+        ``lca``: ``du = h (Phi^T r / sigma^2 - (u - s))`` (laplace prior only; with the
+        positive threshold ``s = |ST(u)|`` the drive is multiplied by ``sign(u)``, as in the
+        paper's LCA, so that a negative ``u`` is driven towards a larger ``s``; ``+1`` at
+        ``u = 0``, where ``sign`` would hold a unit at rest for ever); ``map`` is
         ``langevin`` at temperature 0.
     plasticity_every : int
         ``K``: the dictionary takes one Euler step of size ``K h / tau_phi`` at the steps
@@ -117,7 +120,7 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
         if gaussian:
             force = drive - u / model.prior_variance
         elif dynamics == "lca":
-            force = drive - (u - s)
+            force = (np.where(u >= 0, drive, -drive) if model.positive else drive) - (u - s)
         else:
             force = hp * drive - model.lam * np.sign(u)
         dphi = np.outer(r, s) / sig2

@@ -27,8 +27,8 @@ def _learning_config(case: str, backend: str, crossbar: str, n_steps: int):
         if case == "shared":  # one threshold for all units, following -sum_j dE/du0_j
             learning["threshold"] = "shared"
             learning["threshold_time_constant"] = "320 ns"
-    elif case == "lca":
-        m.update(prior="laplace", pi=0.3, positive=False)
+    elif case in ("lca", "lca_positive"):
+        m.update(prior="laplace", pi=0.3, positive=case == "lca_positive")
         learning["dynamics"] = "lca"
     else:
         m.update(prior="gaussian", pi=None, prior_variance=2.0)
@@ -79,8 +79,10 @@ def check_learning_trajectory(case, backend, crossbar, n_steps=250):
         assert np.max(np.abs(per_unit.u0[-1] - res.u0_final)) > 0.01
     if case in ("laplace", "shared"):
         s_ref = np.maximum(np.abs(ref.u) - ref.u0, 0.0)
-    elif case == "lca":
-        s_ref = np.sign(ref.u) * np.maximum(np.abs(ref.u) - ref.u0, 0.0)
+    elif case in ("lca", "lca_positive"):
+        s_ref = np.maximum(np.abs(ref.u) - ref.u0, 0.0)
+        if case == "lca":
+            s_ref = np.sign(ref.u) * s_ref
         # LCA has no chatter: u itself must agree (inactive units are driven too)
         np.testing.assert_allclose(res.u, ref.u, rtol=0, atol=1e-10)
     else:
@@ -90,7 +92,7 @@ def check_learning_trajectory(case, backend, crossbar, n_steps=250):
 
 
 @pytest.mark.parametrize("crossbar", ["summed", "dense"])
-@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca"])
+@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca", "lca_positive"])
 def test_plasticity_matches_reference_at_T0_numpy(case, crossbar):
     check_learning_trajectory(case, "numpy", crossbar)
 
@@ -98,7 +100,7 @@ def test_plasticity_matches_reference_at_T0_numpy(case, crossbar):
 @pytest.mark.slow
 @pytest.mark.parametrize("crossbar", ["summed", "dense"])
 @pytest.mark.parametrize("backend", ["cython", "standalone"])
-@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca"])
+@pytest.mark.parametrize("case", ["laplace", "shared", "gaussian", "lca", "lca_positive"])
 def test_plasticity_matches_reference_at_T0_compiled(case, backend, crossbar):
     check_learning_trajectory(case, backend, crossbar)
 
