@@ -78,11 +78,15 @@ class _Snapshots:
         import h5py
 
         self.path = path
-        if resume:
-            self.f = h5py.File(path, "r+")
-            return
-        path.parent.mkdir(parents=True, exist_ok=True)
-        f = self.f = h5py.File(path, "w")
+        try:
+            if resume:
+                self.f = h5py.File(path, "r+")
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            f = self.f = h5py.File(path, "w")
+        except OSError as exc:  # locked by another process, open here, not writable, ...
+            raise ConfigError("--out", "a writable HDF5 file that nothing else has open",
+                              f"{path} ({exc})") from exc
         a = f.attrs
         a["config"] = cfg.to_toml()
         if cfg.source is not None:

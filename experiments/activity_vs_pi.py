@@ -5,8 +5,15 @@ the fraction of nonzero coefficients inferred by Langevin sampling equals pi_dat
 when the model's pi equals it; MAP descent (T = 0) and LCA match only at a tuned threshold.
 
     python experiments/activity_vs_pi.py [--patches 1000] [--backend standalone]
+    python experiments/activity_vs_pi.py --holds-only     # only the hold-length check
 
 Writes results/activity_vs_pi.csv and results/activity_vs_pi.png.
+
+Then, at model pi = data pi, the activity against the hold tau_x (20, 80, 320 tau_u; the same
+patches): the fraction of nonzero codes is averaged over whole holds, and a unit that should
+switch on must first climb through the dead zone (width u0 = 2.3 at pi = 0.1), where only the
+prior's pull and the noise act. The shortfall from pi therefore shrinks as the hold grows; the
+stationary sampler itself is exact (per patch it matches MALA, see README).
 """
 
 from __future__ import annotations
@@ -23,16 +30,24 @@ from _common import RESULTS, Timer, build, config_dict
 
 MODEL_PIS = (0.05, 0.1, 0.2, 0.3, 0.45, 0.6)
 DATA_PIS = (0.3, 0.1)
-DYNAMICS = ("langevin", "lca")  # MAP: no unit ever active (see README)
+# MAP descent at u0 > 0 switches every unit off for good (README); the paper's DSC baseline is
+# the L1 model (pi = 1), which has no pi to sweep
+DYNAMICS = ("langevin", "lca")
 
 
-def activity(data_pi: float, model_pi: float, dynamics: str, n_patches: int, backend: str) -> float:
+HOLDS_TAU_U = (20, 80, 320)
+
+
+def activity(data_pi: float, model_pi: float, dynamics: str, n_patches: int, backend: str,
+             hold_tau_u: int = 20) -> float:
     d = config_dict("bars.toml")
     d["model"].update(pi=model_pi, dictionary=models.bars_dictionary(8).tolist())
-    d["input"].update(n_patches=n_patches, data_pi=data_pi)
+    # bars.toml: tau_u = 10 fF / 1 uS = 10 ns
+    d["input"].update(n_patches=n_patches, data_pi=data_pi, hold=f"{10 * hold_tau_u} ns")
     # the dictionary stays fixed: plasticity 1e8 times slower than inference
+    # snapshots every 100 holds (a standalone program has one run() per snapshot)
     d["learning"] = {"dictionary_time_constant": "1 s", "dynamics": dynamics,
-                     "snapshot_every": "20 us"}
+                     "snapshot_every": f"{hold_tau_u} us"}
     d["run"]["backend"] = backend
     out = RESULTS / "activity_tmp.h5"
     run_learning(build(d), out)
@@ -44,14 +59,28 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--patches", type=int, default=1000)
     ap.add_argument("--backend", default="standalone")
+    ap.add_argument("--hold", type=int, default=100,
+                    help="hold tau_x of the sweep in units of tau_u (default %(default)s, the "
+                         "paper's 100 tau_u)")
+    ap.add_argument("--holds-only", action="store_true", help="only the hold-length check")
     args = ap.parse_args(argv)
     RESULTS.mkdir(exist_ok=True)
+    print("hold-length check, Langevin at model pi = data pi (activity; standard error of the "
+          "mean over patches about 0.001):")
+    for data_pi in DATA_PIS:
+        vals = []
+        for hold in HOLDS_TAU_U:
+            vals.append(activity(data_pi, data_pi, "langevin", args.patches, args.backend, hold))
+            print(f"  pi {data_pi}: hold {hold:4d} tau_u: activity {vals[-1]:.4f} "
+                  f"({100 * (vals[-1] / data_pi - 1):+.1f} %)", flush=True)
+    if args.holds_only:
+        return 0
     rows = []
     with Timer() as t:
         for data_pi in DATA_PIS:
             for dyn in DYNAMICS:
                 for mp in MODEL_PIS:
-                    a = activity(data_pi, mp, dyn, args.patches, args.backend)
+                    a = activity(data_pi, mp, dyn, args.patches, args.backend, args.hold)
                     rows.append((data_pi, dyn, mp, a))
                     print(f"data pi {data_pi}  {dyn:8s}  model pi {mp:.2f}: activity {a:.4f}",
                           flush=True)

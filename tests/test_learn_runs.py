@@ -118,3 +118,11 @@ def test_cli_learn_resume_and_report(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope.h5")]) == 2
     assert "FILE.h5: expected an existing learning HDF5 file" in capsys.readouterr().err
     assert main(["learn", str(path), "--resume", str(out)]) == 0  # already complete: no-op
+
+
+def test_output_file_open_elsewhere_is_a_clear_error(tmp_path):
+    out = tmp_path / "busy.h5"
+    with h5py.File(out, "w"):  # held open (and HDF5-locked) while the run tries to write it
+        with pytest.raises(ConfigError, match="--out: expected a writable HDF5 file that "
+                                              "nothing else has open, got .*busy.h5 \\("):
+            run_learning(_bars_config(n_patches=4), out)
