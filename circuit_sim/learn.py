@@ -232,7 +232,10 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
         else:
             mag = np.maximum(np.abs(u) - u0_samples, 0.0)
             s = mag if model.positive else np.sign(u) * mag
-        idx = np.searchsorted(end_steps, steps, side="right").clip(0, n_patch - 1)
+        # a sample recorded at step n is the state the steps up to n - 1 made: it is paired
+        # with the patch presented at step n - 1 (at a switch step the patch has just
+        # changed, and pairing it with the new one would count the switch as error)
+        idx = np.searchsorted(end_steps, np.asarray(steps) - 1, side="right").clip(0, n_patch - 1)
         k_lo = int(idx.min()) if len(idx) else 0
         xs = stream.patches(k_lo, int(idx.max()) + 1)[idx - k_lo] if len(idx) else np.zeros((0, model.n_features))
         r = xs - s @ phi.T
@@ -357,8 +360,10 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
                         if ctrl_c.requested:
                             interrupted = True
                             break  # a partial segment is not a snapshot
-                        v_s = np.asarray(circ.monitor.v_[:]).T
-                        u0_s = (np.asarray(circ.monitor.u0[:]).T
+                        # copies: the monitor's arrays are views of its buffer, which the
+                        # resize below reuses (a view kept past it reads zeros)
+                        v_s = np.array(circ.monitor.v_[:]).T
+                        u0_s = (np.array(circ.monitor.u0[:]).T
                                 if "u0" in circ.monitor.record_variables
                                 else np.broadcast_to(model.u0, v_s.shape))
                         steps = n_a + np.arange(len(v_s)) * stride
