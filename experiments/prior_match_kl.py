@@ -59,8 +59,9 @@ def main(argv=None) -> int:
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for dyn, (t, kl, _) in curves.items():
-        ax.plot(t * 1e3, kl, label={"langevin": "LSC (Langevin)", "map": "DSC (MAP)",
-                                    "lca": "LCA"}[dyn])
+        ax.plot(t * 1e3, kl, label={"langevin": "LSC (Langevin, pi = 0.3)",
+                                    "map": "DSC (T = 0 descent, L1 model)",
+                                    "lca": "LCA (u0 = 1)"}[dyn])
     ax.set_xlabel("t [ms of circuit time]")
     ax.set_ylabel("KL(nonzero coefficients || slab prior) [nat]")
     ax.set_yscale("symlog", linthresh=1e-3)
