@@ -152,9 +152,41 @@ def _state_names(circ) -> list[str]:
     return [k for k in circ.latent.variables if k.startswith(("rprev_", "y_"))]
 
 
+#: Default bound (bytes) on the samples one standalone program records (see run_learning).
+STANDALONE_MEMORY_LIMIT = 256_000_000
+
+
+def _segments(cfg: Config) -> tuple[int, int]:
+    """(steps per segment, number of segments) of a learning run."""
+    dt, _ = cfg.resolved_dt()
+    n_total = cfg.n_steps()
+    stride = cfg.record_stride()
+    snap = (cfg.learning.snapshot_every if cfg.learning is not None else None) or n_total * dt / 20
+    sps = stride * max(1, int(round(snap / dt / stride)))  # whole numbers of samples
+    return sps, max(1, int(round(n_total / sps)))  # the last segment runs to the end
+
+
+def _standalone_chunk(cfg: Config, n_components: int, memory_limit: float) -> int:
+    """Segments per standalone program run such that its recorded samples (``v``, and ``u0``
+    when learned) stay within ``memory_limit`` bytes (at least one segment)."""
+    stride = cfg.record_stride()
+    sps, _ = _segments(cfg)
+    learn_u0 = cfg.learning is not None and cfg.learning.threshold_time_constant is not None
+    per_segment = (sps // stride + 1) * n_components * 8 * (2 if learn_u0 else 1)
+    return max(1, int(memory_limit // per_segment))
+
+
 def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
-                 stop_after: int | None = None) -> Path:
+                 stop_after: int | None = None,
+                 memory_limit: float = STANDALONE_MEMORY_LIMIT) -> Path:
     """Run inference and learning on the config's input stream; write snapshots to ``out``.
+
+    The runtime backends run one segment (``learning.snapshot_every``) at a time and write
+    its snapshot before the next. A standalone program records its samples in memory until
+    it ends, so a long standalone run is cut into chunks of segments whose samples fit in
+    ``memory_limit`` bytes: each chunk is one run of the compiled program that resumes from
+    the previous chunk's state (as ``--resume`` does, bit for bit), and its snapshots are
+    written before the next chunk starts. Memory stays bounded however long the run.
 
     Parameters
     ----------
@@ -167,11 +199,48 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
         Progress lines with an ETA (e.g. ``sys.stderr``).
     stop_after : int, optional
         Stop after this many segments (testing interruption and resume).
+    memory_limit : float
+        Standalone only: bytes of recorded samples one program run may hold (default
+        256 MB); the run is chunked accordingly (see above).
 
     Returns
     -------
     Path of the HDF5 file.
     """
+    if cfg.run.backend == "standalone" and cfg.input.kind != "fixed":
+        import h5py
+
+        chunk = _standalone_chunk(cfg, cfg.model.n_components, memory_limit)
+        n_seg = _segments(cfg)[1]
+        remaining = stop_after
+        first = True
+        t0, done0 = time.perf_counter(), None
+        while True:
+            n = chunk if remaining is None else min(chunk, remaining)
+            path = _run_learning(cfg, out, resume=resume or not first, progress=progress,
+                                 stop_after=n)
+            first = False
+            if remaining is not None:
+                remaining -= n
+            with h5py.File(path, "r") as f:
+                finished = bool(f.attrs["complete"]) or bool(f.attrs["interrupted"])
+                done = int(f["snapshots/t"].shape[0])
+            if done0 is None:
+                done0 = done - min(n, done)
+            if finished or remaining == 0:
+                return path
+            if progress is not None:  # an ETA from the chunks run so far
+                el = time.perf_counter() - t0
+                left = (n_seg - done) if remaining is None else min(remaining, n_seg - done)
+                rate = el / max(1, done - done0)
+                progress.write(f"  standalone chunk done: {done}/{n_seg} segments; elapsed "
+                               f"{el:.0f} s, ETA {rate * left:.0f} s\n")
+                progress.flush()
+    return _run_learning(cfg, out, resume=resume, progress=progress, stop_after=stop_after)
+
+
+def _run_learning(cfg: Config, out, *, resume: bool, progress, stop_after: int | None) -> Path:
+    """One program run (standalone) or the whole run (runtime backends): see run_learning."""
     if cfg.input.kind == "fixed":
         raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\") to learn from",
                           "fixed")
@@ -180,10 +249,7 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
     stream = make_stream(cfg)
     dt, _ = cfg.resolved_dt()
     n_total = cfg.n_steps()
-    snap = (cfg.learning.snapshot_every if cfg.learning is not None else None) or n_total * dt / 20
-    stride = cfg.record_stride()
-    sps = stride * max(1, int(round(snap / dt / stride)))  # whole numbers of samples
-    n_seg = max(1, int(round(n_total / sps)))  # the last segment runs to the end
+    sps, n_seg = _segments(cfg)
 
     def seg_bounds(k: int) -> tuple[int, int]:
         return k * sps, (n_total if k == n_seg - 1 else (k + 1) * sps)
@@ -289,7 +355,9 @@ def run_learning(cfg: Config, out, *, resume: bool = False, progress=None,
             n_first = start_seg * sps
             k0 = patch_at(n_first)
             if backend == "standalone":
-                window = (stream.patches(k0, n_patch), end_steps[k0:])
+                # the patches of this program run only (a chunk of a long run)
+                k1 = patch_at(seg_bounds(last_seg - 1)[1] - 1)
+                window = (stream.patches(k0, k1 + 1), end_steps[k0:k1 + 1])
             else:
                 k1 = patch_at(seg_bounds(start_seg)[1] - 1)
                 window = (stream.patches(k0, k1 + 1), end_steps[k0:k1 + 1])
