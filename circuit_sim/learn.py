@@ -288,7 +288,7 @@ def _run_learning(cfg: Config, out, *, resume: bool, progress, stop_after: int |
         u_init = initial_state(cfg, model, cfg.x)
 
     l1_model = (model.prior == "laplace" and model.u0 == 0
-                and cfg.learning.threshold_time_constant is None)
+                and (cfg.learning is None or cfg.learning.threshold_time_constant is None))
 
     def stats_of(v_samples, u0_samples, steps, phi):
         """Running statistics of one segment from its recorded samples."""

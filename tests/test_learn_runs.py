@@ -172,3 +172,19 @@ def test_standalone_chunks_are_bit_identical_to_one_program_run(tmp_path):
         for name in ("snapshots/dictionary", "snapshots/u0", "stats/activity",
                      "stats/reconstruction_error", "dictionary"):
             np.testing.assert_array_equal(a[name][:], b[name][:])
+
+
+def test_stream_without_learning_section_runs_inference_only(tmp_path):
+    """No [learning]: inference on the stream, the dictionary and thresholds stay fixed (here
+    on the L1 model, pi = 1, whose statistics zero what the energy says is zero)."""
+    from circuit_sim import load_learning
+
+    d = dict(_bars_config(n_patches=20).raw)
+    d.pop("learning")
+    d["model"] = dict(d["model"], pi=1.0)
+    cfg = Config.from_dict(d)
+    data = load_learning(run_learning(cfg, tmp_path / "infer.h5"))
+    # unchanged up to the round trip through conductances (Phi -> g = Phi G_w -> g / G_w)
+    np.testing.assert_allclose(data["dictionary"], cfg.build_model().dictionary, rtol=0,
+                               atol=1e-15)
+    assert 0 < np.mean(data["stats"]["activity"]) < 1
