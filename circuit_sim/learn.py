@@ -29,7 +29,7 @@ import brian2 as b2
 import models
 
 from . import __version__
-from .backends import backend_context
+from .backends import backend_context, standalone_monitor_array
 from .config import INTEGRATOR_DESCRIPTIONS, Config
 from .errors import ConfigError
 from .interrupt import Interrupt
@@ -389,10 +389,13 @@ def _run_learning(cfg: Config, out, *, resume: bool, progress, stop_after: int |
                 with Interrupt() as ctrl_c:  # the program stops itself gracefully on SIGINT
                     b2.device.build(directory=directory, run=True, compile=True, with_output=False)
                 interrupted = ctrl_c.requested
-                v_all = np.asarray(circ.monitor.v_[:]).T
-                u0_all = (np.asarray(circ.monitor.u0[:]).T if "u0" in circ.monitor.record_variables
+                # the program's result files, mapped: no copy of the samples
+                v_all = standalone_monitor_array(circ.monitor, "v")
+                u0_all = (standalone_monitor_array(circ.monitor, "u0")
+                          if "u0" in circ.monitor.record_variables
                           else np.broadcast_to(model.u0, v_all.shape))
-                t_steps = n_first + np.round(np.asarray(circ.monitor.t_[:]) / dt).astype(np.int64)
+                t_steps = n_first + np.round(standalone_monitor_array(circ.monitor, "t")
+                                             / dt).astype(np.int64)
                 lv = {n: list(np.asarray(getattr(snap_mon_l, n + "_")[:]).T) for n in ["v", "u0", *names]}
                 g_list = list(np.asarray(snap_mon_g.g_[:]).T)  # state at n_first + j sps
                 n_done = last_seg - start_seg  # segments run

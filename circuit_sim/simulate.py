@@ -11,7 +11,7 @@ import brian2 as b2
 
 import models
 
-from .backends import backend_context
+from .backends import backend_context, standalone_monitor_array
 from .config import Config
 from .interrupt import Interrupt
 from .network import RUN_TIME_STOP_HORIZON, build_network
@@ -134,12 +134,18 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
                              namespace={})
             run_time = time.perf_counter() - t_run
             interrupted = ctrl_c.requested
-        t = np.asarray(circ.monitor.t_[:], dtype=float)
-        # Brian2 keeps a monitor's samples time-major, (samples, M), and hands out the
-        # transposed view: transposing back is free (no copy of a long recording)
-        v = np.ascontiguousarray(np.asarray(circ.monitor.v_[:], dtype=float).T)
-        u0_trace = (np.ascontiguousarray(np.asarray(circ.monitor.u0[:], dtype=float).T)
-                    if "u0" in circ.monitor.record_variables else None)
+        learned_u0 = "u0" in circ.monitor.record_variables
+        if backend == "standalone":  # the program's result files, mapped: no copy
+            t = standalone_monitor_array(circ.monitor, "t")
+            v = standalone_monitor_array(circ.monitor, "v")
+            u0_trace = standalone_monitor_array(circ.monitor, "u0") if learned_u0 else None
+        else:
+            t = np.asarray(circ.monitor.t_[:], dtype=float)
+            # Brian2 keeps a monitor's samples time-major, (samples, M), and hands out the
+            # transposed view: transposing back is free (no copy of a long recording)
+            v = np.ascontiguousarray(np.asarray(circ.monitor.v_[:], dtype=float).T)
+            u0_trace = (np.ascontiguousarray(np.asarray(circ.monitor.u0[:], dtype=float).T)
+                        if learned_u0 else None)
         phi = circ.dictionary()
         u0_final = np.asarray(circ.latent.u0[:], dtype=float).copy()
     wall = time.perf_counter() - t_wall
