@@ -19,9 +19,10 @@ steps and says so):
    standalone program takes its length on the command line) and, for cython, the fixed cost
    hidden inside ``res.run_time`` (see below);
 2. the long run with recording every 10 steps (the run that is reported);
-3. the same long run without recording (``record_every = duration``: one sample; its own
-   monitor clock, so standalone recompiles for it);
-4. ``res.to_hdf5(path)`` of the long recorded run, timed (into a temporary directory).
+3. ``res.to_hdf5(path)`` of the long recorded run, timed (into a temporary directory),
+   straight after the run as ``circuit-sim infer --out`` does;
+4. the same long run without recording (``record_every = duration``: one sample; its own
+   monitor clock, so standalone recompiles for it).
 
 Columns (seconds of wall time unless marked; fractions of the total):
 
@@ -130,10 +131,7 @@ def measure(p, backend: str, n_steps: int, n_short: int, log) -> dict:
     res, rec = timed_run(config(p, backend, n_steps, True))
     log(f"  call {rec['call']:.2f} s, wall_time {rec['wall_time']:.2f} s, run_time "
         f"{rec['run_time']:.3f} s, metrics {rec['from_run']:.2f} s, {len(res.t)} samples")
-    log(f"{backend}: {n_steps} steps without recording")
-    _, norec = timed_run(config(p, backend, n_steps, False))
-    log(f"  call {norec['call']:.2f} s, wall_time {norec['wall_time']:.2f} s, run_time "
-        f"{norec['run_time']:.3f} s")
+    # written straight after the run, as `circuit-sim infer --out` does
     tmp = tempfile.mkdtemp(prefix="overhead_h5_")
     try:
         path = os.path.join(tmp, "run.h5")
@@ -144,6 +142,12 @@ def measure(p, backend: str, n_steps: int, n_short: int, log) -> dict:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     log(f"  to_hdf5 {h5_wall:.2f} s ({h5_cpu:.2f} CPU-s), {size / 1e6:.0f} MB")
+    samples = len(res.t)
+    del res
+    log(f"{backend}: {n_steps} steps without recording")
+    _, norec = timed_run(config(p, backend, n_steps, False))
+    log(f"  call {norec['call']:.2f} s, wall_time {norec['wall_time']:.2f} s, run_time "
+        f"{norec['run_time']:.3f} s")
 
     per_step = rec["run_time"] / n_steps
     fixed_in_run = 0.0
@@ -155,7 +159,7 @@ def measure(p, backend: str, n_steps: int, n_short: int, log) -> dict:
     overhead = rec["wall_time"] - rec["run_time"] + fixed_in_run
     metrics = rec["call"] - rec["wall_time"]
     total = rec["call"] + h5_wall
-    return {"backend": backend, "n_steps": n_steps, "samples": len(res.t),
+    return {"backend": backend, "n_steps": n_steps, "samples": samples,
             "loop": loop, "recording": recording, "overhead": overhead,
             "fixed_in_run": fixed_in_run, "metrics": metrics, "hdf5": h5_wall,
             "hdf5_cpu": h5_cpu, "hdf5_mb": size / 1e6, "total": total,
@@ -168,7 +172,10 @@ def machine_rates(mb: int = 200) -> tuple[float, float]:
     """This machine's rates for the data a long run moves (MB/s): filling fresh memory (page
     faults on memory the process has not touched yet) and writing a file through the page cache.
     On the 2-core development VM both are slow (first touch of a guest page costs the host a
-    fault), and they, not Python, set the recording and HDF5 costs of a long run."""
+    fault), and they, not Python, set the recording and HDF5 costs of a long run. Warming the
+    memory first does not help there: the guest reports pages free for about 2 s back to the
+    host (virtio-balloon free page reporting), after which they are cold again (measured:
+    300 MB refilled at 17 GB/s within 1 s of being freed, at 0.6-1.3 GB/s after 2-8 s)."""
     n = mb * 1_000_000 // 8
     w0 = time.perf_counter()
     a = np.empty(n)
