@@ -39,10 +39,8 @@ def _infer_and_write(cfg, h5: Path, png: Path) -> int:
         print(f"run.dt not given: chose dt = {dt:.3g} s (h = dt/tau_u = {dt / cfg.circuit.tau_u:.3g})"
               f" from lambda_max and the integrator ({cfg.run.integrator})")
     print(f"running {cfg.n_steps()} steps on backend '{cfg.run.backend}' ...", flush=True)
-    result = run_inference(cfg, progress=sys.stderr)
+    result = run_inference(cfg, progress=sys.stderr, out=h5)  # writes h5 as it finishes
     print(result.summary())
-    h5.parent.mkdir(parents=True, exist_ok=True)
-    result.to_hdf5(h5)
     result.plot(png)
     print(f"wrote {h5} and {png}")
     return 130 if result.interrupted else 0

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import os
+import queue
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +25,7 @@ BURN_IN_FRACTION = 0.1
 MAX_IAT_SAMPLES = 20000
 
 
+@functools.lru_cache(maxsize=1)
 def git_revision() -> str:
     """The git revision of the package's checkout, or ``"unknown"``."""
     try:
@@ -28,6 +34,82 @@ def git_revision() -> str:
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def _open_hdf5(path):
+    """A new HDF5 file at ``path`` (parent folders created), open for writing."""
+    import h5py
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return h5py.File(path, "w")
+
+
+class _BackgroundWriter:
+    """An open HDF5 file whose bulk datasets are filled on a background thread.
+
+    :meth:`dataset` creates each dataset at once (contiguous, its space allocated in the
+    file, no fill value written) and queues its bytes; one thread writes them at the
+    dataset's offset with ``os.pwrite``, which releases the GIL (h5py's own writes hold
+    it), so the caller's numpy work runs on another core meanwhile. The file is an ordinary
+    HDF5 file: the raw bytes of a contiguous dataset of the array's own dtype are the
+    array's bytes. h5py is used from the calling thread only.
+    """
+
+    CHUNK_BYTES = 1 << 26  # bytes per pwrite call
+
+    def __init__(self, f):
+        self.f = f
+        self.error = None
+        self._fd = os.open(f.filename, os.O_WRONLY)
+        self._queue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name="circuit_sim-hdf5", daemon=True)
+        self._thread.start()
+
+    def dataset(self, name: str, data: np.ndarray, units: str) -> None:
+        import h5py
+
+        data = np.ascontiguousarray(data)
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.CONTIGUOUS)
+        dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+        dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+        d = self.f.create_dataset(name, shape=data.shape, dtype=data.dtype, dcpl=dcpl)
+        d.attrs["units"] = units
+        offset = d.id.get_offset()
+        if data.nbytes and offset is None:  # not allocated after all: write it here
+            d[...] = data
+        elif data.nbytes:
+            self._queue.put((offset, data))
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue
+            offset, data = item
+            try:
+                view = memoryview(data.reshape(-1).view(np.uint8))
+                done = 0
+                while done < len(view):
+                    done += os.pwrite(self._fd, view[done:done + self.CHUNK_BYTES],
+                                      offset + done)
+            except BaseException as exc:  # noqa: BLE001 -- raised by finish()
+                self.error = exc
+
+    def finish(self):
+        """Wait for the queued bytes and return the open file. If a write failed (a full
+        disk), the file, whose samples would read as zeros, is closed and removed and the
+        error raised."""
+        self._queue.put(None)
+        self._thread.join()
+        os.close(self._fd)
+        if self.error is not None:
+            path = self.f.filename
+            self.f.close()
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            raise self.error
+        return self.f
 
 
 #: The MALA reference of :meth:`InferenceResult.mala_comparison` (spike-and-slab, M > 2) is
@@ -84,18 +166,47 @@ class InferenceResult:
     @classmethod
     def from_run(cls, *, cfg, model, x, t, v, dictionary, budget, dt, dt_auto, record_stride,
                  wall_time, run_time=float("nan"), interrupted=False,
-                 u0_final=None, u0_trace=None, devices=None) -> "InferenceResult":
-        u = v / cfg.circuit.volts_per_unit
-        if model.prior == "gaussian":
-            s = u.copy()
-        elif u0_trace is not None:  # learned thresholds: s = h(u; u0(t))
-            mag = np.maximum(np.abs(u) - u0_trace, 0.0)
-            s = mag if model.positive else np.sign(u) * mag
-        else:
-            s = models.soft_threshold(u, model.u0, model.positive)
-        res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
-                  wall_time, run_time, interrupted, u0_final, u0_trace, devices=devices)
-        res.metrics = res.compute_metrics()
+                 u0_final=None, u0_trace=None, devices=None, out=None) -> "InferenceResult":
+        """The result of a finished run: ``u``, ``s`` and the figures of merit from ``v``.
+
+        With ``out`` (a path), the run is also written there (the layout of :meth:`to_hdf5`):
+        the sample datasets go to the file on a background thread while the figures of merit
+        are computed, so on two or more cores the file costs the caller little more than
+        the metrics do. The file is complete when this returns. If computing the metrics
+        fails, the file keeps the samples and the run's attributes (no metrics) and the error
+        is raised; if writing fails, the partial file is removed and the error raised.
+        """
+        writer, res = None, None
+        if out is not None:
+            writer = _BackgroundWriter(_open_hdf5(out))
+            writer.dataset("t", t, "s")
+            writer.dataset("v", v, "V")
+            if u0_trace is not None:
+                writer.dataset("u0_trace", u0_trace, "1")
+        try:
+            u = v / cfg.circuit.volts_per_unit
+            if writer is not None:
+                writer.dataset("u", u, "1")
+            if model.prior == "gaussian":
+                s = u.copy()
+            elif u0_trace is not None:  # learned thresholds: s = h(u; u0(t))
+                mag = np.maximum(np.abs(u) - u0_trace, 0.0)
+                s = mag if model.positive else np.sign(u) * mag
+            else:
+                s = models.soft_threshold(u, model.u0, model.positive)
+            if writer is not None:
+                writer.dataset("s", s, "1")
+            res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
+                      wall_time, run_time, interrupted, u0_final, u0_trace, devices=devices)
+            res.metrics = res.compute_metrics()
+        finally:
+            if writer is not None:
+                f = writer.finish()  # closes the file and raises if a write failed
+                try:
+                    if res is not None:
+                        res._write_metadata(f)
+                finally:
+                    f.close()
         return res
 
     # ------------------------------------------------------------------ figures of merit
@@ -291,71 +402,78 @@ class InferenceResult:
     # ------------------------------------------------------------------ files
     def to_hdf5(self, path) -> Path:
         """Write the run to one HDF5 file (the public layout described in the README)."""
-        import h5py
-
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with h5py.File(path, "w") as f:
-            def ds(name, data, units):
-                d = f.create_dataset(name, data=data)
-                d.attrs["units"] = units
-                return d
-            ds("t", self.t, "s")
-            ds("u", self.u, "1")
-            ds("s", self.s, "1")
-            ds("v", self.v, "V")
-            ds("x", self.x, "1")
-            ds("dictionary", self.dictionary, "1")
-            if self.u0_final is not None:
-                ds("u0", self.u0_final, "1")
-            if self.u0_trace is not None:
-                ds("u0_trace", self.u0_trace, "1")
-            g = f.create_group("noise_budget")
-            entries = self.budget.entries
-            src = g.create_dataset("source", data=np.array([e.name for e in entries], dtype="S"))
-            src.attrs["units"] = ""
-            kind = g.create_dataset("kind", data=np.array([e.kind for e in entries], dtype="S"))
-            kind.attrs["units"] = ""
-            for name, vals, units in (("psd", [e.psd for e in entries], "A^2/Hz"),
-                                      ("T_eff", [e.T_eff for e in entries], "1"),
-                                      ("share", [e.share for e in entries], "1")):
-                d = g.create_dataset(name, data=np.array(vals, dtype=float))
-                d.attrs["units"] = units
-            g.attrs["total_psd"] = self.budget.total_psd
-            g.attrs["T_eff"] = self.budget.T_eff
-            if self.devices is not None:
-                dg = f.create_group("devices")
-                dg.attrs["description"] = ("this chip's fixed variations, drawn from run.seed "
-                                           "(circuit_sim.nonideal)")
-                dunits = {"gm_rel": "1", "c_rel": "1", "threshold_offset": "V",
-                          "weight_gain": "1", "weight_offset": "1 (units of Phi)",
-                          "drift_rate": "1/s (units of Phi per second)"}
-                for name, arr in self.devices.items():
-                    dg.create_dataset(name, data=arr).attrs["units"] = dunits.get(name, "")
-            mg = f.create_group("metrics")
-            for k, v in self.metrics.items():
-                mg.attrs[k] = v
-            a = f.attrs
-            a["config"] = self.cfg.to_toml()
-            if self.cfg.source is not None:
-                a["config_original"] = self.cfg.source
-            a["seed"] = self.cfg.run.seed
-            a["backend"] = self.cfg.run.backend
-            a["integrator"] = self.cfg.run.integrator
-            a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[self.cfg.run.integrator]
-            if self.cfg.learning is not None:
-                a["plasticity_dt"] = self.cfg.plasticity_stride() * self.dt
-                a["plasticity_stride"] = self.cfg.plasticity_stride()
-            a["version"] = __version__
-            a["git_revision"] = git_revision()
-            a["T_eff"] = self.T_eff
-            a["tau_u"] = self.tau_u
-            a["dt"] = self.dt
-            a["burn_in"] = self.burn_in
-            a["interrupted"] = self.interrupted
-            a["wall_time"] = self.wall_time
-            a["run_time"] = self.run_time
+        f = _open_hdf5(path)
+        try:
+            for name, data, units in self._sample_datasets():
+                f.create_dataset(name, data=data).attrs["units"] = units
+            self._write_metadata(f)
+        finally:
+            f.close()
         return path
+
+    def _sample_datasets(self) -> list[tuple[str, np.ndarray, str]]:
+        """(name, array, units) of the recorded samples: the bulk of a file."""
+        out = [("t", self.t, "s"), ("u", self.u, "1"), ("s", self.s, "1"), ("v", self.v, "V")]
+        if self.u0_trace is not None:
+            out.append(("u0_trace", self.u0_trace, "1"))
+        return out
+
+    def _write_metadata(self, f) -> None:
+        """Everything of :meth:`to_hdf5` but the sample datasets, into the open file ``f``."""
+        def ds(name, data, units):
+            d = f.create_dataset(name, data=data)
+            d.attrs["units"] = units
+            return d
+        ds("x", self.x, "1")
+        ds("dictionary", self.dictionary, "1")
+        if self.u0_final is not None:
+            ds("u0", self.u0_final, "1")
+        g = f.create_group("noise_budget")
+        entries = self.budget.entries
+        src = g.create_dataset("source", data=np.array([e.name for e in entries], dtype="S"))
+        src.attrs["units"] = ""
+        kind = g.create_dataset("kind", data=np.array([e.kind for e in entries], dtype="S"))
+        kind.attrs["units"] = ""
+        for name, vals, units in (("psd", [e.psd for e in entries], "A^2/Hz"),
+                                  ("T_eff", [e.T_eff for e in entries], "1"),
+                                  ("share", [e.share for e in entries], "1")):
+            d = g.create_dataset(name, data=np.array(vals, dtype=float))
+            d.attrs["units"] = units
+        g.attrs["total_psd"] = self.budget.total_psd
+        g.attrs["T_eff"] = self.budget.T_eff
+        if self.devices is not None:
+            dg = f.create_group("devices")
+            dg.attrs["description"] = ("this chip's fixed variations, drawn from run.seed "
+                                       "(circuit_sim.nonideal)")
+            dunits = {"gm_rel": "1", "c_rel": "1", "threshold_offset": "V",
+                      "weight_gain": "1", "weight_offset": "1 (units of Phi)",
+                      "drift_rate": "1/s (units of Phi per second)"}
+            for name, arr in self.devices.items():
+                dg.create_dataset(name, data=arr).attrs["units"] = dunits.get(name, "")
+        mg = f.create_group("metrics")
+        for k, v in self.metrics.items():
+            mg.attrs[k] = v
+        a = f.attrs
+        a["config"] = self.cfg.to_toml()
+        if self.cfg.source is not None:
+            a["config_original"] = self.cfg.source
+        a["seed"] = self.cfg.run.seed
+        a["backend"] = self.cfg.run.backend
+        a["integrator"] = self.cfg.run.integrator
+        a["integrator_description"] = INTEGRATOR_DESCRIPTIONS[self.cfg.run.integrator]
+        if self.cfg.learning is not None:
+            a["plasticity_dt"] = self.cfg.plasticity_stride() * self.dt
+            a["plasticity_stride"] = self.cfg.plasticity_stride()
+        a["version"] = __version__
+        a["git_revision"] = git_revision()
+        a["T_eff"] = self.T_eff
+        a["tau_u"] = self.tau_u
+        a["dt"] = self.dt
+        a["burn_in"] = self.burn_in
+        a["interrupted"] = self.interrupted
+        a["wall_time"] = self.wall_time
+        a["run_time"] = self.run_time
 
     def plot(self, path=None):
         """Figure: marginals of ``s`` (exact where computable) and sample traces; PNG if ``path``."""

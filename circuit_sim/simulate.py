@@ -69,8 +69,8 @@ def structure_key(cfg: Config, kind: str) -> str:
 
 
 def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
-                  u_init: np.ndarray | None = None, schedule: tuple | None = None
-                  ) -> InferenceResult:
+                  u_init: np.ndarray | None = None, schedule: tuple | None = None,
+                  out=None) -> InferenceResult:
     """Simulate the circuit described by ``cfg`` and return its recorded samples.
 
     Parameters
@@ -85,6 +85,11 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
         Initial state overriding :func:`initial_state`.
     schedule : (patches (K, N), switch_at (K,) in steps), optional
         A stream of inputs instead of the config's fixed ``x``.
+    out : path, optional
+        Also write the run to this HDF5 file (the layout of ``InferenceResult.to_hdf5``).
+        The samples are written on a background thread while the figures of merit are
+        computed, which hides most of the file's cost on a machine with two or more cores
+        (``circuit-sim infer`` does this).
 
     Returns
     -------
@@ -156,7 +161,7 @@ def run_inference(cfg: Config, *, progress=None, build_dir: str | None = None,
         dt_auto=dt_auto, record_stride=stride, wall_time=wall, run_time=run_time,
         interrupted=interrupted, u0_final=u0_final, u0_trace=u0_trace,
         devices=(cfg.devices().as_dict() if cfg.mismatch is not None or cfg.weights is not None
-                 else None))
+                 else None), out=out)
 
 
 def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:
