@@ -222,13 +222,28 @@ def _cached_project(key: str):
         lock_file.close()
 
 
+_GC_FROZEN = False
+
+
 def _collect_brian_objects() -> None:
-    """Collect garbage until no unreachable Brian2 object is left (cheapest pass first)."""
+    """Collect garbage until no unreachable Brian2 object is left (cheapest pass first).
+
+    The first call in a process also moves every object alive at that moment (mostly the
+    imported modules: about 200 000 objects with brian2, sympy and scipy) to the
+    collector's permanent generation (``gc.freeze``), so a later full collection visits
+    only what was made since: about 1 ms instead of 0.1 s here. Those objects are still
+    freed by reference counting; only a reference cycle among them that becomes
+    unreachable later is not collected.
+    """
+    global _GC_FROZEN
     from brian2.core.names import Nameable
 
     gc.collect(1)
     if any(ref() is not None for ref in Nameable.__instances__()):
         gc.collect()
+    if not _GC_FROZEN:
+        gc.freeze()
+        _GC_FROZEN = True
 
 
 @contextlib.contextmanager
@@ -274,8 +289,9 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
     # Brian2 numbers code objects after the living objects of the same name ("..._1", "_2");
     # a previous run's objects still waiting for the garbage collector would change those
     # names, hence objects.h, hence recompile every file of a cached project. A young-
-    # generation collection frees them in about a millisecond; the full one (70 ms, every
-    # tracked object of the process) runs only if some Brian2 object is still alive.
+    # generation collection frees them in about a millisecond; the full one runs only if
+    # some Brian2 object is still alive, and visits only what was made since the first
+    # run (gc.freeze: 1 ms instead of 0.1 s).
     _collect_brian_objects()
     b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
     b2.device.reinit()
