@@ -94,3 +94,20 @@ def test_mapped_samples_survive_the_next_run_of_the_same_project():
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(first.v)), kept)
     first.v[0, 0] = 1.0  # a private (copy-on-write) mapping: writable, files untouched
     assert type(first.v) is np.ndarray
+
+
+@pytest.mark.slow
+def test_a_repeated_design_compiles_nothing(tmp_path, monkeypatch):
+    """The second run of a design reuses the cached program: every object file and the
+    binary keep their modification times. The first run's Brian2 objects are still alive
+    in reference cycles when the second is built; unless they are collected first, Brian2
+    names the new code objects ``..._1`` and every file is rebuilt."""
+    monkeypatch.setenv("CIRCUIT_SIM_CACHE", str(tmp_path))
+    first = run_inference(_gaussian("standalone"))
+    (project,) = [p for p in (tmp_path / "standalone").iterdir() if p.is_dir()]
+    built = {p.name: p.stat().st_mtime_ns for p in project.iterdir()
+             if p.suffix == ".o" or p.name == "main"}
+    assert "main" in built and len(built) > 3
+    second = run_inference(_gaussian("standalone", u_init=[-3.0, 2.0, 1.0, -1.0]))
+    assert {n: (project / n).stat().st_mtime_ns for n in built} == built
+    assert not np.allclose(first.v[:5], second.v[:5])  # the new initial state was used
