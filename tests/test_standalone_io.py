@@ -98,10 +98,10 @@ def test_mapped_samples_survive_the_next_run_of_the_same_project():
 
 @pytest.mark.slow
 def test_a_repeated_design_compiles_nothing(tmp_path, monkeypatch):
-    """The second run of a design reuses the cached program: every object file and the
-    binary keep their modification times. The first run's Brian2 objects are still alive
-    in reference cycles when the second is built; unless they are collected first, Brian2
-    names the new code objects ``..._1`` and every file is rebuilt."""
+    """The second run of a design (another initial state) reuses the cached program: every
+    object file and the binary keep their modification times. The long-run figures of the
+    benchmarks rely on it; a generated text that changed between the runs (for instance
+    code objects renamed ``..._1`` because the first run's were still alive) would rebuild."""
     monkeypatch.setenv("CIRCUIT_SIM_CACHE", str(tmp_path))
     first = run_inference(_gaussian("standalone"))
     (project,) = [p for p in (tmp_path / "standalone").iterdir() if p.is_dir()]
