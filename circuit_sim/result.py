@@ -23,6 +23,9 @@ from .config import INTEGRATOR_DESCRIPTIONS
 BURN_IN_FRACTION = 0.1
 #: At most this many (thinned) samples enter the autocorrelation-time estimate.
 MAX_IAT_SAMPLES = 20000
+#: The recorded-sample datasets of a run's HDF5 file and their units (``u0_trace`` only
+#: when the thresholds are learned).
+SAMPLE_UNITS = {"t": "s", "u": "1", "s": "1", "v": "V", "u0_trace": "1"}
 
 
 @functools.lru_cache(maxsize=1)
@@ -176,17 +179,18 @@ class InferenceResult:
         fails, the file keeps the samples and the run's attributes (no metrics) and the error
         is raised; if writing fails, the partial file is removed and the error raised.
         """
-        writer, res = None, None
-        if out is not None:
-            writer = _BackgroundWriter(_open_hdf5(out))
-            writer.dataset("t", t, "s")
-            writer.dataset("v", v, "V")
-            if u0_trace is not None:
-                writer.dataset("u0_trace", u0_trace, "1")
+        writer = _BackgroundWriter(_open_hdf5(out)) if out is not None else None
+        res = None
+
+        def write(name, data):
+            if writer is not None and data is not None:
+                writer.dataset(name, data, SAMPLE_UNITS[name])
         try:
+            write("t", t)  # what exists now first; u and s as soon as they are computed
+            write("v", v)
+            write("u0_trace", u0_trace)
             u = v / cfg.circuit.volts_per_unit
-            if writer is not None:
-                writer.dataset("u", u, "1")
+            write("u", u)
             if model.prior == "gaussian":
                 s = u.copy()
             elif u0_trace is not None:  # learned thresholds: s = h(u; u0(t))
@@ -194,8 +198,7 @@ class InferenceResult:
                 s = mag if model.positive else np.sign(u) * mag
             else:
                 s = models.soft_threshold(u, model.u0, model.positive)
-            if writer is not None:
-                writer.dataset("s", s, "1")
+            write("s", s)
             res = cls(cfg, model, x, t, v, u, s, dictionary, budget, dt, dt_auto, record_stride,
                       wall_time, run_time, interrupted, u0_final, u0_trace, devices=devices)
             res.metrics = res.compute_metrics()
@@ -414,10 +417,8 @@ class InferenceResult:
 
     def _sample_datasets(self) -> list[tuple[str, np.ndarray, str]]:
         """(name, array, units) of the recorded samples: the bulk of a file."""
-        out = [("t", self.t, "s"), ("u", self.u, "1"), ("s", self.s, "1"), ("v", self.v, "V")]
-        if self.u0_trace is not None:
-            out.append(("u0_trace", self.u0_trace, "1"))
-        return out
+        return [(name, getattr(self, name), units) for name, units in SAMPLE_UNITS.items()
+                if getattr(self, name) is not None]
 
     def _write_metadata(self, f) -> None:
         """Everything of :meth:`to_hdf5` but the sample datasets, into the open file ``f``."""
