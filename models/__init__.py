@@ -1,14 +1,17 @@
 """Dimensionless Bayesian sparse-coding model, exact posteriors and reference samplers.
 
-Imports only numpy and scipy (never brian2). See SPEC section 2.
+Imports only numpy and scipy (never brian2). See SPEC section 2. :mod:`models.constraints`
+is the project's one parameter validator (``noise`` and ``circuit_sim`` use it too).
 """
 
 from .data import random_dictionary
 from .diagnostics import (code_total_variation, effective_sample_size, expected_total_variation,
                           integrated_autocorrelation_time)
-from .exact import (GridPosterior, gaussian_posterior, grid_posterior, s_bin_probabilities,
-                    s_total_variation, total_variation, u_bin_probabilities, u_total_variation)
-from .learning import LearningTrajectory, bars_data, bars_dictionary, learning_reference
+from .exact import (GridPosterior, gaussian_posterior, gaussian_precision, grid_posterior,
+                    s_bin_probabilities, s_total_variation, total_variation,
+                    u_bin_probabilities, u_total_variation)
+from .learning import (LearningTrajectory, bars_data, bars_dictionary, learning_rates,
+                       learning_reference)
 from .samplers import euler_maruyama, langevin_drift, map_descent, mala
 from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_max,
                             max_stable_step, pi_from_u0, soft_threshold,
@@ -17,6 +20,7 @@ from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_m
 __all__ = [
     "LearningTrajectory",
     "learning_reference",
+    "learning_rates",
     "bars_dictionary",
     "bars_data",
     "SparseCodingModel",
@@ -30,6 +34,7 @@ __all__ = [
     "lambda_max",
     "max_stable_step",
     "gaussian_posterior",
+    "gaussian_precision",
     "GridPosterior",
     "grid_posterior",
     "total_variation",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as v
+from . import constraints as v
 
 __all__ = ["random_dictionary"]
 

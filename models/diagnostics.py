@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft as _fft
 
-from . import _validation as v
+from . import constraints as v
 
 __all__ = ["integrated_autocorrelation_time", "effective_sample_size",
            "expected_total_variation"]
@@ -148,7 +148,7 @@ def code_total_variation(s_a, s_b, n_bins: int = 20) -> float:
     a = np.asarray(s_a, dtype=float).ravel()
     b = np.asarray(s_b, dtype=float).ravel()
     if a.size == 0 or b.size == 0:
-        raise ValueError(f"s_a, s_b: expected non-empty samples, got sizes {a.size}, {b.size}")
+        raise v.bad_input("s_a, s_b", "non-empty samples", f"sizes {a.size}, {b.size}")
     za, zb = a[a != 0], b[b != 0]
     tv = abs(1 - za.size / a.size - (1 - zb.size / b.size))
     pooled = np.concatenate([za, zb])

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validation as v
+from . import constraints as v
 from .sparse_coding import (SparseCodingModel, _check_model, _check_x, _coefficients,
                             _prior_energy, gram_terms, lambda_max)
 
@@ -32,6 +32,17 @@ _COARSE_N_GRID = {1: 4001, 2: 401}
 # --------------------------------------------------------------------------------------------
 # Gaussian prior: closed form
 # --------------------------------------------------------------------------------------------
+
+def gaussian_precision(model: SparseCodingModel) -> np.ndarray:
+    """Posterior precision of ``u`` under the Gaussian prior, ``A = Phi^T Phi / sigma^2 +
+    I / prior_variance`` (M, M); the energy's Hessian (it does not depend on ``x``)."""
+    model = _check_model(model)
+    if model.prior != "gaussian":
+        raise v.bad_input("model.prior", "'gaussian' for a closed-form posterior",
+                          repr(model.prior))
+    phi = model.dictionary
+    return phi.T @ phi / model.sigma ** 2 + np.eye(model.n_components) / model.prior_variance
+
 
 def gaussian_posterior(model: SparseCodingModel, x, *, temperature: float = 1.0,
                        euler_step: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -66,8 +77,7 @@ def gaussian_posterior(model: SparseCodingModel, x, *, temperature: float = 1.0,
     x = _check_x(model, x)
     t = v.real_scalar("temperature", temperature, lower=0.0)
     phi = model.dictionary
-    m = model.n_components
-    prec = phi.T @ phi / model.sigma ** 2 + np.eye(m) / model.prior_variance
+    prec = gaussian_precision(model)
     mean = np.linalg.solve(prec, phi.T @ x / model.sigma ** 2)
     if euler_step is None:
         eff = prec

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import constraints as v
 from .sparse_coding import SparseCodingModel, _soft_threshold, _soft_threshold_derivative
 
 __all__ = ["LearningTrajectory", "learning_reference", "bars_dictionary", "bars_data"]
@@ -90,53 +91,70 @@ def learning_reference(model: SparseCodingModel, x, u_init, *, n_steps: int, ste
     """
     phi = np.array(model.dictionary, dtype=float)
     n, m = phi.shape
-    plasticity_every = int(plasticity_every)
-    if plasticity_every < 1:
-        raise ValueError(f"plasticity_every: expected an integer >= 1, got {plasticity_every}")
-    if threshold not in ("per_unit", "shared"):
-        raise ValueError(f"threshold: expected 'per_unit' or 'shared', got {threshold!r}")
+    plasticity_every = v.integer("plasticity_every", plasticity_every, lower=1)
+    v.choice("threshold", threshold, ("per_unit", "shared"))
     x = np.asarray(x, dtype=float)
     xs = np.broadcast_to(x, (n_steps, n)) if x.ndim == 1 else x
     if xs.shape != (n_steps, n):
-        raise ValueError(f"x: expected shape ({n},) or ({n_steps}, {n}), got {x.shape}")
+        raise v.bad_input("x", f"shape ({n},) or ({n_steps}, {n})", f"shape {x.shape}")
     u = np.array(u_init, dtype=float).reshape(m)
     u0 = np.full(m, float(model.u0))
-    sig2 = model.sigma ** 2
+    learn_u0 = tau_u0 is not None and model.prior != "gaussian"
     noise = np.sqrt(2.0 * temperature * step) if temperature > 0 else 0.0
     k_rec = n_steps // record_every
     rec_u, rec_phi, rec_u0 = np.empty((k_rec, m)), np.empty((k_rec, n, m)), np.empty((k_rec, m))
-    gaussian = model.prior == "gaussian"
     for k in range(n_steps):
         if k % record_every == 0 and k // record_every < k_rec:
             j = k // record_every
             rec_u[j], rec_phi[j], rec_u0[j] = u, phi, u0
-        if gaussian:
-            s, hp = u, np.ones(m)
-        else:
-            s = _soft_threshold(u, u0, model.positive)
-            hp = _soft_threshold_derivative(u, u0, model.positive)
-        r = xs[k] - phi @ s
-        drive = phi.T @ r / sig2
-        if gaussian:
-            force = drive - u / model.prior_variance
-        elif dynamics == "lca":
-            force = (np.where(u >= 0, drive, -drive) if model.positive else drive) - (u - s)
-        else:
-            force = hp * drive - model.lam * np.sign(u)
-        dphi = np.outer(r, s) / sig2
-        if normalise:
-            dphi -= normalise * phi * (np.sum(phi**2, axis=0) - 1.0)
-        du0 = -hp * np.sign(u) * drive if (tau_u0 is not None and not gaussian) else 0.0
-        if threshold == "shared" and tau_u0 is not None and not gaussian:
-            du0 = np.full(m, np.sum(du0))
+        force, dphi, du0 = learning_rates(model, phi, u, u0, xs[k], normalise=normalise,
+                                          dynamics=dynamics, threshold=threshold)
         u = u + step * force
         if noise:
             u = u + noise * rng.standard_normal(m)
         if k % plasticity_every == 0:
             phi = phi + (plasticity_every * step / tau_phi) * dphi
-        if tau_u0 is not None and not gaussian:
+        if learn_u0:
             u0 = u0 + (step / tau_u0) * du0
     return LearningTrajectory(rec_u, rec_phi, rec_u0)
+
+
+def learning_rates(model: SparseCodingModel, phi: np.ndarray, u: np.ndarray, u0: np.ndarray,
+                   x: np.ndarray, *, normalise: float = 0.0, dynamics: str = "langevin",
+                   threshold: str = "per_unit") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three right-hand sides of one step of :func:`learning_reference`, from one state.
+
+    Returns
+    -------
+    force : ndarray (M,)
+        ``tau_u du/dt`` without the noise (``-dE/du``, or the LCA drive).
+    dphi : ndarray (N, M)
+        ``tau_Phi dPhi/dt``.
+    du0 : ndarray (M,)
+        ``tau_u0 du0/dt = -dE/du0`` (summed over units for a shared threshold).
+    """
+    m = phi.shape[1]
+    gaussian = model.prior == "gaussian"
+    if gaussian:
+        s, hp = u, np.ones(m)
+    else:
+        s = _soft_threshold(u, u0, model.positive)
+        hp = _soft_threshold_derivative(u, u0, model.positive)
+    r = x - phi @ s
+    drive = phi.T @ r / model.sigma ** 2
+    if gaussian:
+        force = drive - u / model.prior_variance
+    elif dynamics == "lca":
+        force = (np.where(u >= 0, drive, -drive) if model.positive else drive) - (u - s)
+    else:
+        force = hp * drive - model.lam * np.sign(u)
+    dphi = np.outer(r, s) / model.sigma ** 2
+    if normalise:
+        dphi -= normalise * phi * (np.sum(phi**2, axis=0) - 1.0)
+    du0 = np.zeros(m) if gaussian else -hp * np.sign(u) * drive
+    if threshold == "shared":
+        du0 = np.full(m, np.sum(du0))
+    return force, dphi, du0
 
 
 def bars_dictionary(size: int = 8) -> np.ndarray:
@@ -147,9 +165,7 @@ def bars_dictionary(size: int = 8) -> np.ndarray:
     ndarray (size*size, 2*size)
         Pixels flattened row-major (pixel ``(r, c)`` is row ``r * size + c``).
     """
-    size = int(size)
-    if size < 2:
-        raise ValueError(f"size: expected an integer >= 2, got {size!r}")
+    size = v.integer("size", size, lower=2)
     phi = np.zeros((size * size, 2 * size))
     img = np.zeros((size, size))
     for b in range(size):

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _validation as v
+from . import constraints as v
 from .sparse_coding import (SparseCodingModel, _check_model, _check_x,
                             energy_from_gram, energy_gradient, gradient_from_gram, gram_terms)
 

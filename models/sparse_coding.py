@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _validation as v
+from . import constraints as v
 
 __all__ = [
     "SparseCodingModel",
@@ -158,7 +158,13 @@ def u0_from_pi(lam: float, pi: float) -> float:
 
 def _threshold_args(u, u0, positive):
     u = v.float_array("u", u, expected_shape="(...)", finite=False)
-    u0 = v.real_scalar("u0", u0, lower=0.0)
+    if np.ndim(u0) == 0:
+        u0 = v.real_scalar("u0", u0, lower=0.0)
+    else:  # one threshold per sample / unit (learned thresholds), broadcast against u
+        u0 = v.float_array("u0", u0, expected_shape="broadcastable to u's shape")
+        if np.any(u0 < 0) or np.broadcast_shapes(u0.shape, u.shape) != u.shape:
+            raise v.bad_input("u0", f"thresholds >= 0 broadcastable to u's shape {u.shape}",
+                              f"shape {u0.shape}, min {float(np.min(u0)):g}")
     positive = v.boolean("positive", positive)
     return u, u0, positive
 
@@ -182,8 +188,9 @@ def soft_threshold(u, u0: float, positive: bool = False):
     ----------
     u : array_like, any shape
         Potentials.
-    u0 : float
-        Threshold, >= 0.
+    u0 : float or array_like
+        Threshold, >= 0; an array broadcastable to ``u`` gives every element its own
+        threshold (learned thresholds recorded with the samples, ``(K, M)``).
     positive : bool
         If True ``h(u) = max(|u| - u0, 0)``; else ``h(u) = sign(u) max(|u| - u0, 0)``.
 

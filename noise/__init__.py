@@ -7,7 +7,7 @@ gives the sampler temperature ``T_eff = S_I / (4 G_m C V_u^2)`` (SPEC section 3)
 Imports only numpy, scipy and (lazily, for plotting) matplotlib; never brian2.
 """
 
-from .budget import BudgetEntry, NoiseBudget, format_si, noise_budget
+from .budget import BudgetEntry, NoiseBudget, fill_psd, noise_budget
 from .sources import (
     FlickerNoise,
     InjectedNoise,
@@ -17,6 +17,7 @@ from .sources import (
     ThermalNoise,
     one_pole_equivalent_psd,
 )
+from .units import format_si, parse_quantity, si_value
 from .temperature import (
     BOLTZMANN,
     ELEMENTARY_CHARGE,
@@ -31,7 +32,10 @@ __all__ = [
     "BudgetEntry",
     "NoiseBudget",
     "noise_budget",
+    "fill_psd",
     "format_si",
+    "parse_quantity",
+    "si_value",
     "ThermalNoise",
     "ShotNoise",
     "FlickerNoise",

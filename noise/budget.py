@@ -15,38 +15,15 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from models import constraints as _c
+
 from .sources import FlickerNoise, InjectedNoise, ShotNoise, ThermalNoise
 from .temperature import _node
+from .units import format_si
 
-__all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "format_si"]
+__all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "fill_psd", "format_si"]
 
 _SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise)
-
-_PREFIXES = {
-    -24: "y", -21: "z", -18: "a", -15: "f", -12: "p", -9: "n", -6: "u", -3: "m",
-    0: "", 3: "k", 6: "M", 9: "G", 12: "T", 15: "P", 18: "E", 21: "Z", 24: "Y",
-}
-
-
-def format_si(value, unit: str, *, digits: int = 4) -> str:
-    """Format an SI value with an engineering prefix: ``format_si(1e-14, "F") == "10 fF"``.
-
-    ``'u'`` is used for micro (``"1 uS"``); ``digits`` significant digits, trailing zeros dropped
-    (``"2.5 ns"``).  Zero gives ``"0 F"``; values beyond the prefix range fall back to e-notation.
-    """
-    x = float(value)
-    if x == 0.0 or not math.isfinite(x):
-        return f"{x:g} {unit}".rstrip()
-    exp3 = int(math.floor(math.log10(abs(x)) / 3.0)) * 3
-    exp3 = min(max(exp3, -24), 24)
-    mant = float(f"{x / 10.0**exp3:.{digits}g}")
-    if abs(mant) >= 1000.0 and exp3 < 24:          # rounding carried into the next prefix
-        exp3 += 3
-        mant = float(f"{x / 10.0**exp3:.{digits}g}")
-    if not (1.0 <= abs(mant) < 1000.0):             # outside y..Y
-        return f"{x:.{digits}g} {unit}".rstrip()
-    return f"{mant:.{digits}g} {_PREFIXES[exp3]}{unit}"
-
 
 @dataclass(frozen=True)
 class BudgetEntry:
@@ -150,7 +127,7 @@ class NoiseBudget:
         lo = float(f_min) if f_min is not None else lo
         hi = float(f_max) if f_max is not None else hi
         if not (0.0 < lo < hi and math.isfinite(hi)):
-            raise ValueError(f"f_min/f_max: expected 0 < f_min < f_max in Hz, got {lo!r}, {hi!r}")
+            raise _c.bad_input("f_min/f_max", "0 < f_min < f_max in Hz", f"{lo!r}, {hi!r}")
         f = np.logspace(math.log10(lo), math.log10(hi), 400)
 
         fig = Figure(figsize=(7.0, 4.5))
@@ -181,6 +158,25 @@ class NoiseBudget:
         return fig
 
 
+def fill_psd(sources, target: float, *, transconductance, capacitance, volts_per_unit,
+             name: str = "injected") -> float:
+    """The white PSD (A^2/Hz) that brings the node's total ``T_eff`` to ``target``.
+
+    ``4 G_m C V_u^2 (target - T_others)`` with ``T_others`` the temperature of ``sources``
+    (resolved sources only). A :class:`~models.constraints.ParameterError` on ``fill_to``
+    when the others already exceed the target (``name``: the filling source, for the message).
+    """
+    g, c, v = _node(transconductance, capacitance, volts_per_unit)
+    scale = 4.0 * g * c * v * v            # A^2/Hz per unit of T_eff
+    natural = math.fsum(s.equivalent_psd(c / g) for s in sources) / scale
+    if natural > target:
+        raise _c.bad_input("fill_to", "a target T_eff at or above the natural noise",
+                           f"fill_to={target!r} but the other sources already give T_eff = "
+                           f"{natural:.6g} (source {name!r}; lower the natural noise or raise "
+                           "the target)")
+    return scale * (target - natural)
+
+
 def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> NoiseBudget:
     """Compute the noise budget of a latent node.
 
@@ -195,8 +191,9 @@ def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> N
         ``V_u`` in V per unit of u.
 
     At most one ``InjectedNoise(fill_to=T_target)`` is allowed; it is resolved to the white PSD
-    ``4 G_m C V_u^2 (T_target - T_others)`` (A^2/Hz) that makes the total exactly ``T_target``.
-    ``T_others > T_target`` is a ValueError naming fill_to, the target and the natural T_eff.
+    ``4 G_m C V_u^2 (T_target - T_others)`` (A^2/Hz, :func:`fill_psd`) that makes the total
+    exactly ``T_target``. ``T_others > T_target`` is an error naming fill_to, the target and
+    the natural T_eff.
     """
     g, c, v = _node(transconductance, capacitance, volts_per_unit)
     if isinstance(sources, _SOURCE_TYPES):
@@ -205,34 +202,31 @@ def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> N
     # an empty list is a noiseless circuit: T_eff = 0 (deterministic descent, the T = 0 limit)
     for i, s in enumerate(sources):
         if not isinstance(s, _SOURCE_TYPES):
-            raise ValueError(
-                f"sources[{i}]: expected ThermalNoise, ShotNoise, FlickerNoise or InjectedNoise, "
-                f"got {s!r}")
+            raise _c.ParameterError(f"sources[{i}]", "ThermalNoise, ShotNoise, FlickerNoise or "
+                                    "InjectedNoise", s)
     fills = [i for i, s in enumerate(sources)
              if isinstance(s, InjectedNoise) and not s.is_resolved]
     if len(fills) > 1:
-        raise ValueError(
-            f"fill_to: expected at most one InjectedNoise(fill_to=...) source, got {len(fills)} "
-            f"(sources {', '.join(repr(sources[i].name) for i in fills)})")
-
+        raise _c.bad_input("fill_to", "at most one InjectedNoise(fill_to=...) source",
+                           f"{len(fills)} (sources "
+                           f"{', '.join(repr(sources[i].name) for i in fills)})")
     tau_u = c / g
     scale = 4.0 * g * c * v * v            # A^2/Hz per unit of T_eff
-    psds = [None if i in fills else s.equivalent_psd(tau_u) for i, s in enumerate(sources)]
+    target = None
     if fills:
         i = fills[0]
         target = sources[i].fill_to
-        natural = sum(p for p in psds if p is not None) / scale
-        if natural > target:
-            raise ValueError(
-                f"fill_to: expected a target T_eff at or above the natural noise, got fill_to="
-                f"{target!r} but the other sources already give T_eff = {natural:.6g} "
-                f"(source {sources[i].name!r}; lower the natural noise or raise the target)")
-        psds[i] = scale * (target - natural)
-        sources = sources[:i] + (replace(sources[i], psd=psds[i], fill_to=None),) + sources[i + 1:]
+        psd = fill_psd(sources[:i] + sources[i + 1:], target, transconductance=g,
+                       capacitance=c, volts_per_unit=v, name=sources[i].name)
+        sources = sources[:i] + (replace(sources[i], psd=psd, fill_to=None),) + sources[i + 1:]
+    return _budget(sources, g, c, v, scale, tau_u, target)
 
+
+def _budget(sources, g, c, v, scale, tau_u, target) -> NoiseBudget:
+    psds = [s.equivalent_psd(tau_u) for s in sources]
     temps = [p / scale for p in psds]
     # with a fill_to source the total is the target by construction (avoid round-off drift)
-    total_T = float(target) if fills else math.fsum(temps)
+    total_T = float(target) if target is not None else math.fsum(temps)
     entries = tuple(
         BudgetEntry(name=s.name, kind=s.kind, psd=float(p), T_eff=float(t),
                     share=(t / total_T if total_T > 0 else 0.0))

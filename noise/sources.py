@@ -27,18 +27,20 @@ Common interface of every source class:
 ``inj.psd(f)`` returns the flat spectrum.  An unresolved ``InjectedNoise(fill_to=...)`` has
 ``psd is None`` until :func:`noise.budget.noise_budget` resolves it.
 
-Validation errors are ``ValueError("<field>: expected <what>, got <value>")``.
+Validation errors are ``models.constraints.ParameterError`` (a ValueError):
+``"<field>: expected <what>, got <value>"``.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
 from scipy.optimize import nnls
+
+from models import constraints as _c
 
 from .temperature import BOLTZMANN, ELEMENTARY_CHARGE
 
@@ -56,26 +58,13 @@ __all__ = [
 # --------------------------------------------------------------------------------------------
 # validation helpers
 # --------------------------------------------------------------------------------------------
-def _error(name: str, what: str, value) -> ValueError:
-    return ValueError(f"{name}: expected {what}, got {value!r}")
-
-
 def _as_float(name: str, value, what: str, *, allow_zero: bool = False) -> float:
-    if isinstance(value, bool):
-        raise _error(name, what, value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise _error(name, what, value) from None
-    ok = math.isfinite(x) and (x >= 0.0 if allow_zero else x > 0.0)
-    if not ok:
-        raise _error(name, what, value)
-    return x
+    return _c.number(name, value, low=0.0, low_open=not allow_zero, expected=what, coerce=True)
 
 
 def _check_name(value) -> str:
     if not isinstance(value, str) or not value:
-        raise _error("name", "a non-empty string", value)
+        raise _c.ParameterError("name", "a non-empty string", value)
     return value
 
 
@@ -187,10 +176,7 @@ class ShotNoise(_WhiteMixin):
 
     def __post_init__(self):
         _set(self, "current", _as_float("current", self.current, "a positive current in A"))
-        b = self.branches
-        if isinstance(b, bool) or not isinstance(b, numbers.Integral) or int(b) < 1:
-            raise _error("branches", "an integer >= 1", b)
-        _set(self, "branches", int(b))
+        _set(self, "branches", _c.integer("branches", self.branches, lower=1))
         _check_name(self.name)
 
     @property
@@ -224,10 +210,8 @@ class InjectedNoise(_WhiteMixin):
 
     def __post_init__(self):
         if (self.psd is None) == (self.fill_to is None):
-            raise ValueError(
-                "psd / fill_to: expected exactly one of psd (A^2/Hz) or fill_to (target T_eff), "
-                f"got psd={self.psd!r}, fill_to={self.fill_to!r}"
-            )
+            raise _c.bad_input("psd / fill_to", "exactly one of psd (A^2/Hz) or fill_to (target "
+                               "T_eff)", f"psd={self.psd!r}, fill_to={self.fill_to!r}")
         if self.psd is not None:
             _set(self, "psd", PSDLevel(
                 _as_float("psd", self.psd, "a non-negative PSD in A^2/Hz", allow_zero=True)))
@@ -249,10 +233,9 @@ class InjectedNoise(_WhiteMixin):
     def white_psd(self) -> float:
         """The flat level in A^2/Hz; a ValueError for an unresolved ``fill_to`` source."""
         if self.psd is None:
-            raise ValueError(
-                f"psd: expected a resolved PSD in A^2/Hz, got None (InjectedNoise "
-                f"{self.name!r} has fill_to={self.fill_to!r}; resolve it with noise_budget(...))"
-            )
+            raise _c.bad_input("psd", "a resolved PSD in A^2/Hz",
+                               f"None (InjectedNoise {self.name!r} has fill_to={self.fill_to!r}; "
+                               "resolve it with noise_budget(...))")
         return float(self.psd)
 
     def equivalent_psd(self, tau_u: float | None = None) -> float:
@@ -302,10 +285,8 @@ class FlickerNoise:
         _set(self, "f_min", _as_float("f_min", self.f_min, "a positive frequency in Hz"))
         _set(self, "f_max", _as_float("f_max", self.f_max, "a positive frequency in Hz"))
         if not self.f_max > self.f_min:
-            raise ValueError(
-                f"f_max: expected a frequency in Hz above f_min = {self.f_min!r}, "
-                f"got {self.f_max!r} (f_min must be < f_max)"
-            )
+            raise _c.bad_input("f_max", f"a frequency in Hz above f_min = {self.f_min!r}",
+                               f"{self.f_max!r} (f_min must be < f_max)")
         _set(self, "poles_per_decade", _as_float(
             "poles_per_decade", self.poles_per_decade, "a positive number of poles per decade"))
         _check_name(self.name)

@@ -16,9 +16,9 @@ Noise convention (everywhere in this package): a current-noise source is specifi
 
 from __future__ import annotations
 
-import math
-
 from scipy import constants as _const
+
+from models import constraints as _c
 
 __all__ = [
     "BOLTZMANN",
@@ -37,14 +37,8 @@ ELEMENTARY_CHARGE: float = float(_const.e)
 
 
 def _positive(name: str, value, what: str) -> float:
-    """Return ``value`` as a float if it is finite and > 0, else raise the package's ValueError."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name}: expected {what}, got {value!r}") from None
-    if not (math.isfinite(x) and x > 0.0):
-        raise ValueError(f"{name}: expected {what}, got {value!r}")
-    return x
+    """Return ``value`` as a float if it is finite and > 0, else raise the ParameterError."""
+    return _c.number(name, value, low=0.0, low_open=True, expected=what, coerce=True)
 
 
 def _node(transconductance, capacitance, volts_per_unit) -> tuple[float, float, float]:
@@ -74,9 +68,7 @@ def effective_temperature(psd, transconductance, capacitance, volts_per_unit) ->
         ``T_eff = S_I / (4 G_m C V_u^2)`` (dimensionless; 1 means exact posterior sampling).
     """
     g, c, v = _node(transconductance, capacitance, volts_per_unit)
-    s = float(psd)
-    if not (math.isfinite(s) and s >= 0.0):
-        raise ValueError(f"psd: expected a non-negative PSD in A^2/Hz, got {psd!r}")
+    s = _c.number("psd", psd, low=0.0, expected="a non-negative PSD in A^2/Hz", coerce=True)
     return s / (4.0 * g * c * v * v)
 
 
@@ -87,9 +79,8 @@ def psd_for_temperature(T_eff, transconductance, capacitance, volts_per_unit) ->
     ``T_eff`` is dimensionless (>= 0); ``G_m`` in S, ``C`` in F, ``V_u`` in V.
     """
     g, c, v = _node(transconductance, capacitance, volts_per_unit)
-    t = float(T_eff)
-    if not (math.isfinite(t) and t >= 0.0):
-        raise ValueError(f"T_eff: expected a non-negative dimensionless temperature, got {T_eff!r}")
+    t = _c.number("T_eff", T_eff, low=0.0, expected="a non-negative dimensionless temperature",
+                  coerce=True)
     return 4.0 * g * c * v * v * t
 
 
