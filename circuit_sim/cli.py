@@ -23,7 +23,6 @@ def _outputs(out: str | None, config_path: Path, suffix: str = ".h5") -> tuple[P
 
 def cmd_infer(args) -> int:
     from .config import load_config
-    from .simulate import run_inference
 
     cfg = load_config(args.config).with_overrides(seed=args.seed, backend=args.backend)
     h5, png = _outputs(args.out, Path(args.config))
@@ -31,15 +30,17 @@ def cmd_infer(args) -> int:
 
 
 def _infer_and_write(cfg, h5: Path, png: Path) -> int:
-    from .simulate import run_inference
+    from .run.inference import run_inference
 
-    print(cfg.noise_budget().table())
-    dt, auto = cfg.resolved_dt()
-    if auto:
-        print(f"run.dt not given: chose dt = {dt:.3g} s (h = dt/tau_u = {dt / cfg.circuit.tau_u:.3g})"
-              f" from lambda_max and the integrator ({cfg.run.integrator})")
-    print(f"running {cfg.n_steps()} steps on backend '{cfg.run.backend}' ...", flush=True)
-    result = run_inference(cfg, progress=sys.stderr, out=h5)  # writes h5 as it finishes
+    design = cfg.design
+    ts = design.timestep
+    print(design.noise.budget.table())
+    if ts.auto:
+        print(f"run.dt not given: chose dt = {ts.dt:.3g} s (h = dt/tau_u = "
+              f"{ts.dt / design.tau_u:.3g}) from lambda_max and the integrator "
+              f"({design.integrator})")
+    print(f"running {ts.n_steps} steps on backend '{design.backend}' ...", flush=True)
+    result = run_inference(design, progress=sys.stderr, out=h5)  # writes h5 as it finishes
     print(result.summary())
     result.plot(png)
     print(f"wrote {h5} and {png}")
@@ -50,7 +51,7 @@ def cmd_budget(args) -> int:
     from .config import load_config
 
     cfg = load_config(args.config)
-    budget = cfg.noise_budget()
+    budget = cfg.design.noise.budget
     print(budget.table())
     png = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_budget.png")
     png.parent.mkdir(parents=True, exist_ok=True)
@@ -76,8 +77,10 @@ def cmd_demo(args) -> int:
 
 def cmd_learn(args) -> int:
     from .config import load_config
-    from .learn import run_learning
-    from .report import load_learning, plot, summary
+    from .results.figures import plot_learning
+    from .results.hdf5 import load_learning
+    from .results.text import learning_summary
+    from .run.learning import run_learning
 
     cfg = load_config(args.config).with_overrides(seed=args.seed, backend=args.backend)
     if args.resume:
@@ -87,24 +90,27 @@ def cmd_learn(args) -> int:
             return EXIT_BAD_INPUT
     else:
         out = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_learn.h5")
-    print(cfg.noise_budget().table())
-    dt, _ = cfg.resolved_dt()
-    print(f"learning: {cfg.n_steps()} steps of {dt:.3g} s on backend '{cfg.run.backend}'"
-          + (f", resuming {out}" if args.resume else "") + " ...", flush=True)
-    run_learning(cfg, out, resume=bool(args.resume), progress=sys.stderr)
+    design = cfg.design
+    print(design.noise.budget.table())
+    print(f"learning: {design.timestep.n_steps} steps of {design.dt:.3g} s on backend "
+          f"'{design.backend}'" + (f", resuming {out}" if args.resume else "") + " ...",
+          flush=True)
+    run_learning(design, out, resume=bool(args.resume), progress=sys.stderr)
     data = load_learning(out)
-    print(summary(data))
-    png = plot(data, out.with_suffix(".png"))
+    print(learning_summary(data))
+    png = plot_learning(data, out.with_suffix(".png"))
     print(f"wrote {out} and {png}")
     return 130 if data["attrs"].get("interrupted") else 0
 
 
 def cmd_report(args) -> int:
-    from .report import load_learning, plot, summary
+    from .results.figures import plot_learning
+    from .results.hdf5 import load_learning
+    from .results.text import learning_summary
 
     data = load_learning(args.file)
-    print(summary(data))
-    png = plot(data, Path(args.out) if args.out else Path(args.file).with_suffix(".png"))
+    print(learning_summary(data))
+    png = plot_learning(data, Path(args.out) if args.out else Path(args.file).with_suffix(".png"))
     print(f"wrote {png}")
     return 0
 
@@ -118,8 +124,9 @@ def _cmd_export_spice(args) -> int:
 def _add_run_overrides(parser: argparse.ArgumentParser) -> None:
     """The ``--seed`` and ``--backend`` options shared by the commands that run the circuit."""
     parser.add_argument("--seed", type=int, help="override run.seed")
-    parser.add_argument("--backend", choices=("numpy", "cython", "standalone"),
-                        help="override run.backend")
+    from .config.sections import BACKENDS
+
+    parser.add_argument("--backend", choices=BACKENDS, help="override run.backend")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,16 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
                                     "list of config fields) in parallel on Dask; one HDF5 file "
                                     "per point and an index (CSV and HDF5) in --out; rerunning "
                                     "into the same directory skips finished points.")
-    from .sweep import add_sweep_arguments, cmd_sweep
+    from .sweep.cli import add_sweep_arguments
     add_sweep_arguments(ps)
-    ps.set_defaults(func=cmd_sweep)
 
     px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
                         description="Write an ngspice netlist of CONFIG's circuit (capacitor "
-                                    "nodes, behavioural drive currents, transient noise sources "
-                                    "with amplitudes from the same PSDs) for a cross-check.")
+                                    "nodes, behavioural drive currents) and a file of its noise "
+                                    "currents (seeded samples with the budget's PSDs, played by "
+                                    "an XSPICE filesource) for a cross-check; prints the "
+                                    "expected ngspice CPU time.")
     px.add_argument("config", help="TOML configuration file (at most 8 latent units)")
-    px.add_argument("-o", "--out", help="netlist file (default output/<config>.cir)")
+    px.add_argument("-o", "--out", help="netlist file (default output/<config>.cir); the noise "
+                    "samples go next to it (.noise)")
+    px.add_argument("--duration", metavar="TIME",
+                    help="simulated time, e.g. \"20 us\" (default: run.duration)")
+    px.add_argument("--step", metavar="TIME",
+                    help="noise sample time NT, also ngspice's largest step (default "
+                    "tau_u / (50 lambda_max))")
     px.set_defaults(func=_cmd_export_spice)
 
     pd = sub.add_parser("demo", help="run the built-in default design point",

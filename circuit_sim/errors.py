@@ -1,26 +1,13 @@
-"""One format for every configuration error: field, what was expected, what was given."""
+"""One format for every configuration error: field, what was expected, what was given.
+
+:class:`ConfigError` is the project's one parameter error,
+:class:`models.constraints.ParameterError`: a config field, a command-line option and a
+function argument of ``models`` or ``noise`` all report as ``<field>: expected <expected>,
+got <given>`` on one line, and the CLI prints any of them that way (exit status 2).
+"""
 
 from __future__ import annotations
 
+from models.constraints import ConfigError, ParameterError
 
-class ConfigError(ValueError):
-    """A configuration value is invalid.
-
-    The message always reads ``<field>: expected <expected>, got <given>`` so that a
-    user sees, on one line, which key of their file is wrong and what would be right.
-
-    Parameters
-    ----------
-    field : str
-        Dotted name of the config field (``"circuit.capacitance"``, ``"noise[1].kind"``).
-    expected : str
-        What the field should hold, with its unit or range.
-    given : object
-        The value that was given (shown with ``repr``).
-    """
-
-    def __init__(self, field: str, expected: str, given):
-        self.field = field
-        self.expected = expected
-        self.given = given
-        super().__init__(f"{field}: expected {expected}, got {given!r}")
+__all__ = ["ConfigError", "ParameterError"]

@@ -10,6 +10,7 @@ from .diagnostics import (code_total_variation, effective_sample_size, expected_
 from .exact import (GridPosterior, gaussian_posterior, gaussian_precision, grid_posterior,
                     s_bin_probabilities, s_total_variation, total_variation,
                     u_bin_probabilities, u_total_variation)
+from .gibbs import gibbs_spike_and_slab, u_from_s
 from .learning import (LearningTrajectory, bars_data, bars_dictionary, learning_rates,
                        learning_reference)
 from .samplers import euler_maruyama, langevin_drift, map_descent, mala
@@ -44,6 +45,8 @@ __all__ = [
     "u_bin_probabilities",
     "langevin_drift",
     "euler_maruyama",
+    "gibbs_spike_and_slab",
+    "u_from_s",
     "mala",
     "map_descent",
     "integrated_autocorrelation_time",

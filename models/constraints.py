@@ -7,7 +7,7 @@ argument of ``models`` or ``noise`` -- is reported as a :class:`ParameterError`,
     <field>: expected <what was expected>, got <value given>
 
 on one line, so that a user sees which field is wrong, what would be right and what they
-gave. ``circuit_sim.ConfigError`` is this same class. The checks below build the
+gave. ``circuit_sim.ConfigError`` is this same class (also named ``ParameterError``). The checks below build the
 "expected" text from the constraint (``"a number > 0 and <= 1"``, ``"an integer >= 1"``,
 ``"one of 'numpy', 'cython'"``) unless the caller words it (``expected=...``). They return
 the value converted (``float``, ``int``, ``bool``, an array).
@@ -22,7 +22,7 @@ import numbers
 
 import numpy as np
 
-__all__ = ["ParameterError", "bad_input", "real_scalar", "number", "integer", "boolean",
+__all__ = ["ConfigError", "ParameterError", "bad_input", "real_scalar", "number", "integer", "boolean",
            "choice", "keys", "generator", "float_array", "edges_array", "Shown"]
 
 
@@ -34,8 +34,9 @@ class Shown(str):
         return str(self)
 
 
-class ParameterError(ValueError):
-    """A parameter (config field or function argument) has an invalid value.
+class ConfigError(ValueError):
+    """A parameter (a config field, a command-line option or a function argument) has an
+    invalid value. (Named for what users meet it as; ``ParameterError`` is the same class.)
 
     Parameters
     ----------
@@ -57,6 +58,10 @@ class ParameterError(ValueError):
 
     def __reduce__(self):  # picklable (Dask ships errors between processes)
         return (type(self), (self.field, self.expected, self.given))
+
+
+#: The same class under the name used in ``models`` and ``noise``.
+ParameterError = ConfigError
 
 
 def bad_input(field: str, expected: str, got: str) -> ParameterError:

@@ -160,11 +160,16 @@ def _threshold_args(u, u0, positive):
     u = v.float_array("u", u, expected_shape="(...)", finite=False)
     if np.ndim(u0) == 0:
         u0 = v.real_scalar("u0", u0, lower=0.0)
-    else:  # one threshold per sample / unit (learned thresholds), broadcast against u
+    else:  # one threshold per sample / unit (learned thresholds), broadcast against u;
+        # a learned threshold may cross 0, where h(u) = sign(u) (|u| - u0) still holds
         u0 = v.float_array("u0", u0, expected_shape="broadcastable to u's shape")
-        if np.any(u0 < 0) or np.broadcast_shapes(u0.shape, u.shape) != u.shape:
-            raise v.bad_input("u0", f"thresholds >= 0 broadcastable to u's shape {u.shape}",
-                              f"shape {u0.shape}, min {float(np.min(u0)):g}")
+        try:
+            ok = np.broadcast_shapes(u0.shape, u.shape) == u.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise v.bad_input("u0", f"thresholds broadcastable to u's shape {u.shape}",
+                              f"shape {u0.shape}")
     positive = v.boolean("positive", positive)
     return u, u0, positive
 
@@ -190,7 +195,8 @@ def soft_threshold(u, u0: float, positive: bool = False):
         Potentials.
     u0 : float or array_like
         Threshold, >= 0; an array broadcastable to ``u`` gives every element its own
-        threshold (learned thresholds recorded with the samples, ``(K, M)``).
+        threshold (learned thresholds recorded with the samples, ``(K, M)``; any finite
+        values).
     positive : bool
         If True ``h(u) = max(|u| - u0, 0)``; else ``h(u) = sign(u) max(|u| - u0, 0)``.
 

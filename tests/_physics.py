@@ -1,45 +1,45 @@
 """Statistical helpers for the physics tests: every tolerance comes from an effective sample size.
 
-``break_noise`` is the deliberate-breakage switch: it scales every white noise amplitude
-in the built network by a factor (sqrt(2) is the classic one-sided/two-sided PSD bug), so
+``break_noise`` is the deliberate-breakage switch: it scales every noise amplitude of the
+resolved design (what the circuit is driven with, not the budget) by a factor (sqrt(2) is the classic one-sided/two-sided PSD bug), so
 each statistical check can be shown to fail when the physics is wrong.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 
 import numpy as np
 
 import models
-import circuit_sim.simulate as simulate
+import circuit_sim.design.resolved as design_resolve
 
 Z = 4.0  # every statistical assertion allows 4 standard errors
 
 
 @contextlib.contextmanager
 def break_noise(factor: float):
-    """Within the block, multiply every noise amplitude of the circuit (white sources and
-    flicker OU poles) by ``factor``."""
-    original = simulate.build_network
+    """Within the block, every design resolved gets its noise amplitudes multiplied by
+    ``factor`` (white sources per unit and flicker OU poles) while its budget still states
+    the intended ``T_eff``: the circuit then runs with the wrong noise on every path that
+    builds one (inference, learning). Configs must be made inside the block (a design is
+    resolved once per config)."""
+    original = design_resolve.resolve_noise
 
     def broken(*args, **kwargs):
-        circ = original(*args, **kwargs)
-        ns = circ.latent.namespace
-        for key in [k for k in ns if k.startswith("sdf_")]:  # flicker OU poles
-            ns[key] = ns[key] * factor
-        for key in [k for k in circ.latent.variables if k.startswith("amp_")]:  # white, per unit
-            setattr(circ.latent, key, getattr(circ.latent, key)[:] * factor)
-        if not (any(k.startswith("amp_") for k in circ.latent.variables)
-                or any(k.startswith("sdf_") for k in ns)):  # not AssertionError: tests expect that
-            raise RuntimeError("break_noise: no noise amplitude found in the circuit")
-        return circ
+        nd = original(*args, **kwargs)
+        if nd.white_amplitude is None and not nd.flicker:  # not AssertionError: tests expect that
+            raise RuntimeError("break_noise: no noise amplitude found in the design")
+        amp = None if nd.white_amplitude is None else nd.white_amplitude * factor
+        flicker = tuple((taus, sds * factor) for taus, sds in nd.flicker)
+        return dataclasses.replace(nd, white_amplitude=amp, flicker=flicker)
 
-    simulate.build_network = broken
+    design_resolve.resolve_noise = broken
     try:
         yield
     finally:
-        simulate.build_network = original
+        design_resolve.resolve_noise = original
 
 
 def mean_and_se(series: np.ndarray) -> tuple[float, float]:

@@ -8,7 +8,7 @@ import pytest
 
 from circuit_sim import ConfigError, load_config, loads_config
 from circuit_sim.cli import demo_config_text, main
-from circuit_sim.units import parse_quantity
+from noise import parse_quantity
 
 from ._configs import base_dict, make_config
 

@@ -136,11 +136,11 @@ def test_standalone_builds_in_its_own_directory(tmp_path, monkeypatch):
 
 def test_standalone_cache_is_locked_per_process(tmp_path, monkeypatch):
     """Two users of one cached project never share it: the second builds elsewhere."""
-    from circuit_sim.backends import _cached_project
+    from circuit_sim.circuit.backends import _cached_project
 
     monkeypatch.setenv("CIRCUIT_SIM_CACHE", str(tmp_path))
     with _cached_project("k") as a:
-        code = ("import sys; from circuit_sim.backends import _cached_project\n"
+        code = ("import sys; from circuit_sim.circuit.backends import _cached_project\n"
                 "with _cached_project('k') as d: print(d)")
         import subprocess
         import sys

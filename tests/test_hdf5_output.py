@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from circuit_sim import InferenceResult, run_inference
-from circuit_sim import result as result_module
+from circuit_sim.results import hdf5 as result_module
 
 from ._configs import make_config
 
@@ -50,7 +50,7 @@ def test_file_written_during_metrics_equals_to_hdf5(tmp_path):
 
 def test_samples_written_in_pieces_not_multiples_of_a_row(tmp_path, monkeypatch):
     # 1003-byte pwrite calls: 7 full pieces and a remainder of v's 8000 bytes, cut mid-float
-    monkeypatch.setattr(result_module._BackgroundWriter, "CHUNK_BYTES", 1003)
+    monkeypatch.setattr(result_module.BackgroundWriter, "CHUNK_BYTES", 1003)
     res = run_inference(_cfg(), out=tmp_path / "run.h5")
     with h5py.File(tmp_path / "run.h5") as f:
         for name in ("t", "u", "s", "v"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from circuit_sim import ConfigError, Config, load_config
-from circuit_sim.learn import run_learning
+from circuit_sim.run.learning import run_learning
 
 from ._configs import base_dict
 
@@ -159,11 +159,11 @@ def test_standalone_chunks_are_bit_identical_to_one_program_run(tmp_path):
     """A standalone run whose samples exceed memory_limit runs as several program runs of a
     few segments each (each resuming from the last): the same file, bit for bit, with
     memory bounded by the chunk."""
-    from circuit_sim.learn import _standalone_chunk
+    from circuit_sim.run.learning import standalone_chunk
 
     cfg = _bars_config("standalone", threshold_time_constant="5 us")
     limit = 30_000  # bytes: 2 segments of 101 samples x 8 units x (v, u0) x 8 bytes
-    assert _standalone_chunk(cfg, 8, limit) == 2
+    assert standalone_chunk(cfg.design, limit) == 2
     one = run_learning(cfg, tmp_path / "one.h5")
     chunked = run_learning(cfg, tmp_path / "chunked.h5", memory_limit=limit)
     with h5py.File(one) as a, h5py.File(chunked) as b:

@@ -197,7 +197,7 @@ def test_learning_config_errors_and_warning():
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
 def test_input_schedule_switches_patches_at_their_times(backend):
     """A stream of inputs: patch k is presented until switch_at[k] (no global clock)."""
-    from circuit_sim.simulate import run_inference as run
+    from circuit_sim.run.inference import run_inference as run
     cfg = _learning_config("gaussian", backend, "auto", 60)
     patches = np.array([[3.0, -2.0, 2.5], [-1.0, 0.5, 2.0], [0.3, 0.3, -0.9]])
     dt = 0.4e-9

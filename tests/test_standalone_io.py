@@ -1,5 +1,5 @@
 """The standalone backend's data path: Brian2's generated loop and result files, patched
-for speed (``circuit_sim.backends``), and the samples mapped from the program's files.
+for speed (``circuit_sim.circuit.backends``), and the samples mapped from the program's files.
 
 * ``network.cpp``: the per-step ``std::clock()`` read (a system call) moves after the loop;
 * ``objects.cpp``: a recorded 2D array is written in blocks, not one ``write`` per row;
@@ -13,7 +13,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from circuit_sim import backends, run_inference
+from circuit_sim import run_inference
+from circuit_sim.circuit import backends
 
 from .test_trajectory import _noiseless
 

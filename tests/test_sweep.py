@@ -233,7 +233,7 @@ def test_sweep_writes_points_and_index(swept):
 
 
 def test_a_second_sweep_into_a_busy_directory_is_refused(tmp_path):
-    from circuit_sim.sweep import _dir_lock  # noqa: PLC0415 -- the lock itself
+    from circuit_sim.sweep.runner import _dir_lock  # noqa: PLC0415 -- the lock itself
 
     with _dir_lock(tmp_path):
         with pytest.raises(ConfigError, match="a directory no other running sweep writes to"):
@@ -286,7 +286,7 @@ def test_rerun_of_a_finished_sweep_runs_nothing(swept, tmp_path):
     # a changed base (here: the overrides) makes the finished files stale: they would rerun
     body = swept["path"].read_text().split("[[points]]")[0]
     path.write_text(body.replace("[grid]", '[overrides]\n"run.duration" = "60 ns"\n[grid]'))
-    from circuit_sim.sweep import _Book  # noqa: PLC0415 -- checking the resume bookkeeping
+    from circuit_sim.sweep.index import _Book  # noqa: PLC0415 -- checking the resume bookkeeping
     sweep = load_sweep(path)
     book = _Book(sweep, out, 3)
     assert {book.load_finished(p) for p in sweep.points} == {"stale"}

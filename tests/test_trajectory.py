@@ -79,9 +79,9 @@ def test_compiled_backends_match_reference_at_T0(case, backend, crossbar):
 def test_dense_kernel_asserts_its_connectivity_order(backend, monkeypatch):
     """The dense kernel reads g as a row-major N x M matrix; any other synapse order must
     stop the run instead of computing a wrong product."""
-    import circuit_sim.network as network
+    import circuit_sim.circuit.equations as equations
 
-    monkeypatch.setattr(network, "row_major_order", network.diagonal_order)
+    monkeypatch.setattr(equations, "row_major_order", equations.diagonal_order)
     cfg = _noiseless("laplace", backend, "dense")
     with pytest.raises(Exception) as err:
         run_inference(cfg)

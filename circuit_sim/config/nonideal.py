@@ -34,7 +34,8 @@ with each unit's ``G_m``.
 * ``drift_sigma`` (a rate, e.g. ``"100 Hz"``): each synapse drifts at a fixed random rate
   ``dPhi/dt = d_ij ~ N(0, drift_sigma)`` (in units of ``Phi`` per second).
 
-Nothing here imports Brian2; :mod:`circuit_sim.network` wires the draws into the circuit.
+This module parses the two sections; the draws are :mod:`circuit_sim.design.devices` and the
+circuit wires them in (:mod:`circuit_sim.circuit.network`).
 """
 
 from __future__ import annotations
@@ -43,13 +44,10 @@ import math
 import re
 from dataclasses import dataclass
 
-import numpy as np
+from noise import parse_quantity
 
-from .errors import ConfigError
-from .units import parse_quantity
-
-#: Offsets into ``np.random.default_rng([seed, k])`` (independent of Brian2's noise stream).
-_STREAM_MISMATCH, _STREAM_DRIFT = 0x6D69, 0x6472
+from ..errors import ConfigError
+from .fields import check_keys, table
 
 _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
                   "weight_offset_sigma", "A_VT", "A_beta", "width", "length")
@@ -58,11 +56,7 @@ _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
 
 def _table(d, section: str, keys: tuple) -> str:
     """Check that ``[section]`` is a table of known keys; return the section's name."""
-    if not isinstance(d, dict):
-        raise ConfigError(f"[{section}]", "a table", d)
-    for key in d:
-        if key not in keys:
-            raise ConfigError(f"{section}.{key}", "one of the keys " + ", ".join(keys), key)
+    check_keys(table(d, section), keys, section)
     return section
 
 
@@ -239,14 +233,6 @@ class WeightConfig:
         """Whether stored weights change without plasticity (leak or drift)."""
         return self.retention_time is not None or self.drift_sigma > 0
 
-    def quantise(self, phi: np.ndarray) -> np.ndarray:
-        """Nearest level, clipped to the range (programming)."""
-        phi = np.asarray(phi, dtype=float)
-        if self.bits is None:
-            return phi
-        q = self.lsb
-        return np.clip(np.floor(phi / q + 0.5) * q, -self.range, self.range)
-
     def resolved_dict(self) -> dict:
         out = {"range": self.range, "rounding": self.rounding}
         if self.bits is not None:
@@ -256,60 +242,3 @@ class WeightConfig:
         if self.drift_sigma:
             out["drift_sigma"] = f"{self.drift_sigma!r} Hz"
         return out
-
-
-@dataclass(frozen=True)
-class DeviceDraw:
-    """One chip's fixed variations (drawn by :func:`draw_devices`).
-
-    Attributes
-    ----------
-    gm_rel, c_rel : ndarray (M,)
-        ``G_m,j / G_m`` and ``C_j / C``.
-    threshold_offset : ndarray (M,)
-        Threshold offsets in V.
-    weight_gain, weight_offset : ndarray (N, M)
-        Synapse gains (relative) and offsets (units of ``Phi``).
-    drift_rate : ndarray (N, M)
-        Drift of each weight in units of ``Phi`` per second.
-    """
-
-    gm_rel: np.ndarray
-    c_rel: np.ndarray
-    threshold_offset: np.ndarray
-    weight_gain: np.ndarray
-    weight_offset: np.ndarray
-    drift_rate: np.ndarray
-
-    def as_dict(self) -> dict:
-        return {"gm_rel": self.gm_rel, "c_rel": self.c_rel,
-                "threshold_offset": self.threshold_offset, "weight_gain": self.weight_gain,
-                "weight_offset": self.weight_offset, "drift_rate": self.drift_rate}
-
-
-#: Relative factors below this are clipped (a sigma so large that a device would be negative).
-_MIN_FACTOR = 0.05
-
-
-def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, seed: int,
-                 n_features: int, n_components: int) -> DeviceDraw:
-    """Draw the chip's fixed variations from ``seed`` (ideal values where not configured).
-
-    Returns
-    -------
-    DeviceDraw
-    """
-    n, m = n_features, n_components
-    mm = mismatch or MismatchConfig()
-    rng = np.random.default_rng([int(seed), _STREAM_MISMATCH])
-    z_gm, z_c, z_off = rng.standard_normal((3, m))
-    z_gain, z_woff = rng.standard_normal((2, n, m))
-    drift_sigma = 0.0 if weights is None else weights.drift_sigma
-    drift = drift_sigma * np.random.default_rng([int(seed), _STREAM_DRIFT]).standard_normal((n, m))
-    return DeviceDraw(
-        gm_rel=np.maximum(1.0 + mm.gm_sigma * z_gm, _MIN_FACTOR),
-        c_rel=np.maximum(1.0 + mm.c_sigma * z_c, _MIN_FACTOR),
-        threshold_offset=mm.threshold_offset_sigma * z_off,
-        weight_gain=np.maximum(1.0 + mm.weight_gain_sigma * z_gain, _MIN_FACTOR),
-        weight_offset=mm.weight_offset_sigma * z_woff,
-        drift_rate=drift)

@@ -17,7 +17,8 @@ import numpy as np
 
 import models
 
-from .errors import ConfigError
+from .. import seeds
+from ..errors import ConfigError
 
 #: Patches are generated / read in blocks of this many.
 BLOCK = 4096
@@ -44,7 +45,7 @@ class BarsSource(PatchSource):
         self.true_dictionary = models.bars_dictionary(size)
 
     def block(self, b: int) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, 101, b])
+        rng = seeds.rng(self.seed, "data", b)
         x, _ = models.bars_data(BLOCK, rng, size=self.size, pi=self.pi, lam=self.lam,
                                 sigma=self.sigma, positive=self.positive)
         return x
@@ -67,17 +68,9 @@ class ArraySource(PatchSource):
             self._get = lambda a, b: np.asarray(arr[a:b], dtype=float)
             shape = arr.shape
         else:
-            import h5py
-            try:
-                f = h5py.File(p, "r")
-            except OSError:
-                raise ConfigError(field, "a .npy or HDF5 file", str(path)) from None
-            if "patches" not in f:
-                raise ConfigError(field, "an HDF5 file with a dataset 'patches' (K, N)",
-                                  f"{path} (datasets: {', '.join(f.keys())})")
-            ds = f["patches"]
-            self._get = lambda a, b: np.asarray(ds[a:b], dtype=float)
-            shape = ds.shape
+            from ..results.hdf5 import open_patches
+
+            self._get, shape = open_patches(p, field)
         if len(shape) != 2 or shape[1] != n_features or shape[0] < 1:
             raise ConfigError(field, f"an array of patches of shape (K, model.n_features = "
                               f"{n_features})", f"shape {tuple(shape)} in {path}")
@@ -112,7 +105,7 @@ class Schedule:
             self._ends = None
         else:
             holds = np.concatenate([
-                np.random.default_rng([seed, 202, b]).exponential(hold, size=BLOCK)
+                seeds.rng(seed, "schedule", b).exponential(hold, size=BLOCK)
                 for b in range(math.ceil(n_patches / BLOCK))])[:n_patches]
             self._ends = np.cumsum(holds)  # 8 bytes per patch
 
@@ -241,7 +234,7 @@ class ImagesSource(PatchSource):
         self.images = [im / scale for im in images]
 
     def block(self, b: int) -> np.ndarray:
-        rng = np.random.default_rng([self.seed, 303, b])
+        rng = seeds.rng(self.seed, "data", b)
         out = np.empty((BLOCK, self.n_features))
         which = rng.integers(len(self.images), size=BLOCK)
         p = self.size
@@ -253,19 +246,18 @@ class ImagesSource(PatchSource):
         return out
 
 
-def make_stream(cfg) -> Stream:
-    """The input stream of a config (``input.kind`` bars / file / images)."""
-    i, m = cfg.input, cfg.model
-    seed = cfg.run.seed
-    if i.kind == "bars":
-        src = BarsSource(i.patch_size, pi=i.data_pi if i.data_pi is not None else m.pi,
-                         lam=i.data_lam if i.data_lam is not None else m.lam,
-                         sigma=i.data_sigma if i.data_sigma is not None else m.sigma,
-                         positive=m.positive, seed=seed)
-    elif i.kind == "file":
-        src = ArraySource(i.path, m.n_features)
-    elif i.kind == "images":
-        src = ImagesSource(i.patch_size, seed, i.path)
+def make_stream(inp, model, seed: int, schedule: Schedule) -> Stream:
+    """The input stream of ``[input]`` (``inp``: kind bars / file / images) for the model
+    section ``model`` (its pi, lam, sigma, positive are the bars' defaults)."""
+    if inp.kind == "bars":
+        src = BarsSource(inp.patch_size, pi=inp.data_pi if inp.data_pi is not None else model.pi,
+                         lam=inp.data_lam if inp.data_lam is not None else model.lam,
+                         sigma=inp.data_sigma if inp.data_sigma is not None else model.sigma,
+                         positive=model.positive, seed=seed)
+    elif inp.kind == "file":
+        src = ArraySource(inp.path, model.n_features)
+    elif inp.kind == "images":
+        src = ImagesSource(inp.patch_size, seed, inp.path)
     else:
-        raise ValueError(f"input.kind: expected a stream kind, got {i.kind!r}")
-    return Stream(src, Schedule(i.n_patches, i.hold, i.presentation, seed))
+        raise ConfigError("input.kind", "a stream kind (\"bars\", \"file\", \"images\")", inp.kind)
+    return Stream(src, schedule)

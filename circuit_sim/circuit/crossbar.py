@@ -15,7 +15,7 @@ synaptic state (``crossbar.g``), but the two products read them as a dense row-m
   numpy (BLAS) on live views of the same arrays.
 
 Brian2 cannot see what these kernels read and write, so they are scheduled explicitly
-(``start`` slot, orders 1 and 3, see :mod:`circuit_sim.network`).
+(``start`` slot, orders 1 and 3, see :mod:`circuit_sim.circuit.equations`).
 """
 
 from __future__ import annotations
@@ -24,96 +24,8 @@ import numpy as np
 
 import brian2 as b2
 
-
-def row_major_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
-    """Synapse ``k`` connects latent ``pre = k % M`` to residual ``post = k // M``, so that
-    ``g[k]`` is element ``(post, pre)`` of a row-major ``N x M`` matrix."""
-    k = np.arange(n_features * n_components)
-    return k % n_components, k // n_components
-
-
-def _cpp_code(names: dict, n: int, m: int, v_u: float, full_backward: bool = False) -> str:
-    return f"""
-static bool _crossbar_order_checked = false;
-static int _crossbar_active[{m}];
-
-static void _crossbar_check_order()
-{{
-    if (_crossbar_order_checked) return;
-    const std::vector<int32_t>& pre = brian::{names['pre']};
-    const std::vector<int32_t>& post = brian::{names['post']};
-    if ((long)pre.size() != {n * m}L) {{
-        fprintf(stderr, "circuit-sim dense crossbar: expected {n * m} synapses, found %ld\\n",
-                (long)pre.size());
-        exit(3);
-    }}
-    for (long k = 0; k < {n * m}L; k++) {{
-        if (pre[k] != k % {m} || post[k] != k / {m}) {{
-            fprintf(stderr, "circuit-sim dense crossbar: synapse %ld is (%d, %d), expected "
-                    "row-major order (%ld, %ld)\\n", k, pre[k], post[k], k % {m}, k / {m});
-            exit(3);
-        }}
-    }}
-    _crossbar_order_checked = true;
-}}
-
-// i_s[i] = V_u * sum_j g[i, j] s[j] over the active columns (s_j != 0)
-static double crossbar_forward(double)
-{{
-    _crossbar_check_order();
-    const double* __restrict g = &brian::{names['g']}[0];
-    const double* __restrict s = brian::{names['s']};
-    double* __restrict out = brian::{names['i_s']};
-    int n_active = 0;
-    for (int j = 0; j < {m}; j++)
-        if (s[j] != 0.0) _crossbar_active[n_active++] = j;
-    if (2 * n_active > {m}) {{
-        for (int i = 0; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            double acc = 0.0;
-            for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
-            out[i] = {v_u!r} * acc;
-        }}
-    }} else {{
-        for (int i = 0; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            double acc = 0.0;
-            for (int a = 0; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc += row[j] * s[j]; }}
-            out[i] = {v_u!r} * acc;
-        }}
-    }}
-    return 0.0;
-}}
-
-// i_d[j] = sum_i g[i, j] vr[i], only where h'(u_j) != 0 (the force ignores i_d elsewhere;
-// not so for LCA, whose leaky dynamics read the drive of inactive units too: full_backward)
-static double crossbar_backward(double)
-{{
-    const double* __restrict g = &brian::{names['g']}[0];
-    const double* __restrict vr = brian::{names['vr']};
-    const double* __restrict hp = brian::{names['hp']};
-    double* __restrict out = brian::{names['i_d']};
-    int n_active = 0;
-    for (int j = 0; j < {m}; j++)
-        if (hp[j] != 0.0) _crossbar_active[n_active++] = j;
-    if ({'true' if full_backward else 'false'} || 2 * n_active > {m}) {{
-        for (int j = 0; j < {m}; j++) out[j] = 0.0;
-        for (int i = 0; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            const double r = vr[i];
-            for (int j = 0; j < {m}; j++) out[j] += row[j] * r;
-        }}
-    }} else {{
-        for (int a = 0; a < n_active; a++) out[_crossbar_active[a]] = 0.0;
-        for (int i = 0; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            const double r = vr[i];
-            for (int a = 0; a < n_active; a++) {{ const int j = _crossbar_active[a]; out[j] += row[j] * r; }}
-        }}
-    }}
-    return 0.0;
-}}
-"""
+from .crossbar_source import dense_kernel_cpp
+from .equations import row_major_order
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
@@ -140,8 +52,9 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
     n, m = len(residual), len(latent)
     if not standalone:
         pre, post = row_major_order(n, m)
-        assert np.array_equal(crossbar.i[:], pre) and np.array_equal(crossbar.j[:], post), \
-            "dense crossbar: synapses are not in row-major order"
+        if not (np.array_equal(crossbar.i[:], pre) and np.array_equal(crossbar.j[:], post)):
+            raise RuntimeError("dense crossbar: expected the synapses in row-major order "
+                               "(pre = k % M, post = k // M), got another order")
         g = crossbar.variables["g"].get_value()  # live view of the synaptic state
         s = latent.variables["s"].get_value()
         hp = latent.variables["hp"].get_value()
@@ -171,7 +84,7 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
              "i_d": dev.get_array_name(latent.variables["i_d"]),
              "vr": dev.get_array_name(residual.variables["vr"]),
              "i_s": dev.get_array_name(residual.variables["i_s"])}
-    code = _cpp_code(names, n, m, volts_per_unit, full_backward)
+    code = dense_kernel_cpp(names, n, m, volts_per_unit, full_backward)
     for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
         # each function's code object gets the whole (static, per-file) kernel source

@@ -39,7 +39,9 @@ import numpy as np
 
 import brian2 as b2
 
-BACKENDS = ("numpy", "cython", "standalone")
+from models.constraints import choice
+
+from ..config.sections import BACKENDS
 
 # Brian2's standalone ``Network::run`` reads the process CPU clock (``std::clock()``, a
 # system call: CLOCK_PROCESS_CPUTIME_ID has no vDSO fast path) after every time step, only
@@ -191,6 +193,17 @@ def standalone_monitor_array(monitor, name: str) -> np.ndarray:
     return arr
 
 
+def import_brian() -> None:
+    """Import Brian2 now (in the calling thread: Brian2 installs a SIGINT handler when it is
+    imported, which works only in the main thread)."""
+    import brian2  # noqa: F401
+
+
+def set_cython_cache(path) -> None:
+    """Brian2's cython cache directory for this process."""
+    b2.prefs.codegen.runtime.cython.cache_dir = str(path)
+
+
 def cache_root() -> Path:
     """Root of the standalone build cache."""
     return Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))
@@ -267,8 +280,7 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
     str or None
         The standalone build directory, or None for runtime backends.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+    choice("backend", backend, BACKENDS)
     b2.start_scope()
     if backend in ("numpy", "cython"):
         b2.set_device("runtime")

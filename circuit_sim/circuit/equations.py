@@ -1,0 +1,226 @@
+"""The circuit's equations as Brian2 text: pure functions of the design, no Brian2 import.
+
+Physical picture (SPEC section 3), per latent unit ``i``::
+
+    C dv_i/dt = G_m V_u * force_i(u) + sum_k i_n,k(t),      u_i = v_i / V_u
+
+with ``force = -dE/du`` (dimensionless) and the white noise entering as ``sqrt(S / 2) *
+xi(t)`` (``S`` one-sided, A^2/Hz, all white sources of a node summed into one current); a
+flicker source is a bank of Ornstein-Uhlenbeck currents, one extra state variable per pole.
+The dictionary is a crossbar of conductances ``g_ij = G_w * Phi_ij``. The latent output
+voltage ``vs_j = V_u * s_j`` drives the crossbar; by Kirchhoff's law it delivers the current
+``i_s,i = sum_j g_ij vs_j`` to residual node ``i``, whose voltage is ``vr_i = V_u x_i -
+i_s,i / G_w`` (``= V_u r_i``); the transposed read-out gives the drive current ``i_d,j =
+sum_i g_ij vr_i`` (``= G_w V_u [Phi^T r]_j``).
+
+Schedule within one time step (all explicit, in the ``start`` slot, before the state update
+in ``groups``): order 0 stores ``s`` and ``h'(u)`` from ``v`` and draws the noise; order 1
+the forward sum ``i_s``; order 2 stores ``vr``; order 3 the drive ``i_d``; order 4 the shared
+threshold's gradient; order 5 the monitor records ``v`` at the start of the step. Storing
+``s``, ``h'``, ``vr`` once per step (instead of subexpressions read through the synapses)
+and the "diagonal" synapse order (consecutive synapses touch different targets) are the
+speed levers of SPEC section 7.
+
+Integrators (``run.integrator``): Euler-Maruyama with the Ito interpretation (all noise is
+additive here, so Ito and Stratonovich coincide; weak order 1), or Leimkuhler-Matthews, the
+same step with the noise increment averaged over two consecutive draws, which has the exact
+stationary variance on Gaussian targets for any stable step. The noise increments are drawn
+explicitly once per step in a fixed order (:func:`noise_draw_code`) and Brian2's ``euler``
+method integrates the rest. The dimensionless step is ``h = dt/tau_u``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Scheduling orders in the 'start' slot (see the module docstring).
+ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_SUM_U0, ORDER_MONITOR = 0, 1, 2, 3, 4, 5
+
+
+def diagonal_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synapse indices in "diagonal" order: consecutive synapses touch different targets.
+
+    Synapse ``k`` connects latent ``pre = k % M`` to residual ``post = (k % M + k // M) % N``.
+    Every (pre, post) pair appears exactly once.
+
+    Returns
+    -------
+    pre, post : ndarray of int, shape (N*M,)
+    """
+    k = np.arange(n_features * n_components)
+    pre = k % n_components
+    post = (pre + k // n_components) % n_features
+    return pre, post
+
+
+def row_major_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synapse ``k`` connects latent ``pre = k % M`` to residual ``post = k // M``, so that
+    ``g[k]`` is element ``(post, pre)`` of a row-major ``N x M`` matrix (the dense kernel)."""
+    k = np.arange(n_features * n_components)
+    return k % n_components, k // n_components
+
+
+def force_expression(prior: str, positive: bool, dynamics: str) -> str:
+    """The dimensionless force on a unit, ``tau_u du/dt`` without noise."""
+    if prior == "gaussian":
+        return "i_d / (G_w * V_u * sigma2) - v / (V_u * prior_var)"
+    if dynamics == "lca" and positive:  # s = |ST(u)|: the drive enters with ds/d|u|
+        # (+1 at u = 0 exactly, so that a unit at rest can be driven: sign(0) = 0 would
+        # hold it at 0 for ever)
+        return "(2.0 * int(v >= 0 * volt) - 1.0) * i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
+    if dynamics == "lca":  # tau_u du/dt = Phi^T r / sigma^2 - (u - s)
+        return "i_d / (G_w * V_u * sigma2) - (v / V_u - s)"
+    return "hp * i_d / (G_w * V_u * sigma2) - lam * sign(v)"
+
+
+def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: list,
+                     learn_u0: bool = False, dynamics: str = "langevin",
+                     shared_u0: bool = False) -> str:
+    """Equations of the latent nodes (Brian2 syntax, physical units).
+
+    The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
+    and ``eta_k = randn() / sqrt(dt)`` redrawn once per step (:func:`noise_draw_code`):
+    integrated by Euler this is exactly Euler-Maruyama, ``dv = ... + sqrt(dt) amp_k N(0, 1) /
+    C``. Brian2's own ``xi_k`` would do the same, but Brian2 draws several ``xi`` in the
+    iteration order of a Python ``set`` of their names, which changes with the interpreter's
+    hash seed: the same seed would then not give the same result in another process.
+    ``flicker_poles``: the number of OU poles of each flicker source.
+    """
+    noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
+    flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
+    drive = f"Gmj * V_u * force + {flick}" if flick else "Gmj * V_u * force"
+    eqs = [f"dv/dt = ({drive}) / Cj{noise} : volt",
+           f"force = {force_expression(prior, positive, dynamics)} : 1",
+           "Cj : farad (constant)      # node capacitance (mismatch: per unit)",
+           "Gmj : siemens (constant)   # transconductance (mismatch: per unit)",
+           "i_d : amp        # drive current from the crossbar (summed variable)",
+           "s : 1            # soft-thresholded code, stored once per step",
+           "hp : 1           # h'(u), stored once per step",
+           "vs = V_u * s : volt",
+           "norm2 : 1        # |Phi_j|^2 (summed variable; column normalisation only)"]
+    if learn_u0 and shared_u0:  # one threshold: every u0_j follows -sum_j dE/du0_j
+        eqs.append("du0/dt = -grad_u0 / tau_u0 : 1")
+        eqs.append("grad_u0 : 1 (linked)  # sum_j dE/du0_j, from the group 'threshold'")
+    elif learn_u0:  # tau_u0 du0/dt = -dE/du0 = -h'(u) sign(u) [Phi^T r] / sigma^2
+        eqs.append("du0/dt = -hp * sign(v) * i_d / (G_w * V_u * sigma2) / tau_u0 : 1")
+    else:
+        eqs.append("u0 : 1            # soft threshold (per unit)")
+    for k in range(n_white):
+        eqs.append(f"amp_{k} : amp * second**0.5 (constant)  # sqrt(S_I / 2) of source {k}")
+        eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
+        eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
+    for k, n in enumerate(flicker_poles):
+        for p in range(n):
+            eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
+                       f"sdf_{k}_{p} * sqrt(2 / tauf_{k}_{p}) * etaf_{k}_{p} : amp")
+            eqs.append(f"etaf_{k}_{p} : second**-0.5")
+    return "\n".join(eqs)
+
+
+def noise_draw_code(n_white: int, flicker_poles: list, integrator: str = "euler") -> str:
+    """Abstract code drawing every noise variable once per step, in a fixed order.
+
+    Euler-Maruyama: ``eta = R_n / sqrt(dt)``. Leimkuhler-Matthews: ``eta = (R_{n-1} + R_n) /
+    (2 sqrt(dt))`` with the previous draw kept in ``rprev`` (so each normal draw enters two
+    consecutive steps). The flicker OU poles are always stepped by Euler-Maruyama.
+    """
+    lines = []
+    for k in range(n_white):
+        if integrator == "leimkuhler_matthews":
+            lines += [f"rnew_{k} = randn()",
+                      f"eta_{k} = (rprev_{k} + rnew_{k}) / (2 * sqrt(dt))",
+                      f"rprev_{k} = rnew_{k}"]
+        else:
+            lines.append(f"eta_{k} = randn() / sqrt(dt)")
+    lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, n in enumerate(flicker_poles)
+              for p in range(n)]
+    return "\n".join(lines)
+
+
+def threshold_code(prior: str, positive: bool) -> str:
+    """Abstract code storing ``s = h(u)`` and ``hp = h'(u)`` from ``v``."""
+    if prior == "gaussian":
+        return "s = v / V_u\nhp = 1.0"
+    active = "int(abs(v) / V_u > u0)"
+    if positive:
+        return f"s = (abs(v) / V_u - u0) * {active}\nhp = sign(v) * {active}"
+    return f"s = sign(v) * (abs(v) / V_u - u0) * {active}\nhp = 1.0 * {active}"
+
+
+def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bool = False,
+                       leak: bool = False, drift: bool = False) -> str:
+    """Synapse equations: the conductance ``g`` (S), the two Kirchhoff sums (unless the
+    dense kernel computes them) and, when ``learning``, the plasticity rule
+
+    ``tau_Phi dg/dt = G_w [r_i s_j / sigma^2 - gamma Phi_ij (|Phi_j|^2 - 1)]``, ``Phi = g / G_w``,
+
+    a clock-driven synaptic differential equation (``r = vr / V_u``, ``s`` stored per step).
+    Non-idealities: ``gain`` multiplies the rule by the synapse's gain ``wgain``; ``leak``
+    adds ``-g / tau_ret``; ``drift`` adds ``G_w d_ij``.
+    """
+    lines, terms = [], []
+    if learning:
+        norm = " - gamma_n * (g / G_w) * (norm2_pre - 1)" if gamma > 0 else ""
+        rule = f"G_w * ((vr_post / V_u) * s_pre / sigma2{norm}) / tau_Phi"
+        terms.append(f"wgain * {rule}" if gain else rule)
+        if gain:
+            lines.append("wgain : 1 (constant)  # gain of this synapse's learning circuit")
+    if leak:
+        terms.append("- g / tau_ret")
+    if drift:
+        terms.append("+ G_w * drift")
+        lines.append("drift : hertz (constant)  # drift rate of this weight (units of Phi / s)")
+    if terms:
+        lines.append(f"dg/dt = {' '.join(terms)} : siemens (clock-driven)")
+        if learning and gamma > 0:
+            lines.append("norm2_pre = (g / G_w)**2 : 1 (summed)")
+    else:
+        lines.append("g : siemens")
+    if not dense:
+        lines += ["i_s_post = g * vs_pre : amp (summed)", "i_d_pre = g * vr_post : amp (summed)"]
+    return "\n".join(lines)
+
+
+def residual_equations(dense: bool, run_time_stop: bool) -> str:
+    """Residual nodes: the forward current, the stored residual voltage and the input
+    stage's shared counters (patch index, next switch step, step count)."""
+    lines = ["i_s : amp", "vr : volt",
+             "k_patch : 1 (shared)  # index of the patch being presented (in the window)",
+             "n_next : 1 (shared)   # step at which the next patch arrives",
+             "n_step : 1 (shared)   # steps since the start of the stream"]
+    if dense:
+        lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
+    if run_time_stop:
+        lines += ["n_stop : 1 (shared)   # stop after this many steps (run_args)",
+                  "kernel_stop : 1 (shared)"]
+    return "\n".join(lines)
+
+
+def residual_code(finite_bandwidth: bool) -> str:
+    """The input stage and the residual, once per step. Patch ``k`` (a row of the TimedArray
+    ``patches``, indexed by ``k`` seconds) is presented until step ``switch_at(k)``; no
+    global clock decides when, the schedule does. Switches are counted in integer steps so
+    that a resumed run switches at exactly the same steps. With finite bandwidth the
+    residual takes an exact exponential step towards ``x - Phi s`` (held over the step)."""
+    if finite_bandwidth:
+        r_code = "vr = vr + alpha_r * (patches(k_patch * second, i) - i_s / G_w - vr)"
+    else:
+        r_code = "vr = patches(k_patch * second, i) - i_s / G_w"
+    return ("k_patch = k_patch + int(n_step >= n_next)\n"
+            "n_next = switch_at(k_patch * second)\n"
+            "n_step = n_step + 1\n" + r_code)
+
+
+#: Length compiled into a standalone program that stops itself (steps): Brian2's limit for
+#: exact clock times (2^40, ~10^12 steps; weeks of computing at the fastest step).
+RUN_TIME_STOP_HORIZON = 2**40
+
+STOP_CODE = """
+// circuit-sim: end the run after n_stop steps (n_stop is set on the command line), so that
+// the compiled program does not depend on the run's length.
+static double circuit_stop_at(double n_step, double n_stop)
+{
+    if (n_step >= n_stop) Network::_globally_stopped = true;
+    return 0.0;
+}
+"""

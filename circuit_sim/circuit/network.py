@@ -1,0 +1,289 @@
+"""The Brian2 circuit of one design: latent capacitor nodes, residual nodes and the synaptic
+crossbar (the equations are :mod:`.equations`; this module wires them).
+
+:func:`build_network` takes the resolved :class:`~circuit_sim.design.Design` and nothing
+else. The run layer then presents its input (:meth:`CircuitNetwork.set_schedule`), seeds
+Brian2 and runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+import brian2 as b2
+
+from ..design import quantise
+from . import equations as eq
+from .crossbar import add_dense_kernel
+
+# The input TimedArrays are indexed by patch number (k seconds with dt = 1 s), not by time:
+# Brian2's warning that their dt differs from the clock's does not apply.
+b2.BrianLogger.suppress_hierarchy("brian2.input.timedarray")
+
+
+class _Network(b2.Network):
+    """A Brian2 ``Network`` that visits its clocks in name order.
+
+    Brian2 keeps a network's clocks in a ``set`` (ordered by object address), and the
+    standalone device writes one initialisation line per clock into ``main.cpp`` in that
+    order: the same design then gives a different ``main.cpp`` from run to run, and the
+    cached project recompiles. Sorting makes the generated code a function of the design.
+    """
+
+    @property
+    def _clocks(self):
+        return self._sorted_clocks
+
+    @_clocks.setter
+    def _clocks(self, clocks):
+        self._sorted_clocks = tuple(sorted(clocks, key=lambda c: c.name))
+
+
+@dataclass
+class CircuitNetwork:
+    """The Brian2 objects of one circuit."""
+
+    net: b2.Network
+    latent: b2.NeuronGroup
+    residual: b2.NeuronGroup
+    crossbar: b2.Synapses
+    monitor: b2.StateMonitor
+    weight_conductance: float  # G_w, S
+    volts_per_unit: float
+    finite_bandwidth: bool = False
+
+    def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray, n_step: int | None = None,
+                     settle: bool = False) -> None:
+        """Present ``patches`` (K, N) in turn; patch ``k`` is replaced at step ``switch_at[k]``
+        (integer step numbers counted from the start of the stream, increasing; the last
+        entry may be ``inf``). ``n_step``: the stream's step number at the start of the next
+        run (default: keep counting). ``settle``: start a finite-bandwidth residual settled
+        on the first patch (``s = 0``). Call before a ``run``."""
+        patches = np.atleast_2d(np.asarray(patches, dtype=float))
+        switch_at = np.asarray(switch_at, dtype=float)
+        if patches.shape[1] != len(self.residual) or len(switch_at) != len(patches):
+            raise ValueError(f"schedule: expected patches (K, {len(self.residual)}) and K switch "
+                             f"times, got {patches.shape} and {switch_at.shape}")
+        far = np.where(np.isfinite(switch_at), switch_at, 1e300)
+        ns = self.residual.namespace
+        ns["patches"] = b2.TimedArray(patches * self.volts_per_unit * b2.volt, dt=1 * b2.second,
+                                      name="patches")
+        ns["switch_at"] = b2.TimedArray(far, dt=1 * b2.second, name="switch_at")
+        self.residual.k_patch = 0
+        self.residual.n_next = far[0]
+        if n_step is not None:
+            self.residual.n_step = n_step
+        if settle and self.finite_bandwidth:
+            self.residual.vr = patches[0] * self.volts_per_unit * b2.volt
+
+    def dictionary(self) -> np.ndarray:
+        """The dictionary ``Phi`` (N, M) read back from the synaptic conductances."""
+        return self.dictionary_from(np.asarray(self.crossbar.g_[:]))
+
+    def dictionary_from(self, g: np.ndarray) -> np.ndarray:
+        """``Phi`` (N, M) from a vector of conductances in synapse order (S)."""
+        i = np.asarray(self.crossbar.i[:])
+        j = np.asarray(self.crossbar.j[:])
+        phi = np.zeros((len(self.residual), len(self.latent)))
+        phi[j, i] = np.asarray(g) / self.weight_conductance
+        return phi
+
+    def state_names(self) -> list[str]:
+        """Latent state variables a resume needs beyond ``v``, ``u0`` and ``g`` (the previous
+        Leimkuhler-Matthews draw, the flicker OU currents)."""
+        return [k for k in self.latent.variables if k.startswith(("rprev_", "y_"))]
+
+
+def add_run_time_stop(circ: CircuitNetwork) -> None:
+    """Make a standalone program end itself after ``residual.n_stop`` steps.
+
+    ``residual.n_step`` counts the steps (incremented at the start of each step); once it
+    reaches ``n_stop`` the step finishes and Brian2's run loop ends (the flag its Ctrl-C
+    handler also sets). The network is then run for :data:`RUN_TIME_STOP_HORIZON` steps and
+    ``n_stop`` is passed as a ``run_args`` value, so runs of different lengths share one
+    compiled program.
+    """
+    f = b2.Function(pyfunc=None, arg_units=[1, 1], return_unit=1, stateless=False)
+    f.implementations.add_implementation("cpp", eq.STOP_CODE, name="circuit_stop_at",
+                                         compiler_kwds={"headers": ['"network.h"']})
+    circ.residual.namespace["circuit_stop_at"] = f
+    circ.residual.run_regularly("kernel_stop = circuit_stop_at(n_step, n_stop)", when="end",
+                                name="residual_stop")  # after every other object of the step
+
+
+def _namespace(design) -> dict:
+    c, model, lc = design.circuit, design.model, design.learning
+    ns = {"C": c.capacitance * b2.farad, "G_m": c.transconductance * b2.siemens,
+          "V_u": c.volts_per_unit * b2.volt, "G_w": c.transconductance * b2.siemens,
+          "sigma2": model.sigma**2, "lam": model.lam, "prior_var": model.prior_variance}
+    if lc is not None:
+        ns["tau_Phi"] = lc.dictionary_time_constant * b2.second
+        ns["gamma_n"] = lc.gamma
+        if design.learn_u0:
+            ns["tau_u0"] = lc.threshold_time_constant * b2.second
+    for k, (taus, sds) in enumerate(design.noise.flicker):
+        for p, (tau, sd) in enumerate(zip(taus, sds)):
+            ns[f"tauf_{k}_{p}"] = float(tau) * b2.second
+            ns[f"sdf_{k}_{p}"] = float(sd) * b2.amp
+    if c.rail_voltage is not None:
+        ns["v_rail"] = c.rail_voltage * b2.volt
+    w = design.weights
+    if w is not None and w.retention_time is not None:
+        ns["tau_ret"] = w.retention_time * b2.second
+    return ns
+
+
+def _shared_threshold(latent, ns, clock, m: int) -> list:
+    """The shared threshold's gradient ``sum_j dE/du0_j``: a one-node group summing the
+    units' gradients (a summed variable, after the drive ``i_d`` is in place), linked back
+    to every unit; each unit's ``u0`` then moves by the same amount (comparator offsets stay
+    per unit)."""
+    thr = b2.NeuronGroup(1, "grad : 1", namespace=ns, clock=clock, name="threshold")
+    thr_sum = b2.Synapses(latent, thr, "grad_post = hp_pre * sign(v_pre) * i_d_pre / "
+                          "(G_w * V_u * sigma2) : 1 (summed)", namespace=ns, clock=clock,
+                          name="threshold_sum")
+    thr_sum.connect(i=np.arange(m), j=np.zeros(m, dtype=int))
+    upd = thr_sum.summed_updaters["grad_post"]
+    upd.when, upd.order = "start", eq.ORDER_SUM_U0
+    latent.grad_u0 = b2.linked_var(thr, "grad", index=np.zeros(m, dtype=int))
+    return [thr, thr_sum]
+
+
+def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
+    model, c, dev, noise = design.model, design.circuit, design.devices, design.noise
+    m = model.n_components
+    n_white = 0 if noise.white_amplitude is None else 1
+    poles = [len(taus) for taus, _ in noise.flicker]
+    latent = b2.NeuronGroup(
+        m, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
+                               design.dynamics, design.shared_u0),
+        method="euler", namespace=ns, clock=clock, name="latent")
+    extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
+    latent.Cj = c.capacitance * dev.c_rel * b2.farad
+    latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
+    if n_white:
+        latent.amp_0 = noise.white_amplitude * b2.amp * b2.second**0.5
+    if model.prior == "laplace":  # comparator offsets move the soft threshold
+        latent.u0 = np.maximum(model.u0 + dev.threshold_offset / c.volts_per_unit, 0.0)
+    else:
+        latent.u0 = model.u0
+    latent.v = design.u_init * c.volts_per_unit * b2.volt
+    if c.rail_voltage is not None:  # the node saturates at the supply rails
+        latent.run_regularly("v = clip(v, -v_rail, v_rail)", when="after_groups",
+                             name="latent_rails")
+    draws = eq.noise_draw_code(n_white, poles, design.integrator)
+    for k in range(n_white):
+        setattr(latent, f"rprev_{k}", "randn()")
+    latent.run_regularly(eq.threshold_code(model.prior, model.positive)
+                         + ("\n" + draws if draws else ""), when="start", order=eq.ORDER_S,
+                         name="latent_store_s")
+    return latent, extra
+
+
+def _residual(design, ns, clock) -> b2.NeuronGroup:
+    c = design.circuit
+    residual = b2.NeuronGroup(design.n_features,
+                              eq.residual_equations(design.crossbar == "dense",
+                                                    design.backend == "standalone"),
+                              namespace=dict(ns), clock=clock, name="residual")
+    if c.residual_time_constant is not None:
+        residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
+    residual.run_regularly(eq.residual_code(c.residual_time_constant is not None),
+                           when="start", order=eq.ORDER_R, name="residual_store_r")
+    return residual
+
+
+def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
+    """Programmed conductances (per-synapse gain and offset, then the memory's resolution),
+    the drift rates, and the re-quantisation after each step of the weights' equation."""
+    dev, w, lc = design.devices, design.weights, design.learning
+    phi_prog = quantise(design.model.dictionary * dev.weight_gain + dev.weight_offset, w)
+    crossbar.g = phi_prog[post, pre] * g_w * b2.siemens
+    if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
+        crossbar.wgain = dev.weight_gain[post, pre]
+    if w is not None and w.drift_sigma > 0:
+        crossbar.drift = dev.drift_rate[post, pre] * b2.hertz
+    if w is not None and w.bits is not None and (lc is not None or w.dynamic):
+        ns["w_lsb"] = w.lsb * g_w * b2.siemens
+        ns["n_levels"] = 2 ** (w.bits - 1) - 1
+        r = "rand()" if w.rounding == "stochastic" else "0.5"
+        crossbar.run_regularly(f"g = w_lsb * clip(floor(g / w_lsb + {r}), -n_levels, n_levels)",
+                               when="after_groups", name="crossbar_quantise")
+
+
+def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
+    lc, w, mm = design.learning, design.weights, design.mismatch
+    n, m = design.n_features, design.n_components
+    dense = design.crossbar == "dense"
+    gain = lc is not None and mm is not None and mm.weight_gain_sigma > 0
+    model = eq.crossbar_equations(dense, lc is not None, lc.gamma if lc is not None else 0.0,
+                                  gain, w is not None and w.retention_time is not None,
+                                  w is not None and w.drift_sigma > 0)
+    # Multirate: the plasticity equation (the crossbar's only state update in dense mode)
+    # may run on its own clock, K steps of the circuit's, with Brian2's dt = K dt.
+    k_plast = design.timestep.plasticity_stride
+    syn_clock = clock
+    if k_plast > 1:
+        if not dense:
+            raise RuntimeError("a plasticity clock slower than the circuit's needs the dense "
+                               "crossbar (the design should have refused this)")
+        syn_clock = b2.Clock(dt=k_plast * design.dt * b2.second, name="plasticity_clock")
+    crossbar = b2.Synapses(latent, residual, model=model, namespace=ns, clock=syn_clock,
+                           method="euler", name="crossbar")
+    pre, post = eq.row_major_order(n, m) if dense else eq.diagonal_order(n, m)
+    crossbar.connect(i=pre, j=post)
+    _program_weights(design, crossbar, ns, post, pre, design.circuit.transconductance)
+    extra = []
+    if dense:
+        extra = add_dense_kernel(latent, residual, crossbar, design.circuit.volts_per_unit,
+                                 eq.ORDER_SUM_S, eq.ORDER_SUM_D,
+                                 standalone=design.backend == "standalone",
+                                 full_backward=design.dynamics == "lca")
+    else:
+        upd = crossbar.summed_updaters
+        upd["i_s_post"].when, upd["i_s_post"].order = "start", eq.ORDER_SUM_S
+        upd["i_d_pre"].when, upd["i_d_pre"].order = "start", eq.ORDER_SUM_D
+    if lc is not None and lc.gamma > 0:
+        upd = crossbar.summed_updaters["norm2_pre"]
+        upd.when, upd.order = "start", eq.ORDER_SUM_D
+    return crossbar, extra
+
+
+def build_network(design) -> CircuitNetwork:
+    """Construct the Brian2 network of a resolved design.
+
+    The latent nodes start at ``design.u_init``; the input is the design's fixed ``x``
+    (presented for ever) or, for a stream, nothing yet: the run presents its window with
+    :meth:`CircuitNetwork.set_schedule`. The crossbar's products are Brian2 summed
+    variables over the synapses (diagonal order) or the dense kernel of :mod:`.crossbar`
+    (row-major order), as ``design.crossbar`` says; the conductances are Brian2 synaptic
+    state either way. On the standalone backend the residual group carries the shared
+    variables of :func:`add_run_time_stop`.
+
+    Parameters
+    ----------
+    design : Design
+        The resolved design (:func:`circuit_sim.design.resolve`).
+
+    Returns
+    -------
+    CircuitNetwork
+    """
+    ns = _namespace(design)
+    clock = b2.Clock(dt=design.dt * b2.second, name="circuit_clock")
+    latent, extra_u0 = _latent(design, ns, clock)
+    residual = _residual(design, ns, clock)
+    crossbar, extra = _crossbar(design, ns, latent, residual, clock)
+    record = ["v", "u0"] if design.learn_u0 else "v"
+    monitor = b2.StateMonitor(latent, record, record=True,
+                              dt=design.timestep.record_stride * design.dt * b2.second,
+                              when="start", order=eq.ORDER_MONITOR, name="latent_monitor")
+    net = _Network(latent, residual, crossbar, monitor, *extra, *extra_u0)
+    c = design.circuit
+    circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
+                          c.volts_per_unit, c.residual_time_constant is not None)
+    first = np.zeros(design.n_features) if design.is_stream else design.x
+    circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
+    return circ

@@ -1,0 +1,280 @@
+"""``resolve(cfg) -> Design``: everything a run derives from its config, computed once.
+
+The flow of the package is config -> design -> circuit -> run -> results -> files. A
+:class:`~circuit_sim.config.Config` holds what the file says; a :class:`Design` holds what
+it means: the model (a drawn dictionary included), the input or stream, the step and its
+stability check, the strides, the noise sources with their amplitudes and the budget, the
+chip's device draws, the named random streams and the integrator. The network builder and
+the run take the design alone; every output file is written from it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+import models
+
+from ..errors import ConfigError
+from ..seeds import Seeds
+from .devices import DeviceDraw, draw_devices
+from .noise import NoiseDesign, resolve_noise
+from .streams import Schedule, make_stream
+from .timestep import (INTEGRATOR_DESCRIPTIONS, TimeStep, check_flicker_poles, choose_dt,
+                       fmt, plasticity_stride, record_stride)
+
+__all__ = ["Design", "resolve"]
+
+
+@dataclass(frozen=True, eq=False)
+class Design:
+    """A resolved design point (SI floats; dimensionless model).
+
+    Attributes
+    ----------
+    config : Config
+        The parsed config it was resolved from (for provenance and serialisation).
+    seeds : Seeds
+        The named random streams of ``run.seed`` (:mod:`circuit_sim.seeds`).
+    model : models.SparseCodingModel
+        The dimensionless model; its dictionary (N, M) as programmed before device variation.
+    circuit : CircuitConfig
+        ``C``, ``G_m``, ``V_u``, temperature, rails, residual bandwidth, bias and supply.
+    tau_u : float
+        ``C / G_m`` in s.
+    timestep : TimeStep
+        ``dt``, the strides, the number of steps, the stability data.
+    noise : NoiseDesign
+        Sources, budget and the amplitudes the nodes are driven with.
+    devices : DeviceDraw
+        This chip's fixed variations (all ones / zeros when ideal).
+    schedule : Schedule or None
+        When each patch of a stream arrives (None for a fixed input).
+    """
+
+    config: object
+    seeds: Seeds
+    model: models.SparseCodingModel
+    circuit: object
+    tau_u: float
+    timestep: TimeStep
+    noise: NoiseDesign
+    devices: DeviceDraw
+    schedule: Schedule | None
+
+    # ---- what the config says, read through the design
+    @property
+    def n_features(self) -> int:
+        return self.model.n_features
+
+    @property
+    def n_components(self) -> int:
+        return self.model.n_components
+
+    @property
+    def learning(self):
+        """The ``[learning]`` section (None: fixed weights and thresholds)."""
+        return self.config.learning
+
+    @property
+    def mismatch(self):
+        return self.config.mismatch
+
+    @property
+    def weights(self):
+        return self.config.weights
+
+    @property
+    def seed(self) -> int:
+        return self.seeds.seed
+
+    @property
+    def backend(self) -> str:
+        return self.config.run.backend
+
+    @property
+    def integrator(self) -> str:
+        return self.config.run.integrator
+
+    @property
+    def integrator_description(self) -> str:
+        return INTEGRATOR_DESCRIPTIONS[self.integrator]
+
+    @property
+    def crossbar(self) -> str:
+        """``"summed"`` (Brian2 summed variables) or ``"dense"`` (the crossbar kernel)."""
+        return self.config.run.crossbar_mode
+
+    @property
+    def dynamics(self) -> str:
+        """``"langevin"`` (sampling), ``"map"`` (T = 0 descent) or ``"lca"``."""
+        return self.learning.dynamics if self.learning is not None else "langevin"
+
+    @property
+    def learn_u0(self) -> bool:
+        lc = self.learning
+        return lc is not None and lc.threshold_time_constant is not None \
+            and self.model.prior == "laplace"
+
+    @property
+    def shared_u0(self) -> bool:
+        return self.learn_u0 and self.learning.threshold == "shared"
+
+    @property
+    def is_stream(self) -> bool:
+        return self.schedule is not None
+
+    @property
+    def records_devices(self) -> bool:
+        """Whether the file gets a ``devices`` group (a [mismatch] or [weights] section)."""
+        return self.mismatch is not None or self.weights is not None
+
+    @property
+    def dt(self) -> float:
+        return self.timestep.dt
+
+    @property
+    def T_eff(self) -> float:
+        return self.noise.budget.T_eff
+
+    # ---- derived lazily (loading images, computing a posterior mean), at most once
+    @cached_property
+    def stream(self):
+        """The input stream (patches and schedule); ConfigError for a fixed input."""
+        if self.schedule is None:
+            raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\")", "fixed")
+        return make_stream(self.config.input, self.config.model, self.seed, self.schedule)
+
+    @cached_property
+    def x(self) -> np.ndarray:
+        """The fixed input (N,); for a stream, its first patch."""
+        if self.config.input.x is not None:
+            return np.array(self.config.input.x, dtype=float)
+        return self.stream.patches(0, 1)[0]
+
+    @cached_property
+    def u_init(self) -> np.ndarray:
+        """Initial ``u`` (M,): ``run.u_init`` if given, else the posterior mean (Gaussian
+        prior) or zero (Laplace: every unit starts in the dead zone, off)."""
+        if self.config.run.u_init is not None:
+            return np.array(self.config.run.u_init, dtype=float)
+        if self.model.prior == "gaussian":
+            return models.gaussian_posterior(self.model, self.x)[0]
+        return np.zeros(self.n_components)
+
+    @cached_property
+    def map_start(self) -> np.ndarray:
+        """Initial ``u`` of a MAP-descent learning run on the Laplace prior: T = 0 descent
+        cannot leave the dead zone (``h'(u) = 0`` gates the likelihood's pull), so from
+        ``u = 0`` nothing would ever switch on; a draw of the prior instead (stream
+        ``start``)."""
+        return self.seeds.rng("start").laplace(0.0, 1.0 / self.model.lam, self.n_components)
+
+    def structure_key(self, kind: str) -> str:
+        """What decides the generated code's layout (the standalone build cache's key)."""
+        m, lc, w, mm = self.model, self.learning, self.weights, self.mismatch
+        return "|".join(map(str, (
+            kind, m.n_features, m.n_components, m.prior, m.positive, self.integrator,
+            self.crossbar, [n.kind for n in self.config.noise],
+            self.timestep.plasticity_stride > 1,
+            mm is not None and mm.weight_gain_sigma > 0,
+            None if w is None else (w.bits is None, w.rounding, w.retention_time is None,
+                                    w.drift_sigma > 0),
+            self.circuit.rail_voltage is None, self.circuit.residual_time_constant is None,
+            None if lc is None else (lc.threshold_time_constant is None, lc.gamma > 0,
+                                     lc.dynamics))))
+
+    # ---- serialisation
+    def resolved_dict(self) -> dict:
+        """The configuration with every default and derived value written out."""
+        from .serialise import resolved_dict
+
+        return resolved_dict(self)
+
+    def to_toml(self) -> str:
+        from ..config.toml import dumps_toml
+
+        return dumps_toml(self.resolved_dict())
+
+
+def _model(cfg, seeds: Seeds) -> models.SparseCodingModel:
+    m = cfg.model
+    if m.dictionary is None:
+        phi = models.random_dictionary(m.n_features, m.n_components, seeds.rng("dictionary"))
+    else:
+        phi = np.array(m.dictionary, dtype=float)
+    return models.SparseCodingModel(dictionary=phi, sigma=m.sigma, prior=m.prior, lam=m.lam,
+                                    u0=m.u0, positive=m.positive, prior_variance=m.prior_variance)
+
+
+def _warn_time_scales(cfg, tau_u: float) -> None:
+    """Learning must be much slower than inference, and an input held for many ``tau_u``."""
+    lc, inp = cfg.learning, cfg.input
+    if lc is None:
+        return
+    for key, tau in (("dictionary_time_constant", lc.dictionary_time_constant),
+                     ("threshold_time_constant", lc.threshold_time_constant)):
+        if tau is not None and tau < 10 * tau_u:
+            warnings.warn(f"learning.{key} = {fmt(tau, 's')} is not >> tau_u = C/G_m = "
+                          f"{fmt(tau_u, 's')}: learning should be much slower than inference "
+                          "(tau_u << tau_Phi)", stacklevel=4)
+    if inp.hold is not None:
+        if inp.hold < 3 * tau_u:
+            warnings.warn(f"input.hold = {fmt(inp.hold, 's')} is not >> tau_u = "
+                          f"{fmt(tau_u, 's')}: each input should be held for many circuit "
+                          "time constants (tau_u << tau_x)", stacklevel=4)
+        if lc.dictionary_time_constant < 3 * inp.hold:
+            warnings.warn(f"learning.dictionary_time_constant = "
+                          f"{fmt(lc.dictionary_time_constant, 's')} is not >> input.hold = "
+                          f"{fmt(inp.hold, 's')}: the dictionary should average over many "
+                          "inputs (tau_x << tau_Phi)", stacklevel=4)
+
+
+def _timestep(cfg, model, devices, tau_u: float, noise_sources, duration) -> TimeStep:
+    tau = tau_u
+    mm = cfg.mismatch
+    if mm is not None and (mm.gm_sigma > 0 or mm.c_sigma > 0):
+        # the fastest unit, tau_j = C_j / G_m,j, bounds the step
+        tau = tau_u / float(np.max(devices.gm_rel / devices.c_rel))
+    lam_max = models.lambda_max(model)
+    dt, auto = choose_dt(cfg.run, tau, tau_u, lam_max)
+    check_flicker_poles(noise_sources, dt)
+    if duration < dt:
+        raise ConfigError("run.duration", f"at least one step dt = {fmt(dt, 's')}",
+                          fmt(duration, "s"))
+    rec = record_stride(cfg.run.record_every, dt, auto, tau_u)
+    plast = plasticity_stride(cfg.learning, dt, tau_u, cfg.run.crossbar_mode == "dense")
+    return TimeStep(dt=dt, auto=auto, tau_step=tau, lambda_max=lam_max,
+                    n_steps=int(round(duration / dt)), duration=duration, record_stride=rec,
+                    plasticity_stride=plast)
+
+
+def resolve(cfg) -> Design:
+    """Resolve a parsed config into its :class:`Design` (a pure function of ``cfg``).
+
+    Raises
+    ------
+    ConfigError
+        For what only the derived design can reveal: an unstable ``run.dt``, a noise
+        section the circuit cannot realise, a ``record_every`` or ``plasticity_dt`` that is
+        not a whole number of steps, a flicker band the step cannot resolve.
+    """
+    seeds = Seeds(cfg.run.seed)
+    model = _model(cfg, seeds)
+    devices = draw_devices(cfg.mismatch, cfg.weights, seeds.seed, model.n_features,
+                           model.n_components)
+    c = cfg.circuit
+    tau_u = c.capacitance / c.transconductance
+    dynamics = cfg.learning.dynamics if cfg.learning is not None else "langevin"
+    noise_design = resolve_noise(cfg.noise, c, devices, active=dynamics == "langevin")
+    schedule = None
+    if cfg.input.kind != "fixed":
+        i = cfg.input
+        schedule = Schedule(i.n_patches, i.hold, i.presentation, seeds.seed)
+    duration = cfg.run.duration if cfg.run.duration is not None else schedule.duration
+    timestep = _timestep(cfg, model, devices, tau_u, noise_design.sources, duration)
+    _warn_time_scales(cfg, tau_u)
+    return Design(cfg, seeds, model, c, tau_u, timestep, noise_design, devices, schedule)

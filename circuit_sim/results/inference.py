@@ -1,0 +1,202 @@
+"""The result of one inference run: its design, the recorded samples in SI units, and the
+figures of merit (:mod:`.metrics`); files (:mod:`.hdf5`), text (:mod:`.text`) and figures
+(:mod:`.figures`) are written from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import models
+
+from . import hdf5, metrics
+from .metrics import BURN_IN_FRACTION, MALA_REFERENCE_MAX_M, MALA_REFERENCE_STEPS  # noqa: F401
+
+
+@dataclass
+class RunRecord:
+    """What a simulation produced, before any statistics (SI).
+
+    Attributes
+    ----------
+    t : ndarray (K,)
+        Sample times in s.
+    v : ndarray (K, M)
+        Latent node voltages in V.
+    dictionary : ndarray (N, M)
+        Dictionary read back from the crossbar conductances at the end.
+    u0_final : ndarray (M,)
+        Thresholds at the end (learned if configured).
+    u0_trace : ndarray (K, M) or None
+        Recorded thresholds when they are learned.
+    wall_time, run_time : float
+        Seconds of wall time for the whole run and for the simulation loop itself.
+    interrupted : bool
+        Stopped by Ctrl-C (the samples recorded so far).
+    """
+
+    t: np.ndarray
+    v: np.ndarray
+    dictionary: np.ndarray
+    u0_final: np.ndarray | None
+    u0_trace: np.ndarray | None
+    wall_time: float
+    run_time: float = float("nan")
+    interrupted: bool = False
+
+
+@dataclass
+class InferenceResult:
+    """Samples of one circuit run, in SI units, and the figures of merit derived from them.
+
+    Attributes
+    ----------
+    design : Design
+        What was simulated (:func:`circuit_sim.design.resolve`).
+    t : ndarray (K,)
+        Sample times in s.
+    v : ndarray (K, M)
+        Latent node voltages in V.
+    u, s : ndarray (K, M)
+        Dimensionless latent state ``v / V_u`` and code ``h(u)``.
+    dictionary : ndarray (N, M)
+        Dictionary read back from the crossbar conductances.
+    metrics : dict
+        Figures of merit (:func:`circuit_sim.results.metrics.compute_metrics`); SI floats.
+    """
+
+    design: object
+    t: np.ndarray
+    v: np.ndarray
+    u: np.ndarray
+    s: np.ndarray
+    dictionary: np.ndarray
+    wall_time: float
+    run_time: float = float("nan")  # s of wall time in the simulation loop itself (no build)
+    interrupted: bool = False
+    u0_final: np.ndarray | None = None  # (M,) thresholds at the end (learned if configured)
+    u0_trace: np.ndarray | None = None  # (K, M) recorded thresholds when they are learned
+    metrics: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_run(cls, design, record: RunRecord, *, out=None) -> "InferenceResult":
+        """The result of a finished run: ``u``, ``s`` and the figures of merit from ``v``.
+
+        With ``out`` (a path), the run is also written there (the layout of :meth:`to_hdf5`):
+        the sample datasets go to the file on a background thread while the figures of merit
+        are computed, so on two or more cores the file costs the caller little more than
+        the metrics do. The file is complete when this returns. If computing the metrics
+        fails, the file keeps the samples and the run's attributes (no metrics) and the error
+        is raised; if writing fails, the partial file is removed and the error raised.
+        """
+        writer = hdf5.BackgroundWriter(out) if out is not None else None
+        res = None
+        try:
+            if writer is not None:  # what exists now first; u and s once computed
+                for name in ("t", "v", "u0_trace"):
+                    writer.dataset(name, getattr(record, name))
+            u = record.v / design.circuit.volts_per_unit
+            if writer is not None:
+                writer.dataset("u", u)
+            model = design.model
+            if model.prior == "gaussian":
+                s = u.copy()
+            else:  # learned thresholds: s = h(u; u0(t)), one threshold per sample and unit
+                u0 = model.u0 if record.u0_trace is None else record.u0_trace
+                s = models.soft_threshold(u, u0, model.positive)
+            if writer is not None:
+                writer.dataset("s", s)
+            res = cls(design, record.t, record.v, u, s, record.dictionary, record.wall_time,
+                      record.run_time, record.interrupted, record.u0_final, record.u0_trace)
+            res.metrics = res.compute_metrics()
+        finally:
+            if writer is not None:
+                writer.finish(res)  # closes the file; raises if a write failed
+        return res
+
+    # ------------------------------------------------------------------ what was run
+    @property
+    def cfg(self):
+        """The parsed config the design was resolved from."""
+        return self.design.config
+
+    @property
+    def model(self) -> models.SparseCodingModel:
+        return self.design.model
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.design.x
+
+    @property
+    def budget(self):
+        return self.design.noise.budget
+
+    @property
+    def dt(self) -> float:
+        return self.design.dt
+
+    @property
+    def dt_auto(self) -> bool:
+        return self.design.timestep.auto
+
+    @property
+    def record_stride(self) -> int:
+        return self.design.timestep.record_stride
+
+    @property
+    def devices(self) -> dict | None:
+        """This chip's drawn variations (when the config has [mismatch] or [weights])."""
+        return self.design.devices.as_dict() if self.design.records_devices else None
+
+    @property
+    def tau_u(self) -> float:
+        return self.design.tau_u
+
+    @property
+    def T_eff(self) -> float:
+        return self.design.T_eff
+
+    # ------------------------------------------------------------------ statistics
+    @property
+    def burn_in(self) -> int:
+        """Number of leading samples excluded from statistics."""
+        return metrics.burn_in(len(self.t))
+
+    def kept(self, arr: np.ndarray) -> np.ndarray:
+        return arr[self.burn_in:]
+
+    def compute_metrics(self) -> dict:
+        """Autocorrelation time, ESS, power/energy, and the comparison with the exact posterior."""
+        return metrics.compute_metrics(self)
+
+    def exact_comparison(self) -> dict:
+        return metrics.exact_comparison(self.kept(self.u), self.kept(self.s), self.design, self.x)
+
+    def mala_comparison(self, n_chains: int = 8, n_steps: int = MALA_REFERENCE_STEPS) -> dict:
+        return metrics.mala_comparison(self.kept(self.u), self.kept(self.s), self.model, self.x,
+                                       self.design.seeds.rng("mala"), n_chains, n_steps)
+
+    def u_edges(self, grid, i: int, n_bins: int = 30) -> np.ndarray:
+        return metrics.u_edges(grid, i, n_bins)
+
+    def s_edges(self, grid, i: int, n_bins: int = 20) -> np.ndarray:
+        return metrics.s_edges(grid, i, n_bins)
+
+    # ------------------------------------------------------------------ outputs
+    def summary(self) -> str:
+        """A human-readable summary of the run."""
+        from .text import inference_summary
+
+        return inference_summary(self)
+
+    def to_hdf5(self, path):
+        """Write the run to one HDF5 file (the public layout described in the README)."""
+        return hdf5.write_inference(self, path)
+
+    def plot(self, path=None):
+        """Figure: marginals of ``s`` (exact where computable) and sample traces; PNG if ``path``."""
+        from .figures import plot_inference
+
+        return plot_inference(self, path)

@@ -1,0 +1,135 @@
+"""Run the inference circuit of one design and collect an :class:`InferenceResult`."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+import brian2 as b2
+
+from ..circuit.backends import backend_context, standalone_monitor_array
+from ..circuit.equations import RUN_TIME_STOP_HORIZON
+from ..circuit.network import add_run_time_stop, build_network
+from ..errors import ConfigError
+from ..results.inference import InferenceResult, RunRecord
+from .interrupt import Interrupt
+from .progress import BrianProgress, say
+
+
+def as_design(cfg_or_design):
+    """The design of a Config (resolved once, cached on it) or a Design itself."""
+    from ..design import Design
+
+    return cfg_or_design if isinstance(cfg_or_design, Design) else cfg_or_design.design
+
+
+def _run_standalone(design, circ, directory, progress) -> tuple[float, bool]:
+    n_steps = design.timestep.n_steps
+    if n_steps >= RUN_TIME_STOP_HORIZON:
+        raise ConfigError("run.duration", f"fewer than {RUN_TIME_STOP_HORIZON} steps on the "
+                          "standalone backend", f"{n_steps} steps")
+    # No progress report in standalone: Brian2's generated report check calls std::clock()
+    # every step, a system call that made a 2-unit run 4x slower.
+    say(progress, f"  standalone: compiling and running {n_steps} steps (no progress display "
+                  "in standalone mode)")
+    # the program runs "for ever" and stops itself after n_stop steps, a command-line value:
+    # a run of another length reuses the compiled program (no recompilation)
+    add_run_time_stop(circ)
+    circ.net.run(RUN_TIME_STOP_HORIZON * design.dt * b2.second, namespace={})
+    with Interrupt() as ctrl_c:
+        b2.device.build(directory=directory, run=True, compile=True, with_output=False,
+                        run_args={circ.residual.n_stop: n_steps})
+    return float(getattr(b2.device, "_last_run_time", float("nan"))), ctrl_c.requested
+
+
+def _run_runtime(design, circ, progress) -> tuple[float, bool]:
+    report = BrianProgress(progress) if progress is not None else None
+    t_run = time.perf_counter()
+    with Interrupt(circ.net.stop) as ctrl_c:
+        circ.net.run(design.timestep.n_steps * design.dt * b2.second, report=report,
+                     report_period=1 * b2.second, namespace={})
+    return time.perf_counter() - t_run, ctrl_c.requested
+
+
+def _samples(circ, standalone: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``(t, v, u0_trace)`` of the monitor, time-major, without copying a long recording."""
+    learned_u0 = "u0" in circ.monitor.record_variables
+    if standalone:  # the program's result files, mapped: no copy
+        t = standalone_monitor_array(circ.monitor, "t")
+        v = standalone_monitor_array(circ.monitor, "v")
+        u0 = standalone_monitor_array(circ.monitor, "u0") if learned_u0 else None
+        return t, v, u0
+    t = np.asarray(circ.monitor.t_[:], dtype=float)
+    # Brian2 keeps a monitor's samples time-major, (samples, M), and hands out the
+    # transposed view: transposing back is free (no copy of a long recording)
+    v = np.ascontiguousarray(np.asarray(circ.monitor.v_[:], dtype=float).T)
+    u0 = (np.ascontiguousarray(np.asarray(circ.monitor.u0[:], dtype=float).T)
+          if learned_u0 else None)
+    return t, v, u0
+
+
+def run_inference(cfg, *, progress=None, build_dir: str | None = None,
+                  u_init: np.ndarray | None = None, schedule: tuple | None = None,
+                  out=None) -> InferenceResult:
+    """Simulate the circuit described by ``cfg`` and return its recorded samples.
+
+    Parameters
+    ----------
+    cfg : Config or Design
+        Validated configuration (its design is resolved once) or a resolved design; its
+        backend and seed are used.
+    progress : file-like, optional
+        Stream for progress lines (e.g. ``sys.stderr``); None for silence.
+    build_dir : str, optional
+        Standalone build directory (default: the cached project of this design's structure).
+    u_init : ndarray (M,), optional
+        Initial state overriding the design's.
+    schedule : (patches (K, N), switch_at (K,) in steps), optional
+        A stream of inputs instead of the config's fixed ``x``.
+    out : path, optional
+        Also write the run to this HDF5 file (the layout of ``InferenceResult.to_hdf5``).
+        The samples are written on a background thread while the figures of merit are
+        computed, which hides most of the file's cost on a machine with two or more cores
+        (``circuit-sim infer`` does this).
+
+    Returns
+    -------
+    InferenceResult
+        SI arrays; if the run was interrupted (Ctrl-C), the samples recorded so far, with
+        ``interrupted = True``.
+    """
+    design = as_design(cfg)
+    standalone = design.backend == "standalone"
+    t_wall = time.perf_counter()
+    with backend_context(design.backend, build_dir=build_dir,
+                         cache_key=design.structure_key("infer")) as directory:
+        b2.seed(design.seeds.integer("noise", 0))
+        circ = build_network(design)
+        if schedule is not None:
+            circ.set_schedule(*schedule, n_step=0, settle=True)
+        if u_init is not None:
+            circ.latent.v = (np.asarray(u_init, dtype=float) * design.circuit.volts_per_unit
+                             * b2.volt)
+        if standalone:
+            run_time, interrupted = _run_standalone(design, circ, directory, progress)
+        else:
+            run_time, interrupted = _run_runtime(design, circ, progress)
+        t, v, u0_trace = _samples(circ, standalone)
+        record = RunRecord(t=t, v=v, dictionary=circ.dictionary(),
+                           u0_final=np.asarray(circ.latent.u0[:], dtype=float).copy(),
+                           u0_trace=u0_trace, wall_time=0.0, run_time=run_time,
+                           interrupted=interrupted)
+    record.wall_time = time.perf_counter() - t_wall
+    if interrupted:
+        say(progress, "\n  interrupted: keeping the samples recorded so far")
+    return InferenceResult.from_run(design, record, out=out)
+
+
+def run_config_file(path, *, seed=None, backend=None, progress=sys.stderr) -> InferenceResult:
+    """Load a TOML file and run it (convenience for scripts)."""
+    from ..config import load_config
+
+    cfg = load_config(path).with_overrides(seed=seed, backend=backend)
+    return run_inference(cfg, progress=progress)

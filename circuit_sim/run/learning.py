@@ -1,0 +1,347 @@
+"""Learning runs: inference and plasticity together on a stream of inputs, with snapshots.
+
+A run is cut into segments of ``learning.snapshot_every``. Each segment is seeded from the
+run's ``noise`` stream (index = segment number), presents the patches its steps need, and
+ends with a snapshot appended to the HDF5 file (dictionary, thresholds, running statistics,
+and the full circuit state for ``--resume``), flushed to disk. Because the input switches
+are counted in integer steps and every segment has its own seed, a run resumed from a
+snapshot continues exactly as the uninterrupted run would have (same backend).
+
+Runtime backends (numpy, cython) run the segments from Python, so Ctrl-C or a crash leaves
+every snapshot written so far; only the patches of one segment are in memory. The
+standalone backend compiles a chunk of segments into one program (per-segment seeds
+included) and writes their snapshots when it ends; Ctrl-C stops it gracefully at the
+current step and the snapshots recorded so far are written.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+import brian2 as b2
+
+from ..circuit.backends import backend_context, standalone_monitor_array
+from ..circuit.network import build_network
+from ..errors import ConfigError
+from ..results.hdf5 import LearningFile, learning_progress
+from ..results.learning import HIST_EDGES, segment_statistics
+from .inference import as_design
+from .interrupt import Interrupt
+from .progress import say
+
+#: Default bound (bytes) on the samples one standalone program records (see run_learning).
+STANDALONE_MEMORY_LIMIT = 256_000_000
+
+
+class Plan:
+    """The segment and patch arithmetic of a learning run (integer steps throughout)."""
+
+    def __init__(self, design):
+        ts = design.timestep
+        self.dt, self.n_total, self.stride = ts.dt, ts.n_steps, ts.record_stride
+        lc = design.learning
+        snap = (lc.snapshot_every if lc is not None else None) or self.n_total * self.dt / 20
+        self.sps = self.stride * max(1, int(round(snap / self.dt / self.stride)))
+        self.n_seg = max(1, int(round(self.n_total / self.sps)))  # the last runs to the end
+        sched = design.schedule
+        self.n_patch = sched.n_patches
+        ends = sched.end(np.arange(self.n_patch))
+        self.end_steps = np.where(np.isfinite(ends), np.ceil(ends / self.dt - 1e-9), np.inf)
+
+    def bounds(self, k: int) -> tuple[int, int]:
+        """First and one-past-last step of segment ``k``."""
+        return k * self.sps, (self.n_total if k == self.n_seg - 1 else (k + 1) * self.sps)
+
+    def patch_at(self, step: int) -> int:
+        """Index of the patch presented at ``step``."""
+        return int(min(np.searchsorted(self.end_steps, step, side="right"), self.n_patch - 1))
+
+    def window(self, stream, step_a: int, step_b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The patches presented during steps ``[step_a, step_b)`` and their switch steps."""
+        ka, kb = self.patch_at(step_a), self.patch_at(step_b - 1)
+        return stream.patches(ka, kb + 1), self.end_steps[ka:kb + 1]
+
+    def scored_patches(self, stream, steps: np.ndarray) -> np.ndarray:
+        """The patch each sample is scored against. A sample recorded at step ``n`` is the
+        state the steps up to ``n - 1`` made: it is paired with the patch presented at step
+        ``n - 1`` (at a switch step the patch has just changed, and pairing it with the new
+        one would count the switch as error)."""
+        if not len(steps):
+            return np.zeros((0, stream.source.n_features))
+        idx = np.searchsorted(self.end_steps, np.asarray(steps) - 1,
+                              side="right").clip(0, self.n_patch - 1)
+        k_lo = int(idx.min())
+        return stream.patches(k_lo, int(idx.max()) + 1)[idx - k_lo]
+
+    def samples_per_segment(self) -> int:
+        return self.sps // self.stride + 1
+
+
+def standalone_chunk(design, memory_limit: float) -> int:
+    """Segments per standalone program run such that its recorded samples (``v``, and ``u0``
+    when learned) stay within ``memory_limit`` bytes (at least one segment)."""
+    per_segment = (Plan(design).samples_per_segment() * design.n_components * 8
+                   * (2 if design.learn_u0 else 1))
+    return max(1, int(memory_limit // per_segment))
+
+
+class _Snapshots:
+    """Writes each segment's snapshot, statistics and resume state, and reports it."""
+
+    def __init__(self, design, plan: Plan, lfile: LearningFile, progress, segments: range):
+        self.design, self.plan, self.lfile, self.progress = design, plan, lfile, progress
+        self.stream = design.stream
+        self.true_dict = self.stream.source.true_dictionary
+        self.segments = segments
+        self.t0 = time.perf_counter()
+
+    def write(self, seg: int, phi, v, u0, steps, state: dict) -> dict:
+        """Append the snapshot taken at the end of segment ``seg``."""
+        seg_end = self.plan.bounds(seg)[1]
+        t = seg_end * self.plan.dt
+        self.lfile.append("snapshots", t=t, dictionary=phi, u0=state["u0"],
+                          patches_seen=self.plan.patch_at(seg_end - 1) + 1)
+        xs = self.plan.scored_patches(self.stream, steps)
+        st = segment_statistics(self.design, xs, v, u0, phi, self.true_dict)
+        self.lfile.append("stats", t=t, **st)
+        self.lfile.write_state(state, phi, seg + 1)
+        self._report(seg + 1, st)
+        return st
+
+    def _report(self, seg_done: int, st: dict) -> None:
+        el = time.perf_counter() - self.t0
+        frac = (seg_done - self.segments.start) / max(1, len(self.segments))
+        eta = el * (1 - frac) / frac if frac > 0 else float("nan")
+        timing = ("written after the standalone run" if self.design.backend == "standalone"
+                  else f"elapsed {el:.0f} s, ETA {eta:.0f} s")
+        rec = (f", recovery {st['recovery_mean']:.3f} (min {st['recovery_min']:.3f})"
+               if self.true_dict is not None else "")
+        say(self.progress, f"  segment {seg_done}/{self.plan.n_seg}: activity "
+                           f"{st['activity']:.3f}, error {st['reconstruction_error']:.4f}"
+                           f"{rec}; {timing}")
+
+
+def _state_of(circ, names) -> dict:
+    """The full circuit state a resume needs (copies)."""
+    state = {"v": np.asarray(circ.latent.v_[:]).copy(), "u0": np.asarray(circ.latent.u0[:]).copy(),
+             "g": np.asarray(circ.crossbar.g_[:]).copy(),
+             **{n: np.asarray(getattr(circ.latent, n + "_")[:]).copy() for n in names}}
+    if circ.finite_bandwidth:
+        state["vr"] = np.asarray(circ.residual.vr_[:]).copy()
+    return state
+
+
+def _restore(circ, state: dict) -> None:
+    circ.latent.v = state["v"] * b2.volt  # exactly (not via u = v / V_u)
+    circ.latent.u0 = state["u0"]
+    circ.crossbar.g = state["g"] * b2.siemens
+    for name in circ.state_names():
+        if name in state:
+            var = circ.latent.variables[name]
+            setattr(circ.latent, name, state[name] * var.unit if var.dim else state[name])
+    if circ.finite_bandwidth and "vr" in state:
+        circ.residual.vr = state["vr"] * b2.volt
+
+
+def _runtime_segments(design, plan: Plan, circ, snaps: _Snapshots) -> bool:
+    """Run segment after segment from Python; True if interrupted (Ctrl-C)."""
+    names = circ.state_names()
+    with Interrupt(circ.net.stop) as ctrl_c:
+        for k in snaps.segments:
+            n_a, n_b = plan.bounds(k)
+            circ.set_schedule(*plan.window(snaps.stream, n_a, n_b), n_step=n_a)
+            b2.seed(design.seeds.integer("noise", k))
+            circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
+            if ctrl_c.requested:
+                return True  # a partial segment is not a snapshot
+            # copies: the monitor's arrays are views of its buffer, which the resize below
+            # reuses (a view kept past it reads zeros)
+            v = np.array(circ.monitor.v_[:]).T
+            u0 = (np.array(circ.monitor.u0[:]).T if "u0" in circ.monitor.record_variables
+                  else design.model.u0)
+            steps = n_a + np.arange(len(v)) * plan.stride
+            circ.monitor.resize(0)  # memory stays flat
+            snaps.write(k, circ.dictionary(), v, u0, steps, _state_of(circ, names))
+    return False
+
+
+def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory) -> bool:
+    """Compile the chunk's segments into one program, run it, write the snapshots; True if
+    interrupted (Ctrl-C: the program stops at the current step)."""
+    names = circ.state_names()
+    every = plan.sps * plan.dt * b2.second
+    monitors = {"latent": b2.StateMonitor(circ.latent, ["v", "u0", *names], record=True, dt=every,
+                                          when="start", order=-10, name="snapshot_latent"),
+                "crossbar": b2.StateMonitor(circ.crossbar, "g", record=True, dt=every,
+                                            when="start", order=-10, name="snapshot_crossbar")}
+    if circ.finite_bandwidth:
+        monitors["residual"] = b2.StateMonitor(circ.residual, "vr", record=True, dt=every,
+                                               when="start", order=-10, name="snapshot_residual")
+    circ.net.add(*monitors.values())
+    for k in snaps.segments:
+        b2.seed(design.seeds.integer("noise", k))
+        n_a, n_b = plan.bounds(k)
+        circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
+    with Interrupt() as ctrl_c:  # the program stops itself gracefully on SIGINT
+        b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+    n_first = snaps.segments.start * plan.sps
+    v_all = standalone_monitor_array(circ.monitor, "v")  # mapped from the result files
+    u0_all = (standalone_monitor_array(circ.monitor, "u0")
+              if "u0" in circ.monitor.record_variables
+              else np.broadcast_to(design.model.u0, v_all.shape))
+    t_steps = n_first + np.round(standalone_monitor_array(circ.monitor, "t")
+                                 / plan.dt).astype(np.int64)
+    states = _snapshot_states(circ, monitors, names, len(snaps.segments), ctrl_c.requested)
+    for j, state in enumerate(states[1:], start=1):  # entry j: the state at the end of seg-1
+        seg = snaps.segments.start + j - 1
+        a, b = plan.bounds(seg)
+        sel = (t_steps >= a) & (t_steps < b)
+        snaps.write(seg, circ.dictionary_from(state["g"]), v_all[sel], u0_all[sel],
+                    t_steps[sel], state)
+    return ctrl_c.requested
+
+
+def _snapshot_states(circ, monitors, names, n_run: int, interrupted: bool) -> list[dict]:
+    """The circuit states at the start of each segment run and, if the program finished, at
+    its end (the state as the program left it)."""
+    lat = {n: list(np.asarray(getattr(monitors["latent"], n + "_")[:]).T)[:n_run]
+           for n in ["v", "u0", *names]}
+    g = list(np.asarray(monitors["crossbar"].g_[:]).T)[:n_run]
+    vr = (list(np.asarray(monitors["residual"].vr_[:]).T)[:n_run]
+          if "residual" in monitors else None)
+    if not interrupted:
+        for n in lat:
+            lat[n].append(np.asarray(getattr(circ.latent, n + "_")[:]))
+        g.append(np.asarray(circ.crossbar.g_[:]))
+        if vr is not None:
+            vr.append(np.asarray(circ.residual.vr_[:]))
+    states = []
+    for j in range(len(g)):
+        st = {"v": lat["v"][j], "u0": lat["u0"][j], "g": g[j], **{n: lat[n][j] for n in names}}
+        if vr is not None:
+            st["vr"] = vr[j]
+        states.append(st)
+    return states
+
+
+def _start(design, lfile: LearningFile, resume: bool, out) -> tuple[int, dict | None]:
+    """``(first segment, saved state)``: a new run starts at 0; a resume at the file's
+    snapshot (ConfigError if there is none, or the file was written by another config)."""
+    if not resume:
+        return 0, None
+    saved = lfile.state()
+    if saved is None:
+        raise ConfigError("--resume", "a learning file with at least one snapshot", str(out))
+    if lfile.config_text() != design.to_toml():
+        raise ConfigError("--resume", "a file written by the same configuration", str(out))
+    return saved
+
+
+def _initial_u(design, state) -> np.ndarray:
+    if state is not None:
+        return state["v"] / design.circuit.volts_per_unit
+    if design.dynamics == "map" and design.model.prior == "laplace":
+        return design.map_start
+    return design.u_init
+
+
+def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) -> Path:
+    """One program run (standalone) or the whole run (runtime backends): see run_learning."""
+    if not design.is_stream:
+        raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\") to learn "
+                          "from", "fixed")
+    out = Path(out)
+    plan = Plan(design)
+    stream = design.stream  # opens the patch source (errors before the file is made)
+    lfile = LearningFile(out, design, stream.source.true_dictionary, resume, HIST_EDGES)
+    try:
+        start_seg, state = _start(design, lfile, resume, out)
+    except BaseException:
+        lfile.abandon()  # a file that is not ours to continue stays as it was
+        raise
+    interrupted = False
+    t_wall = time.perf_counter()
+    try:
+        last_seg = plan.n_seg if stop_after is None else min(plan.n_seg, start_seg + stop_after)
+        snaps = _Snapshots(design, plan, lfile, progress, range(start_seg, last_seg))
+        standalone = design.backend == "standalone"
+        with backend_context(design.backend, cache_key=design.structure_key("learn")) as directory:
+            n_first = start_seg * plan.sps
+            b2.seed(design.seeds.integer("initial"))  # the build's draws (LM's first R)
+            circ = build_network(design)
+            circ.latent.v = _initial_u(design, state) * design.circuit.volts_per_unit * b2.volt
+            # the patches of this program run (standalone: the whole chunk; runtime: the
+            # first segment, each segment then presents its own)
+            end = plan.bounds(last_seg - 1 if standalone else start_seg)[1]
+            circ.set_schedule(*plan.window(stream, n_first, end), n_step=n_first, settle=True)
+            if state is not None:
+                _restore(circ, state)
+            if standalone:
+                interrupted = _standalone_segments(design, plan, circ, snaps, directory)
+            else:
+                interrupted = _runtime_segments(design, plan, circ, snaps)
+    finally:
+        lfile.close(complete=lfile.n_snapshots() >= plan.n_seg, interrupted=interrupted,
+                    wall_time=time.perf_counter() - t_wall)
+    if interrupted:
+        say(progress, "  interrupted: the file holds every snapshot up to the last one")
+    return out
+
+
+def run_learning(cfg, out, *, resume: bool = False, progress=None,
+                 stop_after: int | None = None,
+                 memory_limit: float = STANDALONE_MEMORY_LIMIT) -> Path:
+    """Run inference and learning on the config's input stream; write snapshots to ``out``.
+
+    The runtime backends run one segment (``learning.snapshot_every``) at a time and write
+    its snapshot before the next. A standalone program records its samples in memory until
+    it ends, so a long standalone run is cut into chunks of segments whose samples fit in
+    ``memory_limit`` bytes: each chunk is one run of the compiled program that resumes from
+    the previous chunk's state (as ``--resume`` does, bit for bit), and its snapshots are
+    written before the next chunk starts. Memory stays bounded however long the run.
+
+    Parameters
+    ----------
+    cfg : Config or Design
+        Needs a stream input (``input.kind``); without a ``[learning]`` section the
+        dictionary and thresholds stay fixed (inference on a stream).
+    out : path
+        HDF5 file; with ``resume=True`` an existing file of the same config to continue.
+    progress : file-like, optional
+        Progress lines with an ETA (e.g. ``sys.stderr``).
+    stop_after : int, optional
+        Stop after this many segments (testing interruption and resume).
+    memory_limit : float
+        Standalone only: bytes of recorded samples one program run may hold (default
+        256 MB); the run is chunked accordingly (see above).
+
+    Returns
+    -------
+    Path of the HDF5 file.
+    """
+    design = as_design(cfg)
+    if design.backend != "standalone" or not design.is_stream:
+        return _run_once(design, out, resume=resume, progress=progress, stop_after=stop_after)
+    chunk = standalone_chunk(design, memory_limit)
+    n_seg = Plan(design).n_seg
+    remaining, first = stop_after, True
+    t0, done0 = time.perf_counter(), None
+    while True:
+        n = chunk if remaining is None else min(chunk, remaining)
+        path = _run_once(design, out, resume=resume or not first, progress=progress,
+                         stop_after=n)
+        first = False
+        if remaining is not None:
+            remaining -= n
+        finished, done = learning_progress(path)
+        if done0 is None:
+            done0 = done - min(n, done)
+        if finished or remaining == 0:
+            return path
+        el = time.perf_counter() - t0
+        left = (n_seg - done) if remaining is None else min(remaining, n_seg - done)
+        say(progress, f"  standalone chunk done: {done}/{n_seg} segments; elapsed {el:.0f} s, "
+                      f"ETA {el / max(1, done - done0) * left:.0f} s")

@@ -1,0 +1,166 @@
+"""The worker side of a sweep: one point run in a Dask worker process, never raising."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import signal
+import socket
+import tempfile
+import threading
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from ..config import Config
+from ..results import hdf5
+
+__all__ = ["run_point", "dask_setup", "learning_metrics", "one_line"]
+
+# --------------------------------------------------------------------------- the worker side
+_TASK_LOCK = threading.Lock()  # Brian2's global state: one point at a time per process
+
+
+def one_line(exc: BaseException) -> str:
+    msg = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {msg[0] if msg else ''}".rstrip(": ")
+
+
+def _worker_slot() -> str:
+    """A name for this worker process, stable across sessions where Dask gives one (the
+    LocalCluster's workers are named 0, 1, ...): caches keyed by it are reused on resume."""
+    name = None
+    with contextlib.suppress(Exception):
+        from distributed import get_worker
+
+        name = get_worker().name
+    if name is None or name == "":
+        return f"{socket.gethostname()}-pid{os.getpid()}"
+    return f"{socket.gethostname()}-" + re.sub(r"[^A-Za-z0-9_.-]+", "_", str(name))
+
+
+def dask_setup(worker=None) -> None:
+    """Dask preload for sweep workers (the local cluster uses it; for your own workers:
+    ``dask worker ADDRESS --nthreads 1 --preload circuit_sim.sweep``).
+
+    Imports Brian2 in the worker's main thread (Brian2 installs a SIGINT handler when it is
+    imported, which only works there) and then ignores SIGINT: a Ctrl-C in the terminal
+    reaches every process of the group, and it is the client's to handle (stop submitting,
+    write the index, close the cluster); a worker that saw it would stop its Brian2 run
+    half-way.
+    """
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    from ..circuit.backends import import_brian
+
+    import_brian()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_cache(cache_root: str) -> None:
+    """Give this worker process build caches of its own, ``cache_root/worker-<host>-<name>/``:
+    Brian2's cython cache (``cython/``) and the standalone project cache
+    (``CIRCUIT_SIM_CACHE``, ``standalone/``), so that workers never wait for, or rebuild
+    around, each other's builds (a temporary folder if ``cache_root`` is not writable)."""
+    from ..circuit.backends import set_cython_cache
+
+    cache = Path(cache_root) / f"worker-{_worker_slot()}"
+    try:
+        (cache / "cython").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        cache = Path(tempfile.gettempdir()) / "circuit_sim_sweep_cache" / f"worker-{os.getpid()}"
+        (cache / "cython").mkdir(parents=True, exist_ok=True)
+    set_cython_cache(cache / "cython")
+    os.environ["CIRCUIT_SIM_CACHE"] = str(cache)  # standalone projects: cache/standalone
+
+
+def _deliver(write, local_dir, marker) -> dict:
+    """Run ``write(path)`` (it writes the point's file and returns its metrics) into
+    ``local_dir`` when this process sees the sweep directory (``marker`` exists there), else
+    into a temporary file whose bytes are returned."""
+    if local_dir is not None and marker is not None and (Path(local_dir) / marker).exists():
+        fd, tmp = tempfile.mkstemp(prefix=".result.", suffix=".h5.tmp", dir=local_dir)
+        os.close(fd)
+        return {"metrics": write(Path(tmp)), "path": tmp}
+    with tempfile.TemporaryDirectory(prefix="circuit_sim_sweep_") as tmpdir:
+        path = Path(tmpdir) / "point.h5"
+        metrics = write(path)
+        return {"metrics": metrics, "h5": path.read_bytes()}
+
+
+def _inference_point(cfg):
+    from ..run.inference import run_inference
+
+    def write(path: Path) -> dict:
+        res = run_inference(cfg)
+        if res.interrupted:
+            raise RuntimeError("the simulation was interrupted")
+        metrics = {k: hdf5.plain(v) for k, v in res.metrics.items()}
+        metrics = {k: v for k, v in metrics.items() if _is_number(v) or isinstance(v, bool)}
+        metrics["T_eff"] = float(res.T_eff)
+        metrics["run_time"] = float(res.run_time)
+        res.to_hdf5(path)
+        return metrics
+    return write
+
+
+def _learning_point(cfg):
+    """A point whose config learns from a stream: :func:`run_learning` writes the point's
+    file (the layout of ``circuit-sim learn``); its metrics are the last entry of each
+    learning statistic (activity, reconstruction_error, kl_prior, recovery_mean, ...)."""
+    from ..run.learning import run_learning
+
+    def write(path: Path) -> dict:
+        run_learning(cfg, path)
+        m = learning_metrics(path, cfg)
+        if m.pop("interrupted"):
+            raise RuntimeError("the learning run was interrupted")
+        return m
+    return write
+
+
+def run_point(config_dict: dict, source: str | None, cache_root: str,
+              local_dir: str | None = None, marker: str | None = None) -> dict:
+    """Run one point (in a Dask worker); never raises for a failing simulation.
+
+    Sets ``OPENBLAS_NUM_THREADS=1``, gives the worker its own build caches, validates the
+    config, runs :func:`run_inference` (or :func:`run_learning` for a stream with
+    ``[learning]``) and writes the result to an HDF5 file (see :func:`_deliver`).
+    """
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    with _TASK_LOCK:
+        try:
+            _worker_cache(cache_root)
+            cfg = Config.from_dict(config_dict, source=source)
+            learning = cfg.learning is not None and cfg.input.kind != "fixed"
+            write = _learning_point(cfg) if learning else _inference_point(cfg)
+            out = {"status": "ok", "worker": worker, **_deliver(write, local_dir, marker)}
+        except Exception as exc:  # noqa: BLE001 -- recorded as a failed point
+            out = {"status": "failed", "error": one_line(exc),
+                   "traceback": traceback.format_exc(), "worker": worker}
+    out["wall_time"] = time.perf_counter() - t0
+    return out
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def learning_metrics(path, cfg) -> dict:
+    """The metrics of a learning point's file: the last entry of each learning statistic,
+    ``patches_seen``, the config's ``T_eff`` and ``interrupted``."""
+    data = hdf5.load_learning(path)
+    m = {}
+    for key, arr in data["stats"].items():
+        arr = np.asarray(arr)
+        if arr.ndim == 1 and arr.size and np.issubdtype(arr.dtype, np.number):
+            m[key] = float(arr[-1])
+    m["T_eff"] = float(cfg.noise_budget().T_eff)
+    m["patches_seen"] = float(np.asarray(data["snapshots"].get("patches_seen", [np.nan]))[-1])
+    m["interrupted"] = bool(data["attrs"].get("interrupted", False))
+    return m
