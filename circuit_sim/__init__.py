@@ -21,6 +21,11 @@ run_sweep, read_index, load_sweep
     Many design points of one config on Dask, resumable (:mod:`circuit_sim.sweep`).
 export_spice
     An ngspice netlist of a small circuit (:mod:`circuit_sim.spice`).
+atom_shapes, tiles_from_figure, draw_tiles
+    Whether dictionary atoms are localised, oriented, band-pass edges; drawing them.
+load_natural_images, default_photographs, whiten_images, radial_power, patch_radial_power,
+random_patches
+    The natural-image data: photographs or the user's files, whitening, spectra, patches.
 
 Importing the package imports neither Brian2 nor Dask: each name loads its module on first
 use (Brian2 when a circuit is built).
@@ -31,7 +36,9 @@ __version__ = "0.1.0"
 __all__ = ["ConfigError", "Config", "load_config", "loads_config", "resolve", "Design",
            "InferenceResult", "run_inference", "run_config_file", "run_learning",
            "load_learning", "plot_learning", "dictionary_recovery", "run_sweep", "read_index",
-           "load_sweep", "export_spice", "__version__"]
+           "load_sweep", "export_spice", "atom_shapes", "tiles_from_figure", "draw_tiles",
+           "load_natural_images", "default_photographs", "whiten_images", "radial_power",
+           "patch_radial_power", "random_patches", "__version__"]
 
 _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"),
          "load_config": ("config", "load_config"), "loads_config": ("config", "loads_config"),
@@ -44,7 +51,16 @@ _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"
          "plot_learning": ("results.figures", "plot_learning"),
          "dictionary_recovery": ("results.learning", "dictionary_recovery"),
          "run_sweep": ("sweep", "run_sweep"), "read_index": ("sweep", "read_index"),
-         "load_sweep": ("sweep", "load_sweep"), "export_spice": ("spice", "export_spice")}
+         "load_sweep": ("sweep", "load_sweep"), "export_spice": ("spice", "export_spice"),
+         "atom_shapes": ("results.atoms", "atom_shapes"),
+         "tiles_from_figure": ("results.atoms", "tiles_from_figure"),
+         "draw_tiles": ("results.figures", "tiles"),
+         "load_natural_images": ("design.images", "load_images"),
+         "default_photographs": ("design.images", "default_photos"),
+         "whiten_images": ("design.images", "whiten"),
+         "radial_power": ("design.images", "radial_power"),
+         "patch_radial_power": ("design.images", "patch_radial_power"),
+         "random_patches": ("design.images", "random_patches")}
 
 
 def __getattr__(name):

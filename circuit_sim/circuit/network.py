@@ -14,7 +14,10 @@ import numpy as np
 
 import brian2 as b2
 
+from models.constraints import Shown
+
 from ..design import quantise
+from ..errors import ConfigError
 from . import equations as eq
 from .crossbar import add_dense_kernel
 
@@ -64,8 +67,8 @@ class CircuitNetwork:
         patches = np.atleast_2d(np.asarray(patches, dtype=float))
         switch_at = np.asarray(switch_at, dtype=float)
         if patches.shape[1] != len(self.residual) or len(switch_at) != len(patches):
-            raise ValueError(f"schedule: expected patches (K, {len(self.residual)}) and K switch "
-                             f"times, got {patches.shape} and {switch_at.shape}")
+            raise ConfigError("schedule", f"patches (K, {len(self.residual)}) and K switch times",
+                              Shown(f"{patches.shape} and {switch_at.shape}"))
         far = np.where(np.isfinite(switch_at), switch_at, 1e300)
         ns = self.residual.namespace
         ns["patches"] = b2.TimedArray(patches * self.volts_per_unit * b2.volt, dt=1 * b2.second,

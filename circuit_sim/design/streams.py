@@ -3,7 +3,7 @@
 A stream is ``n_patches`` inputs ``x_k`` (N,) presented in turn. Patch ``k`` is replaced at
 its switch time: every ``hold`` (``synchronous``) or after an exponentially distributed
 hold of mean ``hold`` (``poisson``: the switches form a Poisson process of rate 1/hold, no
-global clock). Both the patches and the switch times are deterministic functions of the
+global clock). Natural images are :mod:`.images`. Both the patches and the switch times are deterministic functions of the
 seed and the patch index, generated in blocks of :data:`BLOCK` patches, so that a long
 run never holds the whole stream in memory and a resumed run sees exactly the same data.
 """
@@ -19,6 +19,7 @@ import models
 
 from .. import seeds
 from ..errors import ConfigError
+from .images import ImagesSource
 
 #: Patches are generated / read in blocks of this many.
 BLOCK = 4096
@@ -163,87 +164,6 @@ class Stream:
         k1 = self.schedule.index_at(max(t1 - dt, t0), dt)
         ks = np.arange(k0, k1 + 1)
         return k0, self.patches(k0, k1 + 1), self.schedule.end(ks)
-
-
-#: Grey-scale-able photographs shipped inside the scikit-image wheel (no download).
-SKIMAGE_PHOTOS = ("camera.png", "astronaut.png", "grass.png", "gravel.png", "brick.png",
-                  "chelsea.png", "coffee.png", "motorcycle_left.png")
-
-
-def whiten(image: np.ndarray, cutoff: float = 0.4) -> np.ndarray:
-    """Olshausen & Field whitening: filter ``|f| exp(-(|f| / f0)^4)`` with ``f0 = cutoff``
-    times the Nyquist frequency, applied in the Fourier domain to the mean-subtracted image.
-
-    Parameters
-    ----------
-    image : ndarray (H, W)
-    cutoff : float
-        Low-pass roll-off as a fraction of Nyquist (0.4 in the original).
-    """
-    img = np.asarray(image, dtype=float)
-    img = img - img.mean()
-    fy = np.fft.fftfreq(img.shape[0])[:, None]
-    fx = np.fft.fftfreq(img.shape[1])[None, :]
-    f = np.sqrt(fx**2 + fy**2)  # cycles per pixel; Nyquist = 0.5
-    filt = f * np.exp(-(f / (cutoff * 0.5)) ** 4)
-    return np.real(np.fft.ifft2(np.fft.fft2(img) * filt))
-
-
-def _grey(path: Path) -> np.ndarray:
-    import matplotlib.image as mpimg
-
-    img = np.asarray(mpimg.imread(path), dtype=float)
-    if img.ndim == 3:
-        img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
-    return img
-
-
-class ImagesSource(PatchSource):
-    """Whitened natural-image patches (``size`` x ``size``, flattened row-major), unit
-    variance overall. Images: Olshausen's ``IMAGES.mat`` (already whitened) when ``path``
-    is given, else the photographs of :data:`SKIMAGE_PHOTOS` whitened here."""
-
-    def __init__(self, size: int, seed: int, path: str | None = None):
-        self.size, self.seed, self.n_features = size, seed, size * size
-        if path is not None:
-            from scipy.io import loadmat
-
-            p = Path(path)
-            if not p.is_file():
-                raise ConfigError("input.path", "an existing IMAGES.mat file", str(path))
-            try:
-                arr = loadmat(p)["IMAGES"]
-            except Exception as exc:  # scipy raises several kinds for a bad file
-                raise ConfigError("input.path", "a MATLAB file with an array 'IMAGES' (H, W, K)",
-                                  f"{path} ({type(exc).__name__})") from None
-            images = [np.asarray(arr[..., k], dtype=float) for k in range(arr.shape[-1])]
-        else:
-            import importlib.util
-
-            spec = importlib.util.find_spec("skimage")
-            if spec is None or not spec.submodule_search_locations:
-                raise ConfigError("input.path", "IMAGES.mat, or scikit-image installed (its "
-                                  "photographs are the default images)", None)
-            data = Path(list(spec.submodule_search_locations)[0]) / "data"
-            images = [whiten(_grey(data / name)) for name in SKIMAGE_PHOTOS
-                      if (data / name).is_file()]
-        images = [im for im in images if min(im.shape) > 4 * size]
-        if not images:
-            raise ConfigError("input.patch_size", "a patch size smaller than the images", size)
-        scale = np.sqrt(np.mean([np.var(im) for im in images]))
-        self.images = [im / scale for im in images]
-
-    def block(self, b: int) -> np.ndarray:
-        rng = seeds.rng(self.seed, "data", b)
-        out = np.empty((BLOCK, self.n_features))
-        which = rng.integers(len(self.images), size=BLOCK)
-        p = self.size
-        for k, w in enumerate(which):
-            im = self.images[w]
-            r = rng.integers(p, im.shape[0] - 2 * p)  # stay clear of the borders
-            c = rng.integers(p, im.shape[1] - 2 * p)
-            out[k] = im[r:r + p, c:c + p].ravel()
-        return out
 
 
 def make_stream(inp, model, seed: int, schedule: Schedule) -> Stream:

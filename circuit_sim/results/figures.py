@@ -66,15 +66,24 @@ def plot_inference(res, path=None):
     return fig
 
 
-def tiles(dictionary: np.ndarray, ax, title: str = "") -> None:
-    """Draw the atoms (columns) as square tiles (pixels row-major)."""
+#: Colour of the gaps between tiles: not a grey level, so a tile's white or black pixels never
+#: merge with the grid.
+SEPARATOR = "#c03030"
+
+
+def tiles(dictionary: np.ndarray, ax, title: str = "", cols: int | None = None) -> None:
+    """Draw the atoms (columns) as square tiles (pixels row-major), each on its own symmetric
+    grey scale (``-max|atom|`` black, 0 mid-grey, ``+max|atom|`` white), separated by
+    coloured gaps."""
+    import matplotlib
+
     n, m = dictionary.shape
     p = int(round(np.sqrt(n)))
     if p * p != n:
         ax.imshow(dictionary, aspect="auto", cmap="gray")
         ax.set_title(title)
         return
-    cols = int(np.ceil(np.sqrt(m)))
+    cols = cols or int(np.ceil(np.sqrt(m)))
     rows = int(np.ceil(m / cols))
     canvas = np.full((rows * (p + 1) + 1, cols * (p + 1) + 1), np.nan)
     for j in range(m):
@@ -82,7 +91,9 @@ def tiles(dictionary: np.ndarray, ax, title: str = "") -> None:
         atom = atom / (np.abs(atom).max() or 1.0)
         r, c = divmod(j, cols)
         canvas[1 + r * (p + 1):1 + r * (p + 1) + p, 1 + c * (p + 1):1 + c * (p + 1) + p] = atom
-    ax.imshow(canvas, cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    cmap = matplotlib.colormaps["gray"].copy()
+    cmap.set_bad(SEPARATOR)
+    ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title)
 
