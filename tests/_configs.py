@@ -7,6 +7,13 @@ from circuit_sim import Config
 DICT_2D = [[1.0, 0.6], [0.0, 0.8]]
 X_2D = [0.9, 0.4]
 
+# A 4-latent spike-and-slab posterior (N = 3, overlapping unit-norm atoms, pi = 0.3):
+# the nonlinear check of tests/test_spice.py and the kink check of tests/test_kink.py.
+_PHI_4 = [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]]
+_NORMS = [sum(row[j] ** 2 for row in _PHI_4) ** 0.5 for j in range(4)]
+DICT_4 = [[row[j] / _NORMS[j] for j in range(4)] for row in _PHI_4]
+X_4 = [0.8, -0.4, 0.6]
+
 
 def base_dict(**sections) -> dict:
     """A small valid config dict (2x2 spike-and-slab, 10 fF / 1 uS, injected fill to T = 1);

@@ -36,7 +36,7 @@ from circuit_sim import Config, ConfigError, run_inference
 from circuit_sim import spice
 from circuit_sim.config import dumps_toml
 
-from ._configs import base_dict
+from ._configs import DICT_4, X_4, base_dict
 from ._physics import Z, mean_and_se
 
 NGSPICE = shutil.which("ngspice")
@@ -336,8 +336,7 @@ def test_ngspice_run_is_reproducible(tmp_path):
 
 
 # ------------------------------------------------------------------ a nonlinear circuit (slow)
-_PHI4 = np.array([[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]])
-SLAB4 = {"dictionary": (_PHI4 / np.linalg.norm(_PHI4, axis=0)).tolist(), "x": [0.8, -0.4, 0.6]}
+SLAB4 = {"dictionary": DICT_4, "x": X_4}
 QV_WINDOWS, QV_FLOOR = 40, 0.5
 
 

@@ -82,7 +82,8 @@ def test_kT_over_C(capacitance):
 @pytest.mark.slow
 @pytest.mark.parametrize("factor", [SQRT2, 1 / SQRT2])
 def test_kT_over_C_fails_when_noise_is_wrong(factor):
-    with break_noise(factor), pytest.raises(AssertionError):
+    # the physics assertions must fail, not the sample-size precondition
+    with break_noise(factor), pytest.raises(AssertionError, match=r"^var\(v\) (=|/)"):
         check_kT_over_C(1e-15)
 
 
@@ -162,7 +163,7 @@ def test_flicker_noise_gives_budgeted_variance():
 
 @pytest.mark.slow
 def test_flicker_check_fails_when_noise_is_wrong():
-    with break_noise(SQRT2), pytest.raises(AssertionError):
+    with break_noise(SQRT2), pytest.raises(AssertionError, match=r"^var\(u\)( =|/T_eq)"):
         check_flicker_variance()
 
 
@@ -200,7 +201,7 @@ def check_temperature_mapping(sources: str, capacitance: float, *, backend="stan
     out = {"T_eff": res.T_eff, "ratio": mean, "se": se, "euler_factor": factor}
     assert se < 0.03 / Z, "too few effective samples for a 3% check"
     assert abs(mean - factor) < Z * se, f"T_meas/T_eff = {mean:.4f}, Euler-expected {factor:.4f} +- {se:.4f}"
-    assert abs(mean - 1) < 0.03
+    assert abs(mean - 1) < 0.03, f"T_meas/T_eff = {mean:.4f}, more than 3% from 1"
     return out
 
 
@@ -216,14 +217,15 @@ def test_temperature_mapping(sources, capacitance):
 
 @pytest.mark.slow
 def test_temperature_mapping_fails_when_noise_is_wrong():
-    with break_noise(SQRT2), pytest.raises(AssertionError):
+    with break_noise(SQRT2), pytest.raises(AssertionError, match=r"^T_meas/T_eff = "):
         check_temperature_mapping("mixed", 10e-15)
 
 
 # ---------------------------------------------------------------- item 1: Gaussian exactness
 def check_gaussian_exactness(cfg: Config, *, tolerance=0.05) -> dict:
     """Sample covariance vs the closed form: within the ESS noise of the Euler law, and
-    relative Frobenius error vs the continuous posterior below ``tolerance``."""
+    relative Frobenius error vs the continuous posterior below ``tolerance`` (None: the
+    known Euler bias plus Z times the covariance's relative noise from the ESS)."""
     res = run_inference(cfg)
     model, x = res.model, res.x
     h = res.dt / res.tau_u
@@ -243,8 +245,11 @@ def check_gaussian_exactness(cfg: Config, *, tolerance=0.05) -> dict:
     # |C_hat - C_h|_F^2 is a sum of >= 3 chi^2-like terms: 2.5x its RMS is a > 4-sigma event
     assert err_h < 2.5 * noise_rms, f"|C_hat - C_h|_F = {err_h:.3g} vs noise RMS {noise_rms:.3g}"
     se_mean = np.sqrt(np.diag(cov_h) * tau / len(u))
-    assert np.all(np.abs(u.mean(0) - mean_h) < Z * se_mean + 1e-12)
-    assert err < tolerance, f"relative Frobenius error {err:.4f}"
+    assert np.all(np.abs(u.mean(0) - mean_h) < Z * se_mean + 1e-12), (
+        f"mean of u {u.mean(0)} vs exact {mean_h} +- {se_mean}")
+    if tolerance is None:
+        tolerance = out["euler_bias"] + Z * out["noise_rel"]
+    assert err < tolerance, f"relative Frobenius error {err:.4f} (allowed {tolerance:.4f})"
     return out
 
 
@@ -265,15 +270,20 @@ def test_gaussian_exactness_2d():
 
 @pytest.mark.slow
 def test_gaussian_exactness_2d_fails_when_noise_is_wrong():
-    with break_noise(SQRT2), pytest.raises(AssertionError):
+    with break_noise(SQRT2), pytest.raises(AssertionError,
+                                           match=r"^(\|C_hat - C_h\|_F|mean of u|relative Frob)"):
         check_gaussian_exactness(_gaussian_2d())
 
 
 def test_gaussian_2d_quick_numpy():
-    """Fast-suite version on the numpy backend: the ESS-based check against the Euler law
-    (the 5% acceptance needs the longer slow run)."""
-    out = check_gaussian_exactness(_gaussian_2d("numpy", n_tau=400.0, h=0.03), tolerance=1.0)
-    assert out["cov_error"] < 0.25
+    """Fast-suite version on the numpy backend: the ESS-based check against the Euler law, and
+    the error against the continuous posterior within what this short run can resolve (the
+    Euler bias at h = 0.03 plus Z times the covariance's relative noise at its ESS; the 5%
+    acceptance needs the slow run). Also fails with the noise off by sqrt(2)."""
+    out = check_gaussian_exactness(_gaussian_2d("numpy", n_tau=400.0, h=0.03), tolerance=None)
+    assert out["noise_rel"] < 0.1, out  # a check of about 40% at most: it sees sqrt(2)
+    with break_noise(SQRT2), pytest.raises(AssertionError, match=r"^(\|C_hat|relative Frob)"):
+        check_gaussian_exactness(_gaussian_2d("numpy", n_tau=400.0, h=0.03), tolerance=None)
 
 
 @pytest.mark.slow
@@ -345,7 +355,8 @@ def test_spike_and_slab_2d():
 
 @pytest.mark.slow
 def test_spike_and_slab_fails_when_noise_is_wrong():
-    with break_noise(SQRT2), pytest.raises(AssertionError):
+    with break_noise(SQRT2), pytest.raises(AssertionError,
+                                           match=r"(above the ESS noise bound|^P\(s_\d=0\))"):
         check_slab(_slab({"positive": False}, X_2D))
 
 
@@ -373,12 +384,13 @@ def _compare(a: dict, b: dict, z: float) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("integrator, h", [("euler", 0.01), ("leimkuhler_matthews", 0.1)])
+@pytest.mark.parametrize("integrator, h", [("euler", 0.01), ("leimkuhler_matthews", 0.025)])
 def test_dt_halving_2d_slab(integrator, h):
     """Halving dt changes the reported statistics by less than Z combined standard errors.
     Euler at h = 0.01 (its bias in E[u^2] is ~h lambda / 2: ~1.7% between h and h/2, about
     1 standard error in 40000 tau_u); Leimkuhler-Matthews at its automatic step for this
-    posterior, h = min(1 / lambda_max, 0.1) = 0.1. (A 2-SE criterion over these 6 statistics
+    posterior, h = min(1 / lambda_max, 0.1, 0.025 / lam^2) = 0.025 (the histograms under
+    halving: ``test_kink.py``). (A 2-SE criterion over these 6 statistics
     raised false alarms: it failed once a change of the noise stream moved P(s1 != 0) by
     2.2 SE.) ``test_dt_halving_detects_a_coarse_euler_step`` shows the check has power."""
     coarse = _slab_statistics(_run(_slab({"positive": False}, X_2D, h=h, n_tau=40000.0, seed=3,

@@ -204,6 +204,30 @@ def set_cython_cache(path) -> None:
     b2.prefs.codegen.runtime.cython.cache_dir = str(path)
 
 
+def program_errors(directory) -> list[str]:
+    """The ``circuit-sim ...`` lines a failed standalone program wrote (its stdout file)."""
+    path = Path(directory) / "results" / "stdout.txt"
+    try:
+        return [ln.strip() for ln in path.read_text(errors="replace").splitlines()
+                if ln.startswith("circuit-sim")]
+    except OSError:
+        return []
+
+
+@contextlib.contextmanager
+def reporting_program_errors(directory):
+    """Within the block, Brian2's "Project run failed" becomes a RuntimeError that says what
+    the program reported (the kernel's own check, for example)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        lines = program_errors(directory) if directory is not None else []
+        if not lines or "Project run failed" not in str(exc):
+            raise
+        raise RuntimeError(f"the standalone program stopped: {'; '.join(lines)} "
+                           f"(project {directory})") from exc
+
+
 def cache_root() -> Path:
     """Root of the standalone build cache."""
     return Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))

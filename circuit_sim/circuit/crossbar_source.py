@@ -1,5 +1,7 @@
 """C++ source of the dense crossbar kernel (standalone): a pure function of the array
-names Brian2 gives the synaptic state and of the sizes. See :mod:`.crossbar`."""
+names Brian2 gives the synaptic state and of the sizes. See :mod:`.crossbar`. Its errors go
+to the program's standard output (Brian2 keeps it in ``results/stdout.txt``) as lines starting
+``circuit-sim``, which the run reports (:func:`circuit_sim.circuit.backends.program_errors`)."""
 
 from __future__ import annotations
 
@@ -13,14 +15,16 @@ static void _crossbar_check_order()
     const std::vector<int32_t>& pre = brian::{pre};
     const std::vector<int32_t>& post = brian::{post};
     if ((long)pre.size() != {nm}L) {{
-        fprintf(stderr, "circuit-sim dense crossbar: expected {nm} synapses, found %ld\\n",
+        fprintf(stdout, "circuit-sim dense crossbar: expected {nm} synapses, found %ld\\n",
                 (long)pre.size());
+        fflush(stdout);
         exit(3);
     }}
     for (long k = 0; k < {nm}L; k++) {{
         if (pre[k] != k % {m} || post[k] != k / {m}) {{
-            fprintf(stderr, "circuit-sim dense crossbar: synapse %ld is (%d, %d), expected "
+            fprintf(stdout, "circuit-sim dense crossbar: synapse %ld is (%d, %d), expected "
                     "row-major order (%ld, %ld)\\n", k, pre[k], post[k], k % {m}, k / {m});
+            fflush(stdout);
             exit(3);
         }}
     }}

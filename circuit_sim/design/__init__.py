@@ -4,7 +4,9 @@
 from .devices import DeviceDraw, draw_devices, quantise
 from .noise import NoiseDesign
 from .resolved import Design, resolve
-from .timestep import DEFAULT_STEP, DEFAULT_STEP_CAP, INTEGRATOR_DESCRIPTIONS, TimeStep
+from .timestep import (DEFAULT_STEP, DEFAULT_STEP_CAP, INTEGRATOR_DESCRIPTIONS,
+                       LAPLACE_STEP_CAP, TimeStep, default_step)
 
 __all__ = ["Design", "resolve", "DeviceDraw", "draw_devices", "quantise", "NoiseDesign",
-           "TimeStep", "DEFAULT_STEP", "DEFAULT_STEP_CAP", "INTEGRATOR_DESCRIPTIONS"]
+           "TimeStep", "DEFAULT_STEP", "DEFAULT_STEP_CAP", "LAPLACE_STEP_CAP", "default_step",
+           "INTEGRATOR_DESCRIPTIONS"]

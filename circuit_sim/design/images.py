@@ -18,7 +18,7 @@ c/px (``tests/test_images.py``), up to the roll-off.
 
 Images. By default the photographs of :data:`PHOTOS` (scikit-image and matplotlib wheels,
 both dependencies; nothing is downloaded): people, an animal, objects and two outdoor
-textures, about 2.6 Mpixel. The faithful route is the user's own natural images given by
+textures, 2.37 Mpixel. The faithful route is the user's own natural images given by
 ``input.path``: Olshausen's ``IMAGES.mat`` (10 whitened 512x512 images, used as they are),
 or van Hateren's ``.iml`` / ``.imc`` files (1536x1024, 16-bit big-endian; a file or a
 directory of them; log intensity, then whitened as above).

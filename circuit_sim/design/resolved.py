@@ -240,7 +240,8 @@ def _timestep(cfg, model, devices, tau_u: float, noise_sources, duration) -> Tim
         # the fastest unit, tau_j = C_j / G_m,j, bounds the step
         tau = tau_u / float(np.max(devices.gm_rel / devices.c_rel))
     lam_max = models.lambda_max(model)
-    dt, auto = choose_dt(cfg.run, tau, tau_u, lam_max)
+    dt, auto = choose_dt(cfg.run, tau, tau_u, lam_max,
+                         model.lam if model.prior == "laplace" else None)
     check_flicker_poles(noise_sources, dt)
     if duration < dt:
         raise ConfigError("run.duration", f"at least one step dt = {fmt(dt, 's')}",

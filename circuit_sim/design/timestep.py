@@ -28,6 +28,17 @@ from ..errors import ConfigError
 #: limit), at most 0.1 (checked by halving dt on the 2-D spike-and-slab posterior).
 DEFAULT_STEP = {"euler": 0.02, "leimkuhler_matthews": 1.0}
 DEFAULT_STEP_CAP = {"euler": 0.02, "leimkuhler_matthews": 0.1}
+#: With a Laplace prior the step is also at most ``LAPLACE_STEP_CAP / lam^2``. The prior's
+#: force ``-lam sign(u)`` jumps at u = 0, and in the dead zone (|u| <= u0) it is the only
+#: force: there u is a Brownian motion with a two-valued drift whose density has a cusp at 0.
+#: A discrete step smooths the cusp and under-fills the bins next to 0 by an amount
+#: proportional to ``h lam^2``; measured on a 4-latent spike-and-slab posterior against an
+#: exact Gibbs reference (u histograms, 40 bins per unit, 240000 tau_u, ~19000 effective
+#: samples): Leimkuhler-Matthews chi^2 = 388 at h = 0.05 (z = -4.3 next to 0) and 511 at
+#: h = 0.1 (60000 tau_u), against 154 and 138 at h = 0.025 and 0.0125 (about the number of
+#: occupied bins); the TV distance of the worst marginal 0.0068 / 0.0033 / 0.0029 (noise
+#: floor ~0.003). Moments (activity, E[s]) were right at every h.
+LAPLACE_STEP_CAP = 0.025
 
 #: How each integrator is described in outputs (interpretation and order).
 INTEGRATOR_DESCRIPTIONS = {
@@ -93,14 +104,25 @@ class TimeStep:
         return 2.0 / self.lambda_max
 
 
-def choose_dt(run, tau: float, tau_nominal: float, lam_max: float) -> tuple[float, bool]:
+def default_step(integrator: str, lam_max: float, laplace_lam: float | None = None) -> float:
+    """The automatic ``h = dt / tau_u``: ``DEFAULT_STEP / lambda_max``, at most
+    ``DEFAULT_STEP_CAP``, and with a Laplace prior of rate ``laplace_lam`` at most
+    ``LAPLACE_STEP_CAP / lam^2`` (the cusp at u = 0, see :data:`LAPLACE_STEP_CAP`)."""
+    h = min(DEFAULT_STEP[integrator] / lam_max, DEFAULT_STEP_CAP[integrator])
+    if laplace_lam is not None:
+        h = min(h, LAPLACE_STEP_CAP / laplace_lam**2)
+    return h
+
+
+def choose_dt(run, tau: float, tau_nominal: float, lam_max: float,
+              laplace_lam: float | None = None) -> tuple[float, bool]:
     """``(dt, chosen_automatically)`` for ``run`` (a RunConfig); ConfigError if an explicit
-    ``run.dt`` is unstable (the message states the bound and its ingredients)."""
+    ``run.dt`` is unstable (the message states the bound and its ingredients).
+    ``laplace_lam``: the Laplace prior's rate (None for the Gaussian prior)."""
     integ = run.integrator
     h_limit = 2.0 / lam_max
     if run.dt is None:
-        h = min(DEFAULT_STEP[integ] / lam_max, DEFAULT_STEP_CAP[integ])
-        return round_down(h * tau), True
+        return round_down(default_step(integ, lam_max, laplace_lam) * tau), True
     dt = run.dt
     h = dt / tau
     if h >= h_limit:

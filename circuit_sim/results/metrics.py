@@ -122,15 +122,20 @@ def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
     step = 0.5 / models.lambda_max(model)
     samples, acc = models.mala(model, x, starts, n_steps=n_steps, step=step, rng=rng,
                                record_every=5)
-    ref_u = samples[len(samples) // 5:].reshape(-1, model.n_components)
+    kept = samples[len(samples) // 5:]                   # (K, chains, M)
+    ref_u = kept.reshape(-1, model.n_components)
     ref_s = models.soft_threshold(ref_u, model.u0, model.positive)
+    active = (models.soft_threshold(kept, model.u0, model.positive) != 0).astype(float)
+    taus = [models.integrated_autocorrelation_time(active[:, c]) for c in range(n_chains)]
+    tau = max(1.0, float(np.nanmax(np.concatenate([np.atleast_1d(t) for t in taus]))))
     tv = [models.code_total_variation(s[:, i], ref_s[:, i]) for i in range(model.n_components)]
     sd = np.maximum(ref_s.std(0), 1e-12)
     return {"posterior_error": float(max(tv)), "tv_s_vs_mala": float(max(tv)),
             "activity_error_vs_mala": float(np.max(np.abs(np.mean(s != 0, 0)
                                                           - np.mean(ref_s != 0, 0)))),
             "mean_error_vs_mala": float(np.max(np.abs(s.mean(0) - ref_s.mean(0)) / sd)),
-            "mala_acceptance": float(np.mean(acc)), "mala_samples": int(len(ref_u))}
+            "mala_acceptance": float(np.mean(acc)), "mala_samples": int(len(ref_u)),
+            "mala_ess": float(len(ref_u) / tau)}
 
 
 def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray) -> dict:

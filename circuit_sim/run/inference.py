@@ -9,7 +9,8 @@ import numpy as np
 
 import brian2 as b2
 
-from ..circuit.backends import backend_context, standalone_monitor_array
+from ..circuit.backends import (backend_context, reporting_program_errors,
+                               standalone_monitor_array)
 from ..circuit.equations import RUN_TIME_STOP_HORIZON
 from ..circuit.network import add_run_time_stop, build_network
 from ..errors import ConfigError
@@ -38,7 +39,7 @@ def _run_standalone(design, circ, directory, progress) -> tuple[float, bool]:
     # a run of another length reuses the compiled program (no recompilation)
     add_run_time_stop(circ)
     circ.net.run(RUN_TIME_STOP_HORIZON * design.dt * b2.second, namespace={})
-    with Interrupt() as ctrl_c:
+    with Interrupt() as ctrl_c, reporting_program_errors(directory):
         b2.device.build(directory=directory, run=True, compile=True, with_output=False,
                         run_args={circ.residual.n_stop: n_steps})
     return float(getattr(b2.device, "_last_run_time", float("nan"))), ctrl_c.requested

@@ -23,7 +23,8 @@ import numpy as np
 
 import brian2 as b2
 
-from ..circuit.backends import backend_context, standalone_monitor_array
+from ..circuit.backends import (backend_context, reporting_program_errors,
+                               standalone_monitor_array)
 from ..circuit.network import build_network
 from ..errors import ConfigError
 from ..results.hdf5 import LearningFile, learning_progress
@@ -185,7 +186,7 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
         b2.seed(design.seeds.integer("noise", k))
         n_a, n_b = plan.bounds(k)
         circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
-    with Interrupt() as ctrl_c:  # the program stops itself gracefully on SIGINT
+    with Interrupt() as ctrl_c, reporting_program_errors(directory):  # SIGINT: stops itself
         b2.device.build(directory=directory, run=True, compile=True, with_output=False)
     n_first = snaps.segments.start * plan.sps
     v_all = standalone_monitor_array(circ.monitor, "v")  # mapped from the result files
