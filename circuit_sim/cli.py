@@ -21,10 +21,22 @@ def _outputs(out: str | None, config_path: Path, suffix: str = ".h5") -> tuple[P
     return h5, h5.with_suffix(".png")
 
 
-def cmd_infer(args) -> int:
+def load_with_sets(args):
+    """The command's config with its ``--set key=value`` changes (dotted keys, the sweep
+    grammar) and ``--seed`` / ``--backend`` applied, validated like a file."""
     from .config import load_config
+    from .config.keys import parse_assignment
 
-    cfg = load_config(args.config).with_overrides(seed=args.seed, backend=args.backend)
+    cfg = load_config(args.config)
+    changes = dict(parse_assignment(a) for a in (getattr(args, "set", None) or []))
+    if changes:
+        cfg = cfg.replace(**changes)
+    return cfg.with_overrides(seed=getattr(args, "seed", None),
+                              backend=getattr(args, "backend", None))
+
+
+def cmd_infer(args) -> int:
+    cfg = load_with_sets(args)
     h5, png = _outputs(args.out, Path(args.config))
     return _infer_and_write(cfg, h5, png)
 
@@ -48,9 +60,7 @@ def _infer_and_write(cfg, h5: Path, png: Path) -> int:
 
 
 def cmd_budget(args) -> int:
-    from .config import load_config
-
-    cfg = load_config(args.config)
+    cfg = load_with_sets(args)
     budget = cfg.design.noise.budget
     print(budget.table())
     png = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_budget.png")
@@ -68,7 +78,13 @@ def demo_config_text() -> str:
 def cmd_demo(args) -> int:
     from .config import loads_config
 
-    cfg = loads_config(demo_config_text()).with_overrides(seed=args.seed, backend=args.backend)
+    from .config.keys import parse_assignment
+
+    cfg = loads_config(demo_config_text())
+    changes = dict(parse_assignment(a) for a in (getattr(args, "set", None) or []))
+    if changes:
+        cfg = cfg.replace(**changes)
+    cfg = cfg.with_overrides(seed=args.seed, backend=args.backend)
     out = Path(args.out_dir)
     print("circuit-sim demo: a 2-latent spike-and-slab posterior sampled by a 10 fF / 1 uS "
           "node array\nwhose thermal noise is topped up by injected noise to T_eff = 1.\n")
@@ -82,7 +98,7 @@ def cmd_learn(args) -> int:
     from .results.text import learning_summary
     from .run.learning import run_learning
 
-    cfg = load_config(args.config).with_overrides(seed=args.seed, backend=args.backend)
+    cfg = load_with_sets(args)
     if args.resume:
         out = Path(args.resume)
         if args.out and Path(args.out) != out:
@@ -121,8 +137,15 @@ def _cmd_export_spice(args) -> int:
     return cmd_export_spice(args)
 
 
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                        help="change one config field (repeatable), e.g. --set "
+                             "run.duration=\"20 us\" --set noise.1.fill_to=1.5")
+
+
 def _add_run_overrides(parser: argparse.ArgumentParser) -> None:
-    """The ``--seed`` and ``--backend`` options shared by the commands that run the circuit."""
+    """The ``--seed``, ``--backend`` and ``--set`` options of the commands that run the circuit."""
+    _add_set(parser)
     parser.add_argument("--seed", type=int, help="override run.seed")
     from .config.sections import BACKENDS
 
@@ -149,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "its share of T_eff, the total) and write the PSD figure.")
     pb.add_argument("config", help="TOML configuration file")
     pb.add_argument("--out", help="PNG file (default output/<config>_budget.png)")
+    _add_set(pb)
     pb.set_defaults(func=cmd_budget)
 
     pl = sub.add_parser("learn", help="learn a dictionary (and thresholds) from a stream of inputs",
@@ -187,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "samples go next to it (.noise)")
     px.add_argument("--duration", metavar="TIME",
                     help="simulated time, e.g. \"20 us\" (default: run.duration)")
+    _add_set(px)
     px.add_argument("--step", metavar="TIME",
                     help="noise sample time NT, also ngspice's largest step (default "
                     "tau_u / (50 lambda_max))")

@@ -476,7 +476,9 @@ def _time_option(value, option: str):
 
 def cmd_export_spice(args) -> int:
     """CLI: ``circuit-sim export-spice CONFIG -o FILE.cir [--duration T] [--step NT]``."""
-    cfg = load_config(args.config)
+    from .cli import load_with_sets
+
+    cfg = load_with_sets(args) if hasattr(args, "set") else load_config(args.config)
     out = Path(args.out) if getattr(args, "out", None) else \
         Path("output") / (Path(args.config).stem + ".cir")
     t_stop = _time_option(getattr(args, "duration", None), "--duration")

@@ -57,8 +57,7 @@ def run(oc: int, n_patches: int | None, backend: str) -> None:
 def references(n_atoms: int = 128) -> dict:
     """Atoms that set the scale: random data patches, the paper's dictionary, scikit-learn's."""
     images, _ = load_natural_images(None)
-    scale = np.sqrt(np.mean([np.var(im) for im in images]))
-    images = [im / scale for im in images]
+    images = [im / np.std(im) for im in images]  # as the patch source scales them
     rng = np.random.default_rng(0)
     out = {"random data patches": random_patches(images, 2000, 8, rng).T}
     if PAPER.is_file():

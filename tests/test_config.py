@@ -146,3 +146,26 @@ def test_cli_budget(tmp_path, capsys):
                  "--out", str(png)]) == 0
     out = capsys.readouterr().out
     assert "TOTAL" in out and "injected" in out and png.stat().st_size > 1000
+
+
+def test_set_changes_fields_with_the_file_grammar(tmp_path, capsys):
+    """--set key=value (dotted keys, unit strings) on the CLI and Config.replace from Python:
+    the same values, the same errors."""
+    cfg = make_config()
+    again = cfg.replace(**{"run.duration": "20 ns", "circuit.capacitance": "5 fF",
+                           "noise[1].fill_to": 0.5})
+    assert again.duration == pytest.approx(20e-9) and again.circuit.capacitance == pytest.approx(5e-15)
+    assert again.noise_budget().T_eff == pytest.approx(0.5)
+    with pytest.raises(ConfigError, match=r"^circuit.capacitance: expected a capacitance"):
+        cfg.replace(**{"circuit.capacitance": "5 V"})
+    from circuit_sim.config import dumps_toml
+    path = tmp_path / "c.toml"
+    path.write_text(dumps_toml(base_dict()))
+    png = tmp_path / "b.png"
+    assert main(["budget", str(path), "--out", str(png), "--set", "noise.1.fill_to=2.0"]) == 0
+    assert "2" in capsys.readouterr().out.split("TOTAL")[1].split()[1]
+    assert main(["budget", str(path), "--out", str(png), "--set", "circuit.capacitance=5 V"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "circuit-sim: error: circuit.capacitance: expected a capacitance with a unit in F (SI prefixes allowed); 'V' is a unit of voltage, got '5 V'"
+    assert main(["budget", str(path), "--set", "nodots=1"]) == 2
+    assert "nodots: expected a dotted config key" in capsys.readouterr().err

@@ -99,6 +99,7 @@ def test_images_oc2_claim(tmp_path):
     data = load_learning(run_learning(cfg, tmp_path / "images.h5"))
     learned = atom_shapes(data["dictionary"]).summary()
     images, _ = load_natural_images(None)
+    images = [im / np.std(im) for im in images]
     base = atom_shapes(random_patches(images, 2000, 8, np.random.default_rng(0)).T).summary()
     n = learned["n_atoms"]
     se = math.sqrt(base["edge_like"] * (1 - base["edge_like"]) / n)

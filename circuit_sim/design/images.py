@@ -5,16 +5,17 @@ f0)^4)``, ``f0 = 200`` cycles per 512-pixel picture, i.e. **0.4 cycles/pixel** (
 Nyquist): the ``|f|`` part undoes an amplitude spectrum falling as ``1/f``, the exponential
 removes the highest frequencies (noise, aliasing, the pixel grid). The photographs that
 ship inside installed packages are smoother than natural scenes (amplitude spectra falling
-as ``f^-1.3`` to ``f^-1.55``), so ``|f|`` leaves them red: their 8x8 patches kept 62 times
-more power below 0.2 c/px than above 0.35. Here the ``|f|`` is replaced by the inverse of
-the images' own average amplitude spectrum ``A(f)`` (radially averaged, each image
-Hann-windowed and normalised to unit variance first):
+as ``f^-0.95`` to ``f^-1.55``, and differently from one to the next), so ``|f|`` leaves
+them red: their 8x8 patches kept about 60 times more power below 0.2 c/px than above 0.35.
+Here the ``|f|`` is replaced by the inverse of each image's own amplitude spectrum ``A(f)``
+(radially averaged, Hann-windowed):
 
     ``W(f) = exp(-(f / 0.4)^4) / A(f)``,   ``W(0) = 0``,
 
-applied to each mean-subtracted image mirrored to twice its size (so the Fourier transform
-sees no seam). The patches' radial power is then flat to a factor of 2 from 0.05 to 0.35
-c/px (``tests/test_images.py``), up to the roll-off.
+applied to the mean-subtracted image mirrored to twice its size (so the Fourier transform
+sees no seam); each whitened image is then scaled to unit variance. Divided by the designed
+roll-off ``exp(-2 (f / 0.4)^4)`` (power), the whitened images' radial power is flat to 3%
+from 0.05 to 0.35 c/px, the 8x8 patches' to a factor of 1.6 (``tests/test_images.py``).
 
 Images. By default the photographs of :data:`PHOTOS` (scikit-image and matplotlib wheels,
 both dependencies; nothing is downloaded): people, an animal, objects and two outdoor
@@ -56,10 +57,14 @@ def _package_file(package: str, rel: str) -> Path | None:
 
 
 def grey(path: Path) -> np.ndarray:
-    """A picture file as a grey float image (luma of RGB)."""
+    """A picture file as a grey float image in [0, 1] (luma of RGB). matplotlib reads PNGs as
+    floats in [0, 1] and JPEGs as 8-bit integers: both end on the same scale."""
     import matplotlib.image as mpimg
 
-    img = np.asarray(mpimg.imread(path), dtype=float)
+    raw = np.asarray(mpimg.imread(path))
+    img = raw.astype(float)
+    if np.issubdtype(raw.dtype, np.integer):
+        img /= float(np.iinfo(raw.dtype).max)
     if img.ndim == 3:
         img = img[..., :3] @ np.array([0.299, 0.587, 0.114])
     return img
@@ -113,11 +118,10 @@ def whitening_filter(f: np.ndarray, f_bins: np.ndarray, power: np.ndarray,
 
 
 def whiten(images, cutoff: float = CUTOFF) -> list[np.ndarray]:
-    """Whiten images by their own average spectrum with O&F's roll-off (module docstring)."""
-    images = [np.asarray(im, dtype=float) for im in images]
-    f_bins, power = radial_power(images)
+    """Whiten each image by its own radial spectrum with O&F's roll-off (module docstring)."""
     out = []
-    for img in images:
+    for img in (np.asarray(im, dtype=float) for im in images):
+        f_bins, power = radial_power([img])
         a = img - img.mean()
         h, w = a.shape
         m = np.block([[a, a[:, ::-1]], [a[::-1, :], a[::-1, ::-1]]])  # mirrored: no seam
@@ -196,8 +200,8 @@ def load_images(path: str | None) -> tuple[list[np.ndarray], list[str]]:
 
 
 class ImagesSource:
-    """Whitened natural-image patches (``size`` x ``size``, flattened row-major), unit
-    variance overall; patch positions drawn from the seed's ``data`` stream."""
+    """Whitened natural-image patches (``size`` x ``size``, flattened row-major), each image
+    scaled to unit variance; patch positions drawn from the seed's ``data`` stream."""
 
     true_dictionary = None
 
@@ -207,10 +211,10 @@ class ImagesSource:
         keep = [k for k, im in enumerate(images) if min(im.shape) > 4 * size]
         if not keep:
             raise ConfigError("input.patch_size", "a patch size smaller than the images", size)
-        images = [images[k] for k in keep]
         self.names = [names[k] for k in keep]
-        scale = np.sqrt(np.mean([np.var(im) for im in images]))
-        self.images = [im / scale for im in images]
+        # each image to unit variance: photographs differ in exposure and contrast, and one
+        # high-contrast picture would otherwise supply most of the patch energy
+        self.images = [images[k] / (np.std(images[k]) or 1.0) for k in keep]
 
     def block(self, b: int) -> np.ndarray:
         """Patches ``b * BLOCK`` ... (the stream's block ``b``)."""
