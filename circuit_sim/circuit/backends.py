@@ -30,6 +30,7 @@ import hashlib
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 import types
 import warnings
@@ -42,6 +43,7 @@ import brian2 as b2
 from models.constraints import choice
 
 from ..config.sections import BACKENDS
+from . import supervise
 
 # Brian2's standalone ``Network::run`` reads the process CPU clock (``std::clock()``, a
 # system call: CLOCK_PROCESS_CPUTIME_ID has no vDSO fast path) after every time step, only
@@ -155,6 +157,85 @@ def _install_source_patches(device) -> None:
 def _remove_source_patches(device) -> None:
     for _, method in _SOURCE_PATCHES.values():
         device.__dict__.pop(method, None)
+
+
+#: Called with (phase, done, total) while a standalone project builds and runs (or None).
+BUILD_REPORTER = None
+
+
+def _report(phase: str, done=None, total=None) -> None:
+    if BUILD_REPORTER is not None:
+        BUILD_REPORTER(phase, done, total)
+
+
+def _files_to_compile(make: str, directory) -> int:
+    """How many sources ``make`` would compile (a dry run: about 50 ms)."""
+    try:
+        out = subprocess.run([make, "-n"], cwd=directory, capture_output=True, text=True,
+                             timeout=60, close_fds=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    return sum(1 for ln in out.splitlines() if " -c " in ln)
+
+
+def compile_source(directory, compiler, debug, clean) -> None:
+    """Brian2's ``compile_source`` for Unix, run as a supervised child (:mod:`.supervise`):
+    interruptible within a fraction of a second, killed with its compilers if this process
+    dies, no inherited file descriptors, progress reported per compiled file; the compiler's
+    output goes to ``make.log`` in the project."""
+    from brian2 import prefs
+
+    make = prefs.devices.cpp_standalone.make_cmd_unix
+    args = list(prefs.devices.cpp_standalone.extra_make_args_unix)
+    if clean:
+        supervise.wait(supervise.spawn([make, "clean"], cwd=directory,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    total = _files_to_compile(make, directory)
+    _report("compiling", 0, total)
+    log_path = Path(directory) / "make.log"
+    with open(log_path, "w") as log:
+        proc = supervise.spawn([make, *args], cwd=directory, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+        done = 0
+        try:
+            for line in proc.stdout:  # returns when make (and the pipe) ends
+                log.write(line)
+                if " -c " in line:
+                    done += 1
+                    _report("compiling", done, total)
+        finally:
+            code = supervise.wait(proc)
+    if code != 0:
+        raise RuntimeError(f"Project compilation failed (error code: {code}); the compiler's "
+                           f"output is in {log_path}")
+
+
+class _ReportingShim(supervise.SubprocessShim):
+    """The program's run through :mod:`.supervise`, announced to :data:`BUILD_REPORTER`."""
+
+    def __getattr__(self, name):
+        if name == "call":
+            def call(cmd, **kwargs):
+                _report("running")
+                return supervise.call(cmd, **kwargs)
+            return call
+        return super().__getattr__(name)
+
+
+def _install_build_hooks(device) -> None:
+    """Compile and run standalone projects through :mod:`.supervise` (instance attribute and a
+    module shim, removed by :func:`_remove_build_hooks`)."""
+    import brian2.devices.cpp_standalone.device as device_module
+
+    device.compile_source = compile_source
+    device_module.subprocess = _ReportingShim()
+
+
+def _remove_build_hooks(device) -> None:
+    import brian2.devices.cpp_standalone.device as device_module
+
+    device.__dict__.pop("compile_source", None)
+    device_module.subprocess = subprocess
 
 
 def standalone_monitor_array(monitor, name: str) -> np.ndarray:
@@ -334,9 +415,11 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
     b2.device.activate(directory=directory, build_on_run=False)
     b2.prefs.devices.cpp_standalone.extra_make_args_unix = [f"-j{os.cpu_count() or 1}"]
     _install_source_patches(b2.get_device())
+    _install_build_hooks(b2.get_device())
     try:
         yield directory
     finally:
+        _remove_build_hooks(b2.get_device())
         _remove_source_patches(b2.get_device())
         b2.device.reinit()
         b2.set_device("runtime")

@@ -192,7 +192,7 @@ def residual_equations(dense: bool, run_time_stop: bool) -> str:
         lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
     if run_time_stop:
         lines += ["n_stop : 1 (shared)   # stop after this many steps (run_args)",
-                  "kernel_stop : 1 (shared)"]
+                  "kernel_stop : 1 (shared)", "kernel_progress : 1 (shared)"]
     return "\n".join(lines)
 
 
@@ -221,6 +221,35 @@ STOP_CODE = """
 static double circuit_stop_at(double n_step, double n_stop)
 {
     if (n_step >= n_stop) Network::_globally_stopped = true;
+    return 0.0;
+}
+"""
+
+#: Steps between two looks at the wall clock by the standalone program's progress writer.
+PROGRESS_EVERY = 1024
+
+PROGRESS_CODE = """
+// circuit-sim: write the step count to results/progress.txt about once a second (a steady
+// clock read every PROGRESS_EVERY steps: a vDSO call, no system call), so that the caller can
+// show progress while the compiled program runs. (<chrono>, <cstdio> and objects.h are the
+// function's headers.)
+static std::chrono::steady_clock::time_point circuit_progress_last;
+static bool circuit_progress_started = false;
+static double circuit_progress(double n_step)
+{
+    const auto now = std::chrono::steady_clock::now();
+    if (circuit_progress_started && now - circuit_progress_last < std::chrono::milliseconds(500))
+        return 0.0;
+    circuit_progress_started = true;
+    circuit_progress_last = now;
+    const std::string path = brian::results_dir + "progress.txt";
+    const std::string tmp = path + ".tmp";
+    FILE* f = fopen(tmp.c_str(), "w");
+    if (f) {
+        fprintf(f, "%.0f\\n", n_step);
+        fclose(f);
+        rename(tmp.c_str(), path.c_str());
+    }
     return 0.0;
 }
 """

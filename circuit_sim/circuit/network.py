@@ -116,6 +116,19 @@ def add_run_time_stop(circ: CircuitNetwork) -> None:
                                 name="residual_stop")  # after every other object of the step
 
 
+def add_progress_file(circ: CircuitNetwork, dt: float) -> None:
+    """Make a standalone program write its step count to ``results/progress.txt`` about twice
+    a second (checked every :data:`PROGRESS_EVERY` steps), for the caller's progress bar. The
+    residual group declares the shared dummy ``kernel_progress`` on the standalone backend."""
+    f = b2.Function(pyfunc=None, arg_units=[1], return_unit=1, stateless=False)
+    f.implementations.add_implementation("cpp", eq.PROGRESS_CODE, name="circuit_progress",
+                                         compiler_kwds={"headers": ["<chrono>", "<cstdio>",
+                                                                     '"objects.h"']})
+    circ.residual.namespace["circuit_progress"] = f
+    circ.residual.run_regularly("kernel_progress = circuit_progress(n_step)", when="end",
+                                dt=eq.PROGRESS_EVERY * dt * b2.second, name="residual_progress")
+
+
 def _namespace(design) -> dict:
     c, model, lc = design.circuit, design.model, design.learning
     ns = {"C": c.capacitance * b2.farad, "G_m": c.transconductance * b2.siemens,

@@ -12,11 +12,11 @@ import brian2 as b2
 from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
 from ..circuit.equations import RUN_TIME_STOP_HORIZON
-from ..circuit.network import add_run_time_stop, build_network
+from ..circuit.network import add_progress_file, add_run_time_stop, build_network
 from ..errors import ConfigError
 from ..results.inference import InferenceResult, RunRecord
-from .interrupt import Interrupt
-from .progress import BrianProgress, say
+from .interrupt import Interrupt, stopped_by
+from .progress import BrianProgress, BuildProgress, ProgramWatcher, Reporter
 
 
 def as_design(cfg_or_design):
@@ -26,30 +26,33 @@ def as_design(cfg_or_design):
     return cfg_or_design if isinstance(cfg_or_design, Design) else cfg_or_design.design
 
 
-def _run_standalone(design, circ, directory, progress) -> tuple[float, bool]:
+def _run_standalone(design, circ, directory, reporter: Reporter) -> tuple[float, bool]:
     n_steps = design.timestep.n_steps
     if n_steps >= RUN_TIME_STOP_HORIZON:
         raise ConfigError("run.duration", f"fewer than {RUN_TIME_STOP_HORIZON} steps on the "
                           "standalone backend", f"{n_steps} steps")
-    # No progress report in standalone: Brian2's generated report check calls std::clock()
-    # every step, a system call that made a 2-unit run 4x slower.
-    say(progress, f"  standalone: compiling and running {n_steps} steps (no progress display "
-                  "in standalone mode)")
     # the program runs "for ever" and stops itself after n_stop steps, a command-line value:
-    # a run of another length reuses the compiled program (no recompilation)
+    # a run of another length reuses the compiled program (no recompilation); it writes its
+    # step count to results/progress.txt about twice a second (Brian2's own report would read
+    # the CPU clock, a system call, every step)
     add_run_time_stop(circ)
+    add_progress_file(circ, design.dt)  # always: the generated code must not depend on it
     circ.net.run(RUN_TIME_STOP_HORIZON * design.dt * b2.second, namespace={})
-    with Interrupt() as ctrl_c, reporting_program_errors(directory):
-        b2.device.build(directory=directory, run=True, compile=True, with_output=False,
-                        run_args={circ.residual.n_stop: n_steps})
+    watcher = ProgramWatcher(reporter, directory, 0, n_steps)
+    with Interrupt() as ctrl_c, BuildProgress(reporter, watcher):
+        with stopped_by(ctrl_c), reporting_program_errors(directory):
+            b2.device.build(directory=directory, run=True, compile=True, with_output=False,
+                            run_args={circ.residual.n_stop: n_steps})
     return float(getattr(b2.device, "_last_run_time", float("nan"))), ctrl_c.requested
 
 
-def _run_runtime(design, circ, progress) -> tuple[float, bool]:
-    report = BrianProgress(progress) if progress is not None else None
+def _run_runtime(design, circ, reporter: Reporter) -> tuple[float, bool]:
+    n_steps = design.timestep.n_steps
+    report = BrianProgress(reporter, n_steps) if reporter.enabled else None
+    reporter.phase(f"running {n_steps} steps on the {design.backend} backend")
     t_run = time.perf_counter()
     with Interrupt(circ.net.stop) as ctrl_c:
-        circ.net.run(design.timestep.n_steps * design.dt * b2.second, report=report,
+        circ.net.run(n_steps * design.dt * b2.second, report=report,
                      report_period=1 * b2.second, namespace={})
     return time.perf_counter() - t_run, ctrl_c.requested
 
@@ -81,8 +84,9 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
     cfg : Config or Design
         Validated configuration (its design is resolved once) or a resolved design; its
         backend and seed are used.
-    progress : file-like, optional
-        Stream for progress lines (e.g. ``sys.stderr``); None for silence.
+    progress : file-like or Reporter, optional
+        Where phases and progress go (e.g. ``sys.stderr``: bars on a terminal, plain lines
+        otherwise; :class:`~circuit_sim.run.progress.Reporter`); None for silence.
     build_dir : str, optional
         Standalone build directory (default: the cached project of this design's structure).
     u_init : ndarray (M,), optional
@@ -102,8 +106,10 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         ``interrupted = True``.
     """
     design = as_design(cfg)
+    reporter = Reporter.of(progress)
     standalone = design.backend == "standalone"
     t_wall = time.perf_counter()
+    reporter.phase("building the network")
     with backend_context(design.backend, build_dir=build_dir,
                          cache_key=design.structure_key("infer")) as directory:
         b2.seed(design.seeds.integer("noise", 0))
@@ -114,9 +120,9 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
             circ.latent.v = (np.asarray(u_init, dtype=float) * design.circuit.volts_per_unit
                              * b2.volt)
         if standalone:
-            run_time, interrupted = _run_standalone(design, circ, directory, progress)
+            run_time, interrupted = _run_standalone(design, circ, directory, reporter)
         else:
-            run_time, interrupted = _run_runtime(design, circ, progress)
+            run_time, interrupted = _run_runtime(design, circ, reporter)
         t, v, u0_trace = _samples(circ, standalone)
         record = RunRecord(t=t, v=v, dictionary=circ.dictionary(),
                            u0_final=np.asarray(circ.latent.u0[:], dtype=float).copy(),
@@ -124,7 +130,8 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
                            interrupted=interrupted)
     record.wall_time = time.perf_counter() - t_wall
     if interrupted:
-        say(progress, "\n  interrupted: keeping the samples recorded so far")
+        reporter.say("  interrupted: keeping the samples recorded so far")
+    reporter.phase("figures of merit" + (f" and the file {out}" if out is not None else ""))
     return InferenceResult.from_run(design, record, out=out)
 
 

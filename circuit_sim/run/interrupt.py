@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 
@@ -10,10 +11,11 @@ class Interrupt:
     """Within a ``with`` block, SIGINT (Ctrl-C) sets :attr:`requested` and calls
     ``on_interrupt`` (for example ``network.stop``) instead of raising KeyboardInterrupt.
 
-    A standalone program in the same process group receives the signal too and stops
-    itself gracefully (Brian2's generated ``main`` handles SIGINT); runtime networks stop
-    after the current step through ``on_interrupt``. Outside the main thread, where
-    signal handlers cannot be installed, the block runs unprotected.
+    The signal is forwarded to the supervised children (:mod:`circuit_sim.circuit.supervise`):
+    a standalone program stops itself gracefully at the current step (Brian2's generated
+    ``main`` handles SIGINT), a compiler stops at once; runtime networks stop after the
+    current step through ``on_interrupt``. Outside the main thread, where signal handlers
+    cannot be installed, the block runs unprotected.
     """
 
     def __init__(self, on_interrupt=None):
@@ -22,7 +24,10 @@ class Interrupt:
         self._old = None
 
     def _handler(self, signum, frame):
+        from ..circuit.supervise import interrupt_children
+
         self.requested = True
+        interrupt_children(signal.SIGINT)
         if self.on_interrupt is not None:
             self.on_interrupt()
 
@@ -35,3 +40,15 @@ class Interrupt:
         if self._old is not None:
             signal.signal(signal.SIGINT, self._old)
             self._old = None
+
+
+@contextlib.contextmanager
+def stopped_by(ctrl_c: Interrupt):
+    """A build that fails because Ctrl-C stopped it (a compiler killed half-way, a program
+    that never started) is an interruption (KeyboardInterrupt), not a build error."""
+    try:
+        yield
+    except RuntimeError:
+        if ctrl_c.requested:
+            raise KeyboardInterrupt from None
+        raise

@@ -25,16 +25,19 @@ import brian2 as b2
 
 from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
-from ..circuit.network import build_network
+from ..circuit.network import add_progress_file, build_network
 from ..errors import ConfigError
 from ..results.hdf5 import LearningFile, learning_progress
 from ..results.learning import HIST_EDGES, segment_statistics
+from .cost import step_seconds
 from .inference import as_design
-from .interrupt import Interrupt
-from .progress import say
+from .interrupt import Interrupt, stopped_by
+from .progress import BuildProgress, ProgramWatcher, Reporter
 
 #: Default bound (bytes) on the samples one standalone program records (see run_learning).
 STANDALONE_MEMORY_LIMIT = 256_000_000
+#: Default bound (wall seconds) on one standalone program run of a learning run.
+CHECKPOINT_SECONDS = 30.0
 
 
 class Plan:
@@ -92,8 +95,9 @@ def standalone_chunk(design, memory_limit: float) -> int:
 class _Snapshots:
     """Writes each segment's snapshot, statistics and resume state, and reports it."""
 
-    def __init__(self, design, plan: Plan, lfile: LearningFile, progress, segments: range):
-        self.design, self.plan, self.lfile, self.progress = design, plan, lfile, progress
+    def __init__(self, design, plan: Plan, lfile: LearningFile, reporter: Reporter,
+                 segments: range):
+        self.design, self.plan, self.lfile, self.reporter = design, plan, lfile, reporter
         self.stream = design.stream
         self.true_dict = self.stream.source.true_dictionary
         self.segments = segments
@@ -120,9 +124,9 @@ class _Snapshots:
                   else f"elapsed {el:.0f} s, ETA {eta:.0f} s")
         rec = (f", recovery {st['recovery_mean']:.3f} (min {st['recovery_min']:.3f})"
                if self.true_dict is not None else "")
-        say(self.progress, f"  segment {seg_done}/{self.plan.n_seg}: activity "
-                           f"{st['activity']:.3f}, error {st['reconstruction_error']:.4f}"
-                           f"{rec}; {timing}")
+        self.reporter.say(f"  segment {seg_done}/{self.plan.n_seg}: activity "
+                          f"{st['activity']:.3f}, error {st['reconstruction_error']:.4f}"
+                          f"{rec}; {timing}")
 
 
 def _state_of(circ, names) -> dict:
@@ -182,13 +186,17 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
         monitors["residual"] = b2.StateMonitor(circ.residual, "vr", record=True, dt=every,
                                                when="start", order=-10, name="snapshot_residual")
     circ.net.add(*monitors.values())
+    add_progress_file(circ, plan.dt)
     for k in snaps.segments:
         b2.seed(design.seeds.integer("noise", k))
         n_a, n_b = plan.bounds(k)
         circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
-    with Interrupt() as ctrl_c, reporting_program_errors(directory):  # SIGINT: stops itself
-        b2.device.build(directory=directory, run=True, compile=True, with_output=False)
     n_first = snaps.segments.start * plan.sps
+    n_last = plan.bounds(snaps.segments.stop - 1)[1]
+    watcher = ProgramWatcher(snaps.reporter, directory, n_first, n_last - n_first)
+    with Interrupt() as ctrl_c, BuildProgress(snaps.reporter, watcher):  # SIGINT: it stops
+        with stopped_by(ctrl_c), reporting_program_errors(directory):  # at the current step
+            b2.device.build(directory=directory, run=True, compile=True, with_output=False)
     v_all = standalone_monitor_array(circ.monitor, "v")  # mapped from the result files
     u0_all = (standalone_monitor_array(circ.monitor, "u0")
               if "u0" in circ.monitor.record_variables
@@ -267,7 +275,8 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
     t_wall = time.perf_counter()
     try:
         last_seg = plan.n_seg if stop_after is None else min(plan.n_seg, start_seg + stop_after)
-        snaps = _Snapshots(design, plan, lfile, progress, range(start_seg, last_seg))
+        snaps = _Snapshots(design, plan, lfile, Reporter.of(progress),
+                           range(start_seg, last_seg))
         standalone = design.backend == "standalone"
         with backend_context(design.backend, cache_key=design.structure_key("learn")) as directory:
             n_first = start_seg * plan.sps
@@ -288,21 +297,25 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
         lfile.close(complete=lfile.n_snapshots() >= plan.n_seg, interrupted=interrupted,
                     wall_time=time.perf_counter() - t_wall)
     if interrupted:
-        say(progress, "  interrupted: the file holds every snapshot up to the last one")
+        Reporter.of(progress).say("  interrupted: the file holds every snapshot up to the last one")
     return out
 
 
 def run_learning(cfg, out, *, resume: bool = False, progress=None,
                  stop_after: int | None = None,
-                 memory_limit: float = STANDALONE_MEMORY_LIMIT) -> Path:
+                 memory_limit: float = STANDALONE_MEMORY_LIMIT,
+                 checkpoint_seconds: float = CHECKPOINT_SECONDS) -> Path:
     """Run inference and learning on the config's input stream; write snapshots to ``out``.
 
     The runtime backends run one segment (``learning.snapshot_every``) at a time and write
-    its snapshot before the next. A standalone program records its samples in memory until
-    it ends, so a long standalone run is cut into chunks of segments whose samples fit in
-    ``memory_limit`` bytes: each chunk is one run of the compiled program that resumes from
-    the previous chunk's state (as ``--resume`` does, bit for bit), and its snapshots are
-    written before the next chunk starts. Memory stays bounded however long the run.
+    its snapshot before the next. A standalone program keeps what it records until it ends, so
+    a standalone run is cut into chunks of segments, each one run of the compiled program that
+    resumes from the previous chunk's state (as ``--resume`` does, bit for bit) and whose
+    snapshots are written before the next starts: a chunk's samples fit in ``memory_limit``
+    bytes, and it runs for at most about ``checkpoint_seconds`` of wall time (at least one
+    segment; the first chunk's length comes from :func:`circuit_sim.run.cost.step_seconds`,
+    later ones from the chunks measured). A crash or ``kill -9`` loses at most the chunk in
+    progress: about ``checkpoint_seconds``, or one snapshot interval if a segment takes longer.
 
     Parameters
     ----------
@@ -311,13 +324,14 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
         dictionary and thresholds stay fixed (inference on a stream).
     out : path
         HDF5 file; with ``resume=True`` an existing file of the same config to continue.
-    progress : file-like, optional
-        Progress lines with an ETA (e.g. ``sys.stderr``).
+    progress : file-like or Reporter, optional
+        Phases, progress bars and a line per snapshot (e.g. ``sys.stderr``).
     stop_after : int, optional
         Stop after this many segments (testing interruption and resume).
     memory_limit : float
-        Standalone only: bytes of recorded samples one program run may hold (default
-        256 MB); the run is chunked accordingly (see above).
+        Standalone only: bytes of recorded samples one program run may hold (default 256 MB).
+    checkpoint_seconds : float
+        Standalone only: wall time one program run may take (default 30 s).
 
     Returns
     -------
@@ -326,12 +340,15 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
     design = as_design(cfg)
     if design.backend != "standalone" or not design.is_stream:
         return _run_once(design, out, resume=resume, progress=progress, stop_after=stop_after)
-    chunk = standalone_chunk(design, memory_limit)
-    n_seg = Plan(design).n_seg
+    plan = Plan(design)
+    mem_chunk = standalone_chunk(design, memory_limit)
+    seg_seconds = plan.sps * step_seconds(design)
     remaining, first = stop_after, True
     t0, done0 = time.perf_counter(), None
     while True:
+        chunk = max(1, min(mem_chunk, int(checkpoint_seconds // max(seg_seconds, 1e-9))))
         n = chunk if remaining is None else min(chunk, remaining)
+        t_chunk = time.perf_counter()
         path = _run_once(design, out, resume=resume or not first, progress=progress,
                          stop_after=n)
         first = False
@@ -340,9 +357,11 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
         finished, done = learning_progress(path)
         if done0 is None:
             done0 = done - min(n, done)
+        seg_seconds = (time.perf_counter() - t_chunk) / max(1, n)  # measured, startup included
         if finished or remaining == 0:
             return path
         el = time.perf_counter() - t0
-        left = (n_seg - done) if remaining is None else min(remaining, n_seg - done)
-        say(progress, f"  standalone chunk done: {done}/{n_seg} segments; elapsed {el:.0f} s, "
-                      f"ETA {el / max(1, done - done0) * left:.0f} s")
+        left = (plan.n_seg - done) if remaining is None else min(remaining, plan.n_seg - done)
+        Reporter.of(progress).say(f"  standalone chunk done: {done}/{plan.n_seg} segments; "
+                                  f"elapsed {el:.0f} s, ETA "
+                                  f"{el / max(1, done - done0) * left:.0f} s")
