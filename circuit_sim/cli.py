@@ -1,7 +1,10 @@
 """Command line: ``circuit-sim infer | budget | demo | learn | report | sweep | export-spice``.
 
-Bad input (a wrong unit, an impossible value, a missing file) prints one line naming the
-field, what was expected and what was given, and exits with status 2.
+Bad input (a wrong unit, an impossible value, a missing file, an output path that cannot be
+written) prints one line naming the field, what was expected and what was given, and exits
+with status 2, before any work is done. An error of ours (a bug) prints one line and the
+path of a log with the full traceback, and exits with status 1; Ctrl-C exits with 130.
+Help, config errors, ``budget`` and ``report`` never import Brian2.
 """
 
 from __future__ import annotations
@@ -13,59 +16,89 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-EXIT_BAD_INPUT = 2
+EXIT_BAD_INPUT, EXIT_BUG, EXIT_INTERRUPTED = 2, 1, 130
+BUG_REPORTS = "README.md, section 'Reporting a bug'"
 
 
 def _outputs(out: str | None, config_path: Path, suffix: str = ".h5") -> tuple[Path, Path]:
+    from .results.hdf5 import check_output_path
+
     h5 = Path(out) if out else Path("output") / (config_path.stem + suffix)
+    check_output_path(h5, "--out")
+    check_output_path(h5.with_suffix(".png"), "--out (its .png)")
     return h5, h5.with_suffix(".png")
 
 
-def load_with_sets(args):
-    """The command's config with its ``--set key=value`` changes (dotted keys, the sweep
-    grammar) and ``--seed`` / ``--backend`` applied, validated like a file."""
-    from .config import load_config
+def changes_of(args) -> dict:
+    """The config changes a command line asks for: ``--set`` (dotted keys, the sweep
+    grammar), ``--seed``, ``--backend`` and ``--force``."""
     from .config.keys import parse_assignment
 
-    cfg = load_config(args.config)
     changes = dict(parse_assignment(a) for a in (getattr(args, "set", None) or []))
-    if changes:
-        cfg = cfg.replace(**changes)
-    return cfg.with_overrides(seed=getattr(args, "seed", None),
-                              backend=getattr(args, "backend", None))
+    for key, value in (("run.seed", getattr(args, "seed", None)),
+                       ("run.backend", getattr(args, "backend", None)),
+                       ("run.force", True if getattr(args, "force", False) else None)):
+        if value is not None:
+            changes[key] = value
+    return changes
+
+
+def load_with_sets(args):
+    """The command's config with its command-line changes applied to the file's table and
+    validated like a file (:func:`changes_of`)."""
+    from .config import load_config
+
+    return load_config(args.config, changes_of(args))
+
+
+def progress_stream(args):
+    """Where phases and progress bars go: stderr on a terminal, nowhere otherwise;
+    ``--progress`` forces them (plain lines when not a terminal), ``--quiet`` silences them."""
+    if getattr(args, "quiet", False):
+        return None
+    if getattr(args, "progress", False) or sys.stderr.isatty():
+        return sys.stderr
+    return None
 
 
 def cmd_infer(args) -> int:
     cfg = load_with_sets(args)
     h5, png = _outputs(args.out, Path(args.config))
-    return _infer_and_write(cfg, h5, png)
+    return _infer_and_write(cfg, h5, png, progress_stream(args))
 
 
-def _infer_and_write(cfg, h5: Path, png: Path) -> int:
-    from .run.inference import run_inference
+def _infer_and_write(cfg, h5: Path, png: Path, progress) -> int:
+    from .design.cost import check_run, estimate
 
     design = cfg.design
     ts = design.timestep
+    est = estimate(design)
+    check_run(design, est)  # before Brian2 is imported
+    from .run.inference import run_inference
+
     print(design.noise.budget.table())
     if ts.auto:
         print(f"run.dt not given: chose dt = {ts.dt:.3g} s (h = dt/tau_u = "
               f"{ts.dt / design.tau_u:.3g}) from lambda_max and the integrator "
               f"({design.integrator})")
-    print(f"running {ts.n_steps} steps on backend '{design.backend}' ...", flush=True)
-    result = run_inference(design, progress=sys.stderr, out=h5)  # writes h5 as it finishes
+    print(f"running {ts.n_steps} steps on backend '{design.backend}'; {est.line()}", flush=True)
+    result = run_inference(design, progress=progress, out=h5)  # writes h5 as it finishes
     print(result.summary())
     result.plot(png)
     print(f"wrote {h5} and {png}")
-    return 130 if result.interrupted else 0
+    return EXIT_INTERRUPTED if result.interrupted else 0
 
 
 def cmd_budget(args) -> int:
+    from .results.hdf5 import check_output_path
+
     cfg = load_with_sets(args)
+    png = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_budget.png")
+    check_output_path(png, "--out")
     budget = cfg.design.noise.budget
     print(budget.table())
-    png = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_budget.png")
     png.parent.mkdir(parents=True, exist_ok=True)
-    budget.plot(png)
+    budget.plot(png, title=f"noise budget: {cfg.design.caption()}")
     print(f"wrote {png}")
     return 0
 
@@ -77,57 +110,68 @@ def demo_config_text() -> str:
 
 def cmd_demo(args) -> int:
     from .config import loads_config
+    from .results.hdf5 import check_output_path
 
-    from .config.keys import parse_assignment
+    cfg = loads_config(demo_config_text(), changes_of(args))
+    out = check_output_path(Path(args.out_dir), "--out-dir", directory=True)
+    h5, png = _outputs(str(out / "demo.h5"), Path("demo"))
+    c = cfg.design.circuit
+    from noise.units import format_si
 
-    cfg = loads_config(demo_config_text())
-    changes = dict(parse_assignment(a) for a in (getattr(args, "set", None) or []))
-    if changes:
-        cfg = cfg.replace(**changes)
-    cfg = cfg.with_overrides(seed=args.seed, backend=args.backend)
-    out = Path(args.out_dir)
-    print("circuit-sim demo: a 2-latent spike-and-slab posterior sampled by a 10 fF / 1 uS "
-          "node array\nwhose thermal noise is topped up by injected noise to T_eff = 1.\n")
-    return _infer_and_write(cfg, out / "demo.h5", out / "demo.png")
+    print(f"circuit-sim demo: a 2-latent spike-and-slab posterior sampled by a "
+          f"{format_si(c.capacitance, 'F')} / {format_si(c.transconductance, 'S')} node array\n"
+          f"whose thermal noise is topped up by injected noise to T_eff = "
+          f"{cfg.design.T_eff:.3g}.\n")
+    return _infer_and_write(cfg, h5, png, progress_stream(args))
 
 
 def cmd_learn(args) -> int:
-    from .config import load_config
-    from .results.figures import plot_learning
-    from .results.hdf5 import load_learning
-    from .results.text import learning_summary
-    from .run.learning import run_learning
+    from .design.cost import check_run, estimate
+    from .results.hdf5 import check_output_path, load_learning, verify_learning_file
 
     cfg = load_with_sets(args)
     if args.resume:
         out = Path(args.resume)
         if args.out and Path(args.out) != out:
-            print("circuit-sim: error: --out and --resume name different files", file=sys.stderr)
-            return EXIT_BAD_INPUT
+            raise ConfigError("--out", f"the file --resume names ({out}) or nothing", args.out)
+        verify_learning_file(out, "--resume")
     else:
         out = Path(args.out) if args.out else Path("output") / (Path(args.config).stem + "_learn.h5")
+        check_output_path(out, "--out")
+    check_output_path(out.with_suffix(".png"), "--out (its .png)")
     design = cfg.design
+    est = estimate(design, learning=True)
+    check_run(design, est)
     print(design.noise.budget.table())
     print(f"learning: {design.timestep.n_steps} steps of {design.dt:.3g} s on backend "
-          f"'{design.backend}'" + (f", resuming {out}" if args.resume else "") + " ...",
+          f"'{design.backend}'" + (f", resuming {out}" if args.resume else "") + f"; {est.line()}",
           flush=True)
-    run_learning(design, out, resume=bool(args.resume), progress=sys.stderr)
+    from .results.figures import plot_learning
+    from .results.text import learning_summary
+    from .run.learning import run_learning  # Brian2 from here on
+
+    run_learning(design, out, resume=bool(args.resume), progress=progress_stream(args))
     data = load_learning(out)
     print(learning_summary(data))
     png = plot_learning(data, out.with_suffix(".png"))
     print(f"wrote {out} and {png}")
-    return 130 if data["attrs"].get("interrupted") else 0
+    return EXIT_INTERRUPTED if data["attrs"].get("interrupted") else 0
 
 
 def cmd_report(args) -> int:
-    from .results.figures import plot_learning
-    from .results.hdf5 import load_learning
+    from .results.hdf5 import check_output_path, load_learning
     from .results.text import learning_summary
 
+    png = Path(args.out) if args.out else Path(args.file).with_suffix(".png")
     data = load_learning(args.file)
+    check_output_path(png, "--out")
     print(learning_summary(data))
-    png = plot_learning(data, Path(args.out) if args.out else Path(args.file).with_suffix(".png"))
-    print(f"wrote {png}")
+    if not len(data["snapshots"]["t"]):
+        print("no figure drawn: the file has no snapshot yet")
+        return 0
+    from .results.figures import plot_learning
+
+    print(f"wrote {plot_learning(data, png)}")
     return 0
 
 
@@ -137,43 +181,41 @@ def _cmd_export_spice(args) -> int:
     return cmd_export_spice(args)
 
 
-def _add_set(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--set", action="append", metavar="KEY=VALUE",
-                        help="change one config field (repeatable), e.g. --set "
-                             "run.duration=\"20 us\" --set noise.1.fill_to=1.5")
+def _cmd_sweep(args) -> int:
+    from .sweep.cli import cmd_sweep
+
+    return cmd_sweep(args)
 
 
-def _add_run_overrides(parser: argparse.ArgumentParser) -> None:
-    """The ``--seed``, ``--backend`` and ``--set`` options of the commands that run the circuit."""
-    _add_set(parser)
-    parser.add_argument("--seed", type=int, help="override run.seed")
-    from .config.sections import BACKENDS
+def _common(parser: argparse.ArgumentParser, *, runs: bool, sets: bool = True) -> None:
+    """Options shared by the commands: ``--set`` (and ``--seed``, ``--backend``,
+    ``--force`` for those that run the circuit), ``--quiet`` and ``--progress``."""
+    if sets:
+        parser.add_argument("--set", action="append", metavar="KEY=VALUE",
+                            help="change one config field (repeatable), e.g. --set "
+                                 "run.duration=\"20 us\" --set noise.1.fill_to=1.5")
+    if runs:
+        from .config.sections import BACKENDS
 
-    parser.add_argument("--backend", choices=BACKENDS, help="override run.backend")
+        parser.add_argument("--seed", type=int, help="override run.seed")
+        parser.add_argument("--backend", choices=BACKENDS, help="override run.backend")
+        parser.add_argument("--force", action="store_true",
+                            help="run even if the expected memory exceeds the machine's or the "
+                                 "expected time exceeds run.time_limit (run.force = true)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quiet", action="store_true", help="no phases or progress bars")
+    group.add_argument("--progress", action="store_true",
+                       help="phases and progress even when stderr is not a terminal")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="circuit-sim",
-        description="Simulate an analog chip that samples sparse-coding posteriors with its own "
-                    "physical noise (Brian2, physical units).")
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _run_commands(sub) -> None:
     pi = sub.add_parser("infer", help="run the inference circuit of a TOML config",
                         description="Run the inference circuit described by CONFIG: print the "
                                     "noise budget and a summary, write an HDF5 file and a PNG.")
     pi.add_argument("config", help="TOML configuration file")
     pi.add_argument("--out", help="HDF5 output file (default output/<config>.h5); the PNG goes next to it")
-    _add_run_overrides(pi)
+    _common(pi, runs=True)
     pi.set_defaults(func=cmd_infer)
-
-    pb = sub.add_parser("budget", help="print the noise budget of a config and plot the PSDs",
-                        description="Print the noise budget table of CONFIG (each source's PSD, "
-                                    "its share of T_eff, the total) and write the PSD figure.")
-    pb.add_argument("config", help="TOML configuration file")
-    pb.add_argument("--out", help="PNG file (default output/<config>_budget.png)")
-    _add_set(pb)
-    pb.set_defaults(func=cmd_budget)
 
     pl = sub.add_parser("learn", help="learn a dictionary (and thresholds) from a stream of inputs",
                         description="Run inference and plasticity together on the input stream of "
@@ -182,8 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("config", help="TOML configuration file with a [learning] section")
     pl.add_argument("--out", help="HDF5 output file (default output/<config>_learn.h5)")
     pl.add_argument("--resume", metavar="FILE.h5", help="continue an interrupted run from its last snapshot")
-    _add_run_overrides(pl)
+    _common(pl, runs=True)
     pl.set_defaults(func=cmd_learn)
+
+    pd = sub.add_parser("demo", help="run the built-in default design point",
+                        description="Run the built-in 2-latent spike-and-slab design point and "
+                                    "compare the circuit's samples with the exact posterior.")
+    pd.add_argument("--out-dir", default="output", help="directory for demo.h5 and demo.png")
+    _common(pd, runs=True)
+    pd.set_defaults(func=cmd_demo)
+
+
+def _other_commands(sub) -> None:
+    pb = sub.add_parser("budget", help="print the noise budget of a config and plot the PSDs",
+                        description="Print the noise budget table of CONFIG (each source's PSD, "
+                                    "its share of T_eff, the total) and write the PSD figure.")
+    pb.add_argument("config", help="TOML configuration file")
+    pb.add_argument("--out", help="PNG file (default output/<config>_budget.png)")
+    _common(pb, runs=False)
+    pb.set_defaults(func=cmd_budget)
 
     pr = sub.add_parser("report", help="summarise and plot a learning run",
                         description="Print a summary of a learning HDF5 file and draw the learned "
@@ -197,8 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "list of config fields) in parallel on Dask; one HDF5 file "
                                     "per point and an index (CSV and HDF5) in --out; rerunning "
                                     "into the same directory skips finished points.")
-    from .sweep.cli import add_sweep_arguments
-    add_sweep_arguments(ps)
+    from .sweep.args import add_arguments
+
+    add_arguments(ps)
+    _common(ps, runs=False, sets=False)
+    ps.set_defaults(func=_cmd_sweep)
 
     px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
                         description="Write an ngspice netlist of CONFIG's circuit (capacitor "
@@ -211,19 +273,41 @@ def build_parser() -> argparse.ArgumentParser:
                     "samples go next to it (.noise)")
     px.add_argument("--duration", metavar="TIME",
                     help="simulated time, e.g. \"20 us\" (default: run.duration)")
-    _add_set(px)
     px.add_argument("--step", metavar="TIME",
                     help="noise sample time NT, also ngspice's largest step (default "
                     "tau_u / (50 lambda_max))")
+    _common(px, runs=False)
     px.set_defaults(func=_cmd_export_spice)
 
-    pd = sub.add_parser("demo", help="run the built-in default design point",
-                        description="Run the built-in 2-latent spike-and-slab design point and "
-                                    "compare the circuit's samples with the exact posterior.")
-    pd.add_argument("--out-dir", default="output", help="directory for demo.h5 and demo.png")
-    _add_run_overrides(pd)
-    pd.set_defaults(func=cmd_demo)
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="circuit-sim",
+        description="Simulate an analog chip that samples sparse-coding posteriors with its own "
+                    "physical noise (Brian2, physical units).",
+        epilog="Bad input exits with status 2 and one line naming the field; Ctrl-C with 130.")
+    sub = p.add_subparsers(dest="command", required=True)
+    _run_commands(sub)
+    _other_commands(sub)
     return p
+
+
+def _report_bug(exc: BaseException) -> Path | None:
+    """Write the traceback of an unexpected error to a log file; its path (None if even
+    that fails)."""
+    import tempfile
+    import time
+    import traceback
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=f"circuit-sim-error-{time.strftime('%Y%m%d-%H%M%S')}-",
+                                    suffix=".log")
+        with open(fd, "w") as fh:
+            fh.write(f"circuit-sim {sys.argv!r}\n")
+            traceback.print_exception(exc, file=fh)
+        return Path(name)
+    except OSError:
+        return None
 
 
 def main(argv=None) -> int:
@@ -236,7 +320,14 @@ def main(argv=None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("circuit-sim: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 -- ours, reported as ours (not as Brian2's)
+        log = _report_bug(exc)
+        where = f"the full traceback is in {log}" if log else "no log could be written"
+        print(f"circuit-sim: internal error: {type(exc).__name__}: {str(exc)[:300]}\n"
+              f"  This is a bug in circuit-sim, not in your input; {where}. Please report it "
+              f"with that file and the command you ran ({BUG_REPORTS}).", file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -477,10 +477,13 @@ def _time_option(value, option: str):
 def cmd_export_spice(args) -> int:
     """CLI: ``circuit-sim export-spice CONFIG -o FILE.cir [--duration T] [--step NT]``."""
     from .cli import load_with_sets
+    from .results.hdf5 import check_output_path
 
     cfg = load_with_sets(args) if hasattr(args, "set") else load_config(args.config)
     out = Path(args.out) if getattr(args, "out", None) else \
         Path("output") / (Path(args.config).stem + ".cir")
+    check_output_path(out, "--out")
+    check_output_path(out.with_suffix(".noise"), "--out (its .noise)")
     t_stop = _time_option(getattr(args, "duration", None), "--duration")
     nt = _time_option(getattr(args, "step", None), "--step")
     export_spice(cfg, out, t_stop=t_stop, noise_step=nt)

@@ -3,7 +3,8 @@
 The demo posterior (2-latent spike-and-slab, configs/slab_2d.toml) on a chip whose
 transconductance comes from its bias current (subthreshold, ``G_m = kappa I_b / U_T``), with
 its own thermal and shot noise and an injected source filling T_eff to 1; C = 10 fF,
-V_dd = 1 V. Each point runs 4000 tau_u (tau_u = C / G_m shrinks as the bias grows).
+V_dd = 1 V. Each point runs 4000 tau_u (tau_u = C / G_m shrinks as the bias grows), recording
+five samples per tau_u.
 Figures of merit from each run: effective samples per second of circuit time (from the
 autocorrelation time of u and of the activity indicators) and energy per effective sample
 (``I_b V_dd M`` times the autocorrelation time).
@@ -47,7 +48,10 @@ def write_sweep() -> None:
             lines += ["[[points]]", f'"circuit.bias_current" = "{b}"',
                       f'"circuit.transconductance" = "{gm!r} S"',
                       f'"noise.0.conductance" = "{gm!r} S"', f'"noise.1.current" = "{b}"',
-                      f'"run.duration" = "{4000 * tau!r} s"', f'"run.seed" = {seed}']
+                      f'"run.duration" = "{4000 * tau!r} s"',
+                      # five samples per tau_u at every bias (the base's record_every is an
+                      # absolute 10 ns, which would starve the fast points of samples)
+                      f'"run.record_every" = "{tau / 5!r} s"', f'"run.seed" = {seed}']
     (SWEEPS / "energy_bias.toml").write_text("\n".join(lines) + "\n")
 
 

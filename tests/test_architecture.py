@@ -62,6 +62,25 @@ def test_brian2_only_in_circuit_and_run():
     assert subprocess.run([sys.executable, "-c", code, str(cfg)], cwd=ROOT).returncode == 0
 
 
+def test_help_budget_and_config_errors_do_not_import_brian2(tmp_path):
+    """``circuit-sim --help``, each subcommand's help, ``budget`` and a config error run
+    without importing Brian2 (it is imported when a circuit is built)."""
+    cfg = ROOT / "experiments" / "configs" / "slab_2d.toml"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(cfg.read_text().replace('capacitance = "10 fF"', 'capacitance = "10 fV"'))
+    assert bad.read_text() != cfg.read_text()
+    runs = [["--help"], ["infer", "--help"], ["learn", "--help"], ["sweep", "--help"],
+            ["budget", str(cfg), "--out", str(tmp_path / "b.png")], ["infer", str(bad)]]
+    code = ("import sys, runpy\n"
+            "from circuit_sim.cli import main\n"
+            "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+            "sys.exit(100 if 'brian2' in sys.modules else 0)")
+    for argv in runs:
+        r = subprocess.run([sys.executable, "-c", code, *argv], cwd=ROOT, capture_output=True,
+                           text=True)
+        assert r.returncode == 0, f"circuit-sim {' '.join(argv)} imported brian2: {r.stderr}"
+
+
 def test_network_builder_takes_the_design_alone():
     from circuit_sim.circuit.network import build_network
 

@@ -39,18 +39,29 @@ def test_every_shipped_config_has_its_claim_tested():
 
 
 def _covariance_check(res, acceptance: float) -> dict:
-    """Relative Frobenius error of the sample covariance against the closed form, and the
-    noise of that estimate at the run's effective sample size (E|C_hat - C|_F^2 =
-    (tr(C)^2 + |C|_F^2) / n_eff for Gaussian samples)."""
+    """Relative Frobenius error of the sample covariance against the closed form, and what an
+    exact sampler would show at the run's effective sample size.
+
+    For Gaussian samples each entry of ``C_hat - C`` has variance ``(C_ii C_jj + C_ij^2) /
+    n_eff``; their sum over entries is the expected squared error of an exact sampler
+    (``noise^2``) and ``sqrt(2 sum var^2)`` its standard deviation, so an exact sampler's error
+    stays below ``null = sqrt(noise^2 + Z sd)``. The acceptance must lie above ``null`` (else
+    the run is too short for the claim); a pass then bounds the circuit's own bias below about
+    ``sqrt(acceptance^2 - noise^2)``. ``n_eff`` uses the slowest unit's autocorrelation time
+    over the full recorded series."""
     u = res.kept(res.u)
     _, cov = models.gaussian_posterior(res.model, res.x)
-    tau = float(np.nanmax(models.integrated_autocorrelation_time(u[:: max(1, len(u) // 20000)])))
-    n_eff = len(u) / max(tau * max(1, len(u) // 20000), 1.0)
-    noise = math.sqrt((np.trace(cov) ** 2 + np.sum(cov**2)) / n_eff) / np.linalg.norm(cov)
+    tau = float(np.nanmax(models.integrated_autocorrelation_time(u)))
+    n_eff = len(u) / max(tau, 1.0)
+    d = np.diag(cov)
+    var = (np.outer(d, d) + cov**2) / n_eff / np.sum(cov**2)
+    noise = math.sqrt(var.sum())
+    null = math.sqrt(var.sum() + Z * math.sqrt(2 * np.sum(var**2)))
     err = res.metrics["cov_error"]
-    assert Z * noise < acceptance, f"too few effective samples ({n_eff:.0f}) for the claim"
-    assert err < acceptance, f"covariance error {err:.4f} (noise {noise:.4f})"
-    return {"cov_error": err, "noise": noise, "n_eff": n_eff}
+    assert null < acceptance, (f"too few effective samples ({n_eff:.0f}) for the claim: an "
+                               f"exact sampler's error could reach {null:.4f}")
+    assert err < acceptance, f"covariance error {err:.4f} (exact sampler: {noise:.4f})"
+    return {"cov_error": err, "noise": noise, "null": null, "n_eff": n_eff}
 
 
 @pytest.mark.slow
@@ -90,18 +101,27 @@ def test_slab_8_claim():
 
 @pytest.mark.slow
 def test_images_oc2_claim(tmp_path):
-    """images_oc2.toml, shortened (README: 8000 of its 40000 patches): the learned atoms are
-    localised, oriented, band-pass edges far more often than random whitened data patches."""
+    """images_oc2.toml, shortened (README: 8000 of its 40000 patches): learning the shared
+    threshold takes the prior's pi from 0.5 to within a factor 1.5 of the paper's law
+    pi = 18.5 / M (0.145 at M = 128; the full runs give 24 / M at oc 1, 2 and 4), and
+    learning the dictionary cuts the reconstruction error of the patches by at least a
+    fifth from the first snapshot. Neither holds without its learning rule (pi stays at 0.5,
+    3.5x the law; the error stays put). The atoms' shapes are printed, not claimed: they are
+    less edge-like than random data patches here (experiments/README.md, natural images)."""
     from circuit_sim import atom_shapes, load_learning, load_natural_images, random_patches
     from circuit_sim import run_learning
 
     cfg = load_config(CONFIGS / "images_oc2.toml").replace(**{"input.n_patches": 8000})
     data = load_learning(run_learning(cfg, tmp_path / "images.h5"))
+    m, lam = cfg.model.n_components, cfg.model.lam
+    pi = float(np.mean(np.exp(-lam * np.asarray(data["snapshots"]["u0"][-1]))))
+    err = np.asarray(data["stats"]["reconstruction_error"])
     learned = atom_shapes(data["dictionary"]).summary()
     images, _ = load_natural_images(None)
     images = [im / np.std(im) for im in images]
     base = atom_shapes(random_patches(images, 2000, 8, np.random.default_rng(0)).T).summary()
-    n = learned["n_atoms"]
-    se = math.sqrt(base["edge_like"] * (1 - base["edge_like"]) / n)
-    print(learned, base)
-    assert learned["edge_like"] > base["edge_like"] + Z * se + 0.1, (learned, base)
+    print(f"pi = {pi:.4f} = {pi * m:.1f} / M (paper 18.5 / M); reconstruction error "
+          f"{err[0]:.4f} -> {err[-1]:.4f}; edge-like {learned['edge_like']:.3f} "
+          f"(random data patches {base['edge_like']:.3f})")
+    assert 1 / 1.5 < pi * m / 18.5 < 1.5, f"learned pi = {pi:.4f} = {pi * m:.1f} / M"
+    assert err[-1] < 0.8 * err[0], f"reconstruction error {err[0]:.4f} -> {err[-1]:.4f}"

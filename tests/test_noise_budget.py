@@ -113,7 +113,15 @@ def test_plot_writes_png(tmp_path):
     path = tmp_path / "budget.png"
     fig = b.plot(path)
     assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "T_eff" in fig.axes[0].get_title()
+    assert "T_eff" in fig._suptitle.get_text() and "C = 10 fF" in fig._suptitle.get_text()
+    # every source labelled by its name (kind only when it differs) and its share, drawn
+    # above the total (which would otherwise hide the dominating source)
+    lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines()}
+    injected = next(k for k in lines if k.startswith("injected:"))
+    assert injected.endswith("% of T_eff") and "(injected)" not in injected
+    total = next(k for k in lines if k.startswith("total"))
+    assert lines[injected].get_zorder() > lines[total].get_zorder()
+    assert "nV" in fig.axes[1].get_ylabel()  # the voltage-referred panel
 
 
 @pytest.mark.parametrize("value, unit, text", [

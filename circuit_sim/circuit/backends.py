@@ -33,6 +33,7 @@ import shutil
 import subprocess
 import tempfile
 import types
+import sys
 import warnings
 from pathlib import Path
 
@@ -44,6 +45,12 @@ from models.constraints import choice
 
 from ..config.sections import BACKENDS
 from . import supervise
+
+# Brian2 replaces sys.excepthook when imported: every uncaught error, ours included, would be
+# printed as "Brian 2 encountered an unexpected error ... report this issue" to Brian2's
+# tracker. Our errors are ours: restore Python's hook (the CLI has its own handler).
+if getattr(sys.excepthook, "__name__", "") == "brian_excepthook":
+    sys.excepthook = sys.__excepthook__
 
 # Brian2's standalone ``Network::run`` reads the process CPU clock (``std::clock()``, a
 # system call: CLOCK_PROCESS_CPUTIME_ID has no vDSO fast path) after every time step, only
@@ -178,6 +185,9 @@ def _files_to_compile(make: str, directory) -> int:
     return sum(1 for ln in out.splitlines() if " -c " in ln)
 
 
+BUILD_UNFINISHED = ".circuit_sim_build_unfinished"
+
+
 def compile_source(directory, compiler, debug, clean) -> None:
     """Brian2's ``compile_source`` for Unix, run as a supervised child (:mod:`.supervise`):
     interruptible within a fraction of a second, killed with its compilers if this process
@@ -187,6 +197,12 @@ def compile_source(directory, compiler, debug, clean) -> None:
 
     make = prefs.devices.cpp_standalone.make_cmd_unix
     args = list(prefs.devices.cpp_standalone.extra_make_args_unix)
+    # A build killed mid-way (SIGKILL of the run, which make cannot clean up after) can
+    # leave a truncated object file newer than its source, which make would then link:
+    # the marker says the last build did not finish, and the next one starts clean.
+    unfinished = Path(directory) / BUILD_UNFINISHED
+    clean = clean or unfinished.exists()
+    unfinished.touch()
     if clean:
         supervise.wait(supervise.spawn([make, "clean"], cwd=directory,
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
@@ -205,7 +221,9 @@ def compile_source(directory, compiler, debug, clean) -> None:
                     _report("compiling", done, total)
         finally:
             code = supervise.wait(proc)
-    if code != 0:
+    if code == 0:
+        unfinished.unlink()
+    else:
         raise RuntimeError(f"Project compilation failed (error code: {code}); the compiler's "
                            f"output is in {log_path}")
 

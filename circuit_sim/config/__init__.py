@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
 from ..errors import ConfigError
 from .fields import check_keys
@@ -184,8 +183,17 @@ class Config:
         return self.design.to_toml()
 
 
-def load_config(path) -> Config:
+def load_config(path, changes: dict | None = None) -> Config:
     """Read and validate a TOML configuration file.
+
+    Parameters
+    ----------
+    path : path
+        The TOML file.
+    changes : dict, optional
+        Dotted keys to set before validation (``{"run.duration": "20 us"}``; the grammar of
+        ``--set`` and sweeps), applied to the file's table so that a change can also lift
+        a check (``run.force``) that the file alone would fail.
 
     Raises
     ------
@@ -193,9 +201,23 @@ def load_config(path) -> Config:
         If the file is missing, is not a UTF-8 TOML text, or any field is invalid.
     """
     data, text = read_toml(path, "config file")
+    return _with_changes(data, text, changes)
+
+
+def loads_config(text: str, changes: dict | None = None) -> Config:
+    """Validate a configuration given as TOML text (``changes``: as :func:`load_config`)."""
+    return _with_changes(read_toml_text(text, "config"), text, changes)
+
+
+def _with_changes(data: dict, text: str, changes: dict | None) -> Config:
+    if not changes:
+        return Config.from_dict(data, source=text)
+    if isinstance(data.get("noise"), dict):
+        data["noise"] = [data["noise"]]
+    for key, value in changes.items():
+        set_key(data, normalise_key(key), value)
+    try:
+        text = dumps_toml(data)
+    except (TypeError, ValueError):
+        text = None
     return Config.from_dict(data, source=text)
-
-
-def loads_config(text: str) -> Config:
-    """Validate a configuration given as TOML text."""
-    return Config.from_dict(read_toml_text(text, "config"), source=text)

@@ -310,6 +310,14 @@ class RunConfig:
     integrator: str = "euler"
     u_init: tuple | None = None
     crossbar: str = "auto"
+    #: guards, not part of the design (not written to the resolved config, they change no
+    #: number a run computes): refuse a run expected to take longer than ``time_limit`` of
+    #: wall time or more memory than the machine has, unless ``force`` (``--force``); a
+    #: standalone learning run writes its snapshots at least every ``checkpoint_every`` of
+    #: wall time (or every snapshot interval, if one takes longer), so a crash loses at most that
+    force: bool = False
+    time_limit: float = 12 * 3600.0
+    checkpoint_every: float = 30.0
 
     @property
     def crossbar_mode(self) -> str:
@@ -322,7 +330,7 @@ class RunConfig:
     def from_dict(cls, d: dict) -> "RunConfig":
         w = "run"
         check_keys(d, ("duration", "dt", "record_every", "seed", "backend", "integrator",
-                        "u_init", "crossbar"), w)
+                        "u_init", "crossbar", "force", "time_limit", "checkpoint_every"), w)
         duration = quantity(d, "duration", "time", w)  # None: one pass over a stream
         dt = quantity(d, "dt", "time", w)
         rec = quantity(d, "record_every", "time", w)
@@ -338,7 +346,12 @@ class RunConfig:
                 raise ConfigError(f"{w}.u_init", "a list of n_components numbers", u_init) from None
             if not all(math.isfinite(v) for v in u_init):
                 raise ConfigError(f"{w}.u_init", "finite numbers", list(u_init))
-        return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar)
+        force = flag(d, "force", w)
+        time_limit = quantity(d, "time_limit", "time", w)
+        checkpoint = quantity(d, "checkpoint_every", "time", w)
+        return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar, force,
+                   12 * 3600.0 if time_limit is None else time_limit,
+                   30.0 if checkpoint is None else checkpoint)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import models
 
 from ..errors import ConfigError
 from ..seeds import Seeds
+from .cost import check_network_size
 from .devices import DeviceDraw, draw_devices
 from .noise import NoiseDesign, resolve_noise
 from .streams import Schedule, make_stream
@@ -64,6 +65,14 @@ class Design:
     noise: NoiseDesign
     devices: DeviceDraw
     schedule: Schedule | None
+
+    def caption(self) -> str:
+        """The design in one line, for figure titles: ``C = 10 fF, G_m = 1 uS, V_u = 10 mV,
+        T = 300 K, tau_u = 10 ns, T_eff = 1``."""
+        c = self.circuit
+        return (f"C = {fmt(c.capacitance, 'F')}, G_m = {fmt(c.transconductance, 'S')}, "
+                f"V_u = {fmt(c.volts_per_unit, 'V')}, T = {fmt(c.temperature, 'K')}, "
+                f"tau_u = {fmt(self.tau_u, 's')}, T_eff = {self.T_eff:.4g}")
 
     # ---- what the config says, read through the design
     @property
@@ -264,6 +273,7 @@ def resolve(cfg) -> Design:
         not a whole number of steps, a flicker band the step cannot resolve.
     """
     seeds = Seeds(cfg.run.seed)
+    check_network_size(cfg.model.n_features, cfg.model.n_components, cfg.run.force)
     model = _model(cfg, seeds)
     devices = draw_devices(cfg.mismatch, cfg.weights, seeds.seed, model.n_features,
                            model.n_components)

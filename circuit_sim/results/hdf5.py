@@ -4,9 +4,10 @@
   ``u0_trace``), ``x``, ``dictionary``, ``u0``, groups ``noise_budget``, ``devices``,
   ``metrics``, ``design``, and the run's attributes (:func:`write_inference`,
   :class:`InferenceWriter`);
-* a learning run (``circuit-sim learn``): groups ``snapshots`` and ``stats`` appended to
-  and flushed at every snapshot, the resume ``state``, ``dictionary`` and
-  ``true_dictionary`` (:class:`LearningFile`, :func:`load_learning`);
+* a learning run (``circuit-sim learn``): groups ``snapshots`` and ``stats`` appended at
+  every snapshot (atomically), the resume ``state``, ``dictionary`` and ``true_dictionary``,
+  every dataset checksummed: :mod:`.learning_file` (its own module for its size; re-exported
+  here: :class:`LearningFile`, :func:`load_learning`);
 * a sweep: ``index.h5`` (one dataset per column) and the ``sweep_*`` attributes of a
   point's file (:func:`write_index`, :func:`read_index_file`, :func:`tag_point`,
   :func:`point_tags`);
@@ -49,6 +50,34 @@ def git_revision() -> str:
         return out.stdout.strip() if out.returncode == 0 else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
+
+
+def check_output_path(path, field: str, *, directory: bool = False) -> Path:
+    """ConfigError naming ``field`` unless ``path`` can be written (checked before a run, so
+    that a bad ``--out`` is not found after the work): not an existing directory (or, with
+    ``directory=True``, not an existing file), under folders that exist or can be made, in
+    a writable place."""
+    path = Path(path)
+    kind = "a folder" if directory else "a file"
+    if path.exists():
+        if directory and not path.is_dir():
+            raise ConfigError(field, "a folder (or a path where one can be made)",
+                              f"{path} (an existing file)")
+        if not directory and path.is_dir():
+            raise ConfigError(field, "a file path", f"{path} (an existing directory)")
+        if not os.access(path, os.W_OK):
+            raise ConfigError(field, f"{kind} this user can write", f"{path} (read-only)")
+        return path
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ConfigError(field, f"{kind} path whose folders can be made",
+                          f"{path} ({parent} is a file)")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(field, f"{kind} in a folder this user can write",
+                          f"{path} ({parent} is not writable)")
+    return path
 
 
 def _new_file(path):
@@ -226,132 +255,6 @@ class BackgroundWriter:
             self.f.close()
 
 
-# --------------------------------------------------------------------------- learning runs
-STAT_DATASETS = (("t", (), "s"), ("activity", (), "1"), ("reconstruction_error", (), "1"),
-                 ("energy", (), "1"), ("kl_prior", (), "nat"), ("hist_nonzero", None, "count"),
-                 ("recovery_mean", (), "1"), ("recovery_min", (), "1"))
-
-
-class LearningFile:
-    """The HDF5 file of a learning run, appended to and flushed at every snapshot."""
-
-    def __init__(self, path: Path, design, true_dict, resume: bool, hist_edges: np.ndarray):
-        import h5py
-
-        self.path = Path(path)
-        try:
-            if resume:
-                self.f = h5py.File(self.path, "r+")
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.f = h5py.File(self.path, "w")
-        except OSError as exc:  # locked by another process, open here, not writable, ...
-            raise ConfigError("--out", "a writable HDF5 file that nothing else has open",
-                              f"{self.path} ({exc})") from exc
-        self._create(design, true_dict, hist_edges)
-
-    def _create(self, design, true_dict, hist_edges) -> None:
-        f = self.f
-        write_design(f, design)
-        a = f.attrs
-        a["dynamics"] = design.dynamics
-        a["learning"] = design.learning is not None
-        a["complete"] = False
-        n, m = design.n_features, design.n_components
-        g = f.create_group("snapshots")
-        for name, shape, units in (("t", (), "s"), ("dictionary", (n, m), "1"),
-                                   ("u0", (m,), "1"), ("patches_seen", (), "1")):
-            d = g.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float)
-            d.attrs["units"] = units
-        s = f.create_group("stats")
-        for name, shape, units in STAT_DATASETS:
-            shape = (len(hist_edges) - 1,) if shape is None else shape
-            d = s.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float)
-            d.attrs["units"] = units
-        s["hist_nonzero"].attrs["edges_times_lambda"] = hist_edges
-        if true_dict is not None:
-            _dataset(f, "true_dictionary", true_dict, "1")
-        f.flush()
-
-    # ---- resume
-    def config_text(self) -> str:
-        return self.f.attrs["config"]
-
-    def state(self) -> tuple[int, dict] | None:
-        """``(next segment, saved circuit state)``, or None before the first snapshot."""
-        if "state" not in self.f:
-            return None
-        g = self.f["state"]
-        return int(g.attrs["next_segment"]), {k: np.asarray(v[()]) for k, v in g.items()}
-
-    # ---- appending
-    def append(self, group: str, **values) -> None:
-        g = self.f[group]
-        for name, value in values.items():
-            d = g[name]
-            d.resize(d.shape[0] + 1, axis=0)
-            d[-1] = value
-
-    def write_state(self, state: dict, dictionary: np.ndarray, segment: int) -> None:
-        f = self.f
-        if "state" in f:
-            del f["state"]
-        g = f.create_group("state")
-        for k, v in state.items():
-            g.create_dataset(k, data=v)
-        g.attrs["next_segment"] = segment
-        if "dictionary" in f:
-            del f["dictionary"]
-        _dataset(f, "dictionary", dictionary, "1")
-        f.flush()
-
-    def n_snapshots(self) -> int:
-        return int(self.f["snapshots/t"].shape[0])
-
-    def abandon(self) -> None:
-        """Close without writing anything."""
-        self.f.close()
-
-    def close(self, complete: bool, interrupted: bool, wall_time: float) -> None:
-        a = self.f.attrs
-        a["interrupted"] = interrupted
-        a["wall_time"] = wall_time + float(a.get("wall_time", 0.0))
-        a["complete"] = complete
-        self.f.flush()
-        self.f.close()
-
-
-def learning_progress(path) -> tuple[bool, int]:
-    """``(finished, snapshots)`` of a learning file: finished when complete or interrupted."""
-    import h5py
-
-    with h5py.File(path, "r") as f:
-        finished = bool(f.attrs["complete"]) or bool(f.attrs.get("interrupted", False))
-        return finished, int(f["snapshots/t"].shape[0])
-
-
-def load_learning(path) -> dict:
-    """The arrays and attributes of a learning file (SI, as stored)."""
-    import h5py
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("FILE.h5", "an existing learning HDF5 file", str(path))
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise ConfigError("FILE.h5", "an HDF5 file written by circuit-sim learn", str(path)) from None
-    with f:
-        if "snapshots" not in f or "stats" not in f:
-            raise ConfigError("FILE.h5", "a file written by circuit-sim learn (snapshots/, stats/)",
-                              str(path))
-        return {"attrs": dict(f.attrs),
-                "snapshots": {k: f["snapshots"][k][()] for k in f["snapshots"]},
-                "stats": {k: f["stats"][k][()] for k in f["stats"]},
-                "dictionary": f["dictionary"][()] if "dictionary" in f else None,
-                "true_dictionary": f["true_dictionary"][()] if "true_dictionary" in f else None}
-
-
 # --------------------------------------------------------------------------- sweeps
 def plain(v):
     """numpy scalars / bytes from h5py attributes -> plain Python values."""
@@ -439,3 +342,7 @@ def open_patches(path: Path, field: str = "input.path"):
                           f"{path} (datasets: {', '.join(f.keys())})")
     ds = f["patches"]
     return (lambda a, b: np.asarray(ds[a:b], dtype=float)), ds.shape
+
+
+from .learning_file import (STAT_DATASETS, LearningFile, learning_progress,  # noqa: E402,F401
+                            load_learning, verify_learning_file)

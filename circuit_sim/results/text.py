@@ -64,6 +64,12 @@ def learning_summary(data: dict) -> str:
     """Text summary of a learning run."""
     a, st, sn = data["attrs"], data["stats"], data["snapshots"]
     n = len(sn["t"])
+    if n == 0:
+        return (f"learning run: 0 snapshots: it stopped before its first snapshot "
+                f"(backend {a.get('backend')}; complete: {bool(a.get('complete'))}"
+                + (", interrupted" if a.get("interrupted") else "") + "); nothing learned is "
+                "stored yet. `circuit-sim learn CONFIG --resume FILE` starts it again from the "
+                "beginning.")
     lines = [f"learning run: {n} snapshots, last at t = {sn['t'][-1] * 1e6:.4g} us of circuit time "
              f"({int(sn['patches_seen'][-1])} patches); backend {a.get('backend')}, integrator "
              f"{a.get('integrator')}, dynamics {a.get('dynamics')}; complete: {bool(a.get('complete'))}"

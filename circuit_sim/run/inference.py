@@ -12,6 +12,8 @@ import brian2 as b2
 from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
 from ..circuit.equations import RUN_TIME_STOP_HORIZON
+from ..design.cost import check_run, estimate
+from ..results.hdf5 import check_output_path
 from ..circuit.network import add_progress_file, add_run_time_stop, build_network
 from ..errors import ConfigError
 from ..results.inference import InferenceResult, RunRecord
@@ -106,6 +108,9 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         ``interrupted = True``.
     """
     design = as_design(cfg)
+    check_run(design, estimate(design))  # refuses a run that cannot finish (run.force)
+    if out is not None:
+        check_output_path(out, "out")
     reporter = Reporter.of(progress)
     standalone = design.backend == "standalone"
     t_wall = time.perf_counter()

@@ -27,17 +27,15 @@ from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
 from ..circuit.network import add_progress_file, build_network
 from ..errors import ConfigError
-from ..results.hdf5 import LearningFile, learning_progress
+from ..results.hdf5 import LearningFile, check_output_path, learning_progress
 from ..results.learning import HIST_EDGES, segment_statistics
-from .cost import step_seconds
+from ..design.cost import check_run, estimate, step_seconds
 from .inference import as_design
 from .interrupt import Interrupt, stopped_by
 from .progress import BuildProgress, ProgramWatcher, Reporter
 
 #: Default bound (bytes) on the samples one standalone program records (see run_learning).
 STANDALONE_MEMORY_LIMIT = 256_000_000
-#: Default bound (wall seconds) on one standalone program run of a learning run.
-CHECKPOINT_SECONDS = 30.0
 
 
 class Plan:
@@ -107,12 +105,13 @@ class _Snapshots:
         """Append the snapshot taken at the end of segment ``seg``."""
         seg_end = self.plan.bounds(seg)[1]
         t = seg_end * self.plan.dt
-        self.lfile.append("snapshots", t=t, dictionary=phi, u0=state["u0"],
-                          patches_seen=self.plan.patch_at(seg_end - 1) + 1)
         xs = self.plan.scored_patches(self.stream, steps)
         st = segment_statistics(self.design, xs, v, u0, phi, self.true_dict)
-        self.lfile.append("stats", t=t, **st)
-        self.lfile.write_state(state, phi, seg + 1)
+        with self.lfile.update():  # one atomic update: snapshot, statistics, resume state
+            self.lfile.append("snapshots", t=t, dictionary=phi, u0=state["u0"],
+                              patches_seen=self.plan.patch_at(seg_end - 1) + 1)
+            self.lfile.append("stats", t=t, **st)
+            self.lfile.write_state(state, phi, seg + 1)
         self._report(seg + 1, st)
         return st
 
@@ -204,12 +203,13 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
     t_steps = n_first + np.round(standalone_monitor_array(circ.monitor, "t")
                                  / plan.dt).astype(np.int64)
     states = _snapshot_states(circ, monitors, names, len(snaps.segments), ctrl_c.requested)
-    for j, state in enumerate(states[1:], start=1):  # entry j: the state at the end of seg-1
-        seg = snaps.segments.start + j - 1
-        a, b = plan.bounds(seg)
-        sel = (t_steps >= a) & (t_steps < b)
-        snaps.write(seg, circ.dictionary_from(state["g"]), v_all[sel], u0_all[sel],
-                    t_steps[sel], state)
+    with snaps.lfile.update():  # the chunk's snapshots in one atomic update of the file
+        for j, state in enumerate(states[1:], start=1):  # entry j: the state at the end of seg-1
+            seg = snaps.segments.start + j - 1
+            a, b = plan.bounds(seg)
+            sel = (t_steps >= a) & (t_steps < b)
+            snaps.write(seg, circ.dictionary_from(state["g"]), v_all[sel], u0_all[sel],
+                        t_steps[sel], state)
     return ctrl_c.requested
 
 
@@ -237,16 +237,15 @@ def _snapshot_states(circ, monitors, names, n_run: int, interrupted: bool) -> li
 
 
 def _start(design, lfile: LearningFile, resume: bool, out) -> tuple[int, dict | None]:
-    """``(first segment, saved state)``: a new run starts at 0; a resume at the file's
-    snapshot (ConfigError if there is none, or the file was written by another config)."""
+    """``(first segment, saved state)``: a new run starts at 0; a resume at the file's last
+    snapshot, or at 0 if the run stopped before its first (ConfigError if the file was
+    written by another config)."""
     if not resume:
         return 0, None
-    saved = lfile.state()
-    if saved is None:
-        raise ConfigError("--resume", "a learning file with at least one snapshot", str(out))
     if lfile.config_text() != design.to_toml():
         raise ConfigError("--resume", "a file written by the same configuration", str(out))
-    return saved
+    saved = lfile.state()
+    return (0, None) if saved is None else saved
 
 
 def _initial_u(design, state) -> np.ndarray:
@@ -304,7 +303,7 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
 def run_learning(cfg, out, *, resume: bool = False, progress=None,
                  stop_after: int | None = None,
                  memory_limit: float = STANDALONE_MEMORY_LIMIT,
-                 checkpoint_seconds: float = CHECKPOINT_SECONDS) -> Path:
+                 checkpoint_seconds: float | None = None) -> Path:
     """Run inference and learning on the config's input stream; write snapshots to ``out``.
 
     The runtime backends run one segment (``learning.snapshot_every``) at a time and write
@@ -313,8 +312,9 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
     resumes from the previous chunk's state (as ``--resume`` does, bit for bit) and whose
     snapshots are written before the next starts: a chunk's samples fit in ``memory_limit``
     bytes, and it runs for at most about ``checkpoint_seconds`` of wall time (at least one
-    segment; the first chunk's length comes from :func:`circuit_sim.run.cost.step_seconds`,
-    later ones from the chunks measured). A crash or ``kill -9`` loses at most the chunk in
+    segment; the first chunk's length is a tenth of what
+    :func:`circuit_sim.design.cost.step_seconds` suggests, later ones come from the chunks
+    measured, start-up included). A crash or ``kill -9`` loses at most the chunk in
     progress: about ``checkpoint_seconds``, or one snapshot interval if a segment takes longer.
 
     Parameters
@@ -330,16 +330,22 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
         Stop after this many segments (testing interruption and resume).
     memory_limit : float
         Standalone only: bytes of recorded samples one program run may hold (default 256 MB).
-    checkpoint_seconds : float
-        Standalone only: wall time one program run may take (default 30 s).
+    checkpoint_seconds : float, optional
+        Standalone only: wall time one program run may take (default ``run.checkpoint_every``,
+        30 s unless set).
 
     Returns
     -------
     Path of the HDF5 file.
     """
     design = as_design(cfg)
+    check_run(design, estimate(design, learning=True))  # refuses a run that cannot finish
+    if not resume:
+        check_output_path(out, "out")
     if design.backend != "standalone" or not design.is_stream:
         return _run_once(design, out, resume=resume, progress=progress, stop_after=stop_after)
+    if checkpoint_seconds is None:
+        checkpoint_seconds = design.config.run.checkpoint_every
     plan = Plan(design)
     mem_chunk = standalone_chunk(design, memory_limit)
     seg_seconds = plan.sps * step_seconds(design)
@@ -347,6 +353,8 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
     t0, done0 = time.perf_counter(), None
     while True:
         chunk = max(1, min(mem_chunk, int(checkpoint_seconds // max(seg_seconds, 1e-9))))
+        if first:  # the estimate is trusted to a factor of 10 only (small runs: 10x low)
+            chunk = max(1, chunk // 10)
         n = chunk if remaining is None else min(chunk, remaining)
         t_chunk = time.perf_counter()
         path = _run_once(design, out, resume=resume or not first, progress=progress,

@@ -3,8 +3,8 @@
 A :class:`Reporter` writes to one stream. On a terminal it draws tqdm progress bars
 (compiling N files; simulating with an ETA, also while a compiled standalone program runs:
 the program writes its step count to ``results/progress.txt`` about twice a second, which a
-thread here reads); on anything else it writes plain lines, at most one every few seconds
-(``simulating:  42.0%  elapsed ... ETA ...``). ``Reporter(None)`` is silent. The CLI's
+thread here reads); on anything else it writes plain lines, at most one every 10 seconds
+(``simulating:  42.0%  elapsed ... ETA ...``, every 10 s). ``Reporter(None)`` is silent. The CLI's
 default is a reporter on stderr when stderr is a terminal, silence otherwise (``--progress``
 forces it, ``--quiet`` silences it).
 """
@@ -21,7 +21,7 @@ import numpy as np
 class _PlainBar:
     """Throttled progress lines for a stream that is not a terminal."""
 
-    def __init__(self, stream, total, desc, unit, min_interval=2.0):
+    def __init__(self, stream, total, desc, unit, min_interval=10.0):
         self.stream, self.total, self.desc, self.unit = stream, total, desc, unit
         self.n, self.t0, self.last, self.min_interval = 0, time.monotonic(), -np.inf, min_interval
 

@@ -6,6 +6,9 @@ import sys
 from pathlib import Path
 
 from ..errors import ConfigError
+from ..results.hdf5 import check_output_path
+from ..cli import progress_stream
+from .args import add_arguments
 from .runner import run_sweep
 
 __all__ = ["add_sweep_arguments", "cmd_sweep", "main"]
@@ -14,13 +17,7 @@ __all__ = ["add_sweep_arguments", "cmd_sweep", "main"]
 def add_sweep_arguments(parser) -> None:
     """Add ``SWEEP --out DIR [--scheduler ADDRESS] [--workers N]`` to an argparse parser and
     set ``func=cmd_sweep``."""
-    parser.add_argument("sweep", help="sweep TOML file (base config, [grid] and/or [[points]])")
-    parser.add_argument("--out", help="output directory (default output/<sweep name>); "
-                        "rerunning into it resumes the sweep")
-    parser.add_argument("--scheduler", metavar="ADDRESS",
-                        help="address of a running Dask scheduler (default: a local cluster)")
-    parser.add_argument("--workers", type=int, metavar="N",
-                        help="local worker processes (default: the number of CPUs)")
+    add_arguments(parser)
     parser.set_defaults(func=cmd_sweep)
 
 
@@ -34,8 +31,9 @@ def cmd_sweep(args) -> int:
     if workers is not None and workers < 1:
         raise ConfigError("--workers", "a positive number of worker processes", workers)
     out = getattr(args, "out", None) or str(Path("output") / Path(args.sweep).stem)
+    check_output_path(out, "--out", directory=True)
     index = run_sweep(args.sweep, out, scheduler=getattr(args, "scheduler", None),
-                      workers=workers, progress=sys.stderr)
+                      workers=workers, progress=progress_stream(args))
     print(index.summary())
     if index.interrupted:
         return 130

@@ -227,8 +227,6 @@ def expand_sweep(data: dict, base_dict: dict, *, path=None, base_path=None) -> S
 
 @contextlib.contextmanager
 def _warnings_once():
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("once")
         yield
