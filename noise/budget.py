@@ -108,18 +108,68 @@ class NoiseBudget:
     def __str__(self) -> str:
         return self.table()
 
-    def plot(self, path=None, *, f_min=None, f_max=None):
-        """Log-log one-sided PSD (A^2/Hz) versus frequency (Hz); returns a matplotlib Figure.
+    def plot(self, path=None, *, f_min=None, f_max=None, title: str | None = None):
+        """The budget as a researcher reads it; returns a matplotlib Figure.
 
-        One curve per source and the total; for flicker the simulated OU-bank PSD (solid) and the
-        ideal 1/f over its band (dashed); a vertical line at the node corner ``1/(2 pi tau_u)``.
-        Default range: three decades around the node corner, widened to cover every flicker band.
-        Saves a PNG at ``path`` when given.  Uses the Agg canvas (no display, no pyplot state).
+        Left: the one-sided current PSD of each source into the node (A^2/Hz), with the
+        equivalent white ``T_eff`` on a second axis (``S_I / (4 G_m C V_u^2)``) and each
+        source's share of the total in its label; the total is drawn underneath (grey), so a
+        source that dominates stays visible. For flicker the simulated OU-bank PSD (solid)
+        and the ideal 1/f over its band (dashed). Right: the same sources referred to the
+        node voltage, ``sqrt(S_I) |1 / (G_m + 2 pi i f C)|`` in nV/sqrt(Hz), whose total
+        integrates to ``v_rms = sqrt(T_eff) V_u`` at unit curvature. Both mark the node
+        corner ``1/(2 pi tau_u)``. Default range: three decades around the corner, widened to
+        every flicker band. Saves a PNG at ``path`` when given (Agg canvas, no pyplot state).
         """
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         fc = self.node_corner_frequency
+        f = self._frequencies(fc, f_min, f_max)
+        g, c, vu = self.transconductance, self.capacitance, self.volts_per_unit
+        scale = 4.0 * g * c * vu * vu
+        z2 = 1.0 / (g * g + (2.0 * math.pi * f * c) ** 2)  # |Z|^2 of the node, Ohm^2
+
+        fig = Figure(figsize=(12.0, 4.8))
+        FigureCanvasAgg(fig)
+        ax, av = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+        total = sum((s.psd(f) for s in self.sources), np.zeros_like(f))
+        for a, y in ((ax, total), (av, np.sqrt(total * z2) * 1e9)):
+            a.loglog(f, y, color="0.7", lw=5.0, alpha=0.8, zorder=1,
+                     label=f"total: T_eff = {self.T_eff:.4g}")
+        for s, e in zip(self.sources, self.entries):
+            y = s.psd(f)
+            name = s.name if s.name == s.kind else f"{s.name} ({s.kind})"
+            label = f"{name}: {100.0 * e.share:.1f} % of T_eff"
+            (line,) = ax.loglog(f, y, lw=1.5, zorder=3, label=label)
+            av.loglog(f, np.sqrt(y * z2) * 1e9, lw=1.5, zorder=3, color=line.get_color(),
+                      label=label)
+            if isinstance(s, FlickerNoise):
+                fb = f[(f >= s.f_min) & (f <= s.f_max)]
+                ax.loglog(fb, s.ideal_psd(fb), ls="--", lw=1.0, color=line.get_color(),
+                          zorder=2, label=f"{s.name}: ideal 1/f")
+        for a, where in ((ax, "center left"), (av, "lower left")):
+            a.axvline(fc, color="0.4", ls=":", lw=1.0,
+                      label=f"node corner 1/(2 pi tau_u) = {format_si(fc, 'Hz')}")
+            a.set_xlabel("frequency [Hz]")
+            a.grid(True, which="both", alpha=0.3)
+            a.legend(fontsize=8, loc=where, framealpha=0.9)
+        ax.set_ylabel("current noise into the node, one-sided [A$^2$/Hz]")
+        ax.secondary_yaxis("right", functions=(lambda y: y / scale, lambda t: t * scale)) \
+            .set_ylabel("equivalent white T_eff  (S_I / 4 G_m C V_u$^2$)")
+        ax.set_title("current PSD of each source", fontsize=10)
+        av.set_ylabel("node voltage noise [nV/$\\sqrt{Hz}$]")
+        av.set_title(f"referred to the node voltage (total v_rms = sqrt(T_eff) V_u = "
+                     f"{format_si(math.sqrt(max(self.T_eff, 0.0)) * vu, 'V', digits=3)})",
+                     fontsize=10)
+        fig.suptitle(title or (f"noise budget: {self.header()[len('Noise budget: '):]}, "
+                               f"T_eff = {self.T_eff:.4g}"), fontsize=11)
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, format="png", dpi=120)
+        return fig
+
+    def _frequencies(self, fc: float, f_min, f_max) -> np.ndarray:
         lo, hi = fc / 1e3, fc * 1e3
         for s in self.sources:
             if isinstance(s, FlickerNoise):
@@ -128,34 +178,7 @@ class NoiseBudget:
         hi = float(f_max) if f_max is not None else hi
         if not (0.0 < lo < hi and math.isfinite(hi)):
             raise _c.bad_input("f_min/f_max", "0 < f_min < f_max in Hz", f"{lo!r}, {hi!r}")
-        f = np.logspace(math.log10(lo), math.log10(hi), 400)
-
-        fig = Figure(figsize=(7.0, 4.5))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        total = np.zeros_like(f)
-        for s in self.sources:
-            y = s.psd(f)
-            total += y
-            (line,) = ax.loglog(f, y, lw=1.5, label=f"{s.name} ({s.kind})")
-            if isinstance(s, FlickerNoise):
-                fb = f[(f >= s.f_min) & (f <= s.f_max)]
-                ax.loglog(fb, s.ideal_psd(fb), ls="--", lw=1.0, color=line.get_color(),
-                          label=f"{s.name}: ideal 1/f")
-        ax.loglog(f, total, color="k", lw=2.0, label="total")
-        ax.axvline(fc, color="0.4", ls=":", lw=1.0,
-                   label=f"node corner {format_si(fc, 'Hz')}")
-        ax.set_xlabel("frequency [Hz]")
-        ax.set_ylabel("one-sided PSD [A$^2$/Hz]")
-        ax.set_title(f"T_eff = {self.T_eff:.4g}   (C = {format_si(self.capacitance, 'F')}, "
-                     f"G_m = {format_si(self.transconductance, 'S')}, "
-                     f"V_u = {format_si(self.volts_per_unit, 'V')})", fontsize=10)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
-        fig.tight_layout()
-        if path is not None:
-            fig.savefig(path, format="png", dpi=120)
-        return fig
+        return np.logspace(math.log10(lo), math.log10(hi), 400)
 
 
 def fill_psd(sources, target: float, *, transconductance, capacitance, volts_per_unit,
