@@ -208,24 +208,30 @@ def _common(parser: argparse.ArgumentParser, *, runs: bool, sets: bool = True) -
                        help="phases and progress even when stderr is not a terminal")
 
 
-def _run_commands(sub) -> None:
-    pi = sub.add_parser("infer", help="run the inference circuit of a TOML config",
-                        description="Run the inference circuit described by CONFIG: print the "
-                                    "noise budget and a summary, write an HDF5 file and a PNG.")
-    pi.add_argument("config", help="TOML configuration file")
-    pi.add_argument("--out", help="HDF5 output file (default output/<config>.h5); the PNG goes next to it")
-    _common(pi, runs=True)
-    pi.set_defaults(func=cmd_infer)
+def _config_command(sub, name, func, help, description, *, out, runs,
+                    config="TOML configuration file"):
+    """A subcommand taking CONFIG, ``--out`` and the common options; the parser, to add more."""
+    p = sub.add_parser(name, help=help, description=description)
+    p.add_argument("config", help=config)
+    p.add_argument("--out", help=out)
+    _common(p, runs=runs)
+    p.set_defaults(func=func)
+    return p
 
-    pl = sub.add_parser("learn", help="learn a dictionary (and thresholds) from a stream of inputs",
-                        description="Run inference and plasticity together on the input stream of "
-                                    "CONFIG ([input] kind = bars | file | images, [learning]); "
-                                    "snapshots go to an HDF5 file as the run goes.")
-    pl.add_argument("config", help="TOML configuration file with a [learning] section")
-    pl.add_argument("--out", help="HDF5 output file (default output/<config>_learn.h5)")
+
+def _run_commands(sub) -> None:
+    _config_command(sub, "infer", cmd_infer, "run the inference circuit of a TOML config",
+                    "Run the inference circuit described by CONFIG: print the noise budget and "
+                    "a summary, write an HDF5 file and a PNG.", runs=True,
+                    out="HDF5 output file (default output/<config>.h5); the PNG goes next to it")
+    pl = _config_command(sub, "learn", cmd_learn,
+                         "learn a dictionary (and thresholds) from a stream of inputs",
+                         "Run inference and plasticity together on the input stream of CONFIG "
+                         "([input] kind = bars | file | images, [learning]); snapshots go to an "
+                         "HDF5 file as the run goes.", runs=True,
+                         config="TOML configuration file with a [learning] section",
+                         out="HDF5 output file (default output/<config>_learn.h5)")
     pl.add_argument("--resume", metavar="FILE.h5", help="continue an interrupted run from its last snapshot")
-    _common(pl, runs=True)
-    pl.set_defaults(func=cmd_learn)
 
     pd = sub.add_parser("demo", help="run the built-in default design point",
                         description="Run the built-in 2-latent spike-and-slab design point and "
@@ -236,13 +242,10 @@ def _run_commands(sub) -> None:
 
 
 def _other_commands(sub) -> None:
-    pb = sub.add_parser("budget", help="print the noise budget of a config and plot the PSDs",
-                        description="Print the noise budget table of CONFIG (each source's PSD, "
-                                    "its share of T_eff, the total) and write the PSD figure.")
-    pb.add_argument("config", help="TOML configuration file")
-    pb.add_argument("--out", help="PNG file (default output/<config>_budget.png)")
-    _common(pb, runs=False)
-    pb.set_defaults(func=cmd_budget)
+    _config_command(sub, "budget", cmd_budget, "print the noise budget of a config and plot the PSDs",
+                    "Print the noise budget table of CONFIG (each source's PSD, its share of "
+                    "T_eff, the total) and write the PSD figure.", runs=False,
+                    out="PNG file (default output/<config>_budget.png)")
 
     pr = sub.add_parser("report", help="summarise and plot a learning run",
                         description="Print a summary of a learning HDF5 file and draw the learned "
