@@ -5,11 +5,12 @@ is the project's one parameter validator (``noise`` and ``circuit_sim`` use it t
 """
 
 from .data import random_dictionary
-from .diagnostics import (code_total_variation, effective_sample_size, expected_total_variation,
+from .diagnostics import (bin_effective_sizes, bin_labels, code_edges, code_total_variation,
+                          effective_sample_size, expected_total_variation,
                           integrated_autocorrelation_time, mean_and_standard_error)
 from .exact import (GridPosterior, gaussian_posterior, gaussian_precision, grid_posterior,
                     s_bin_probabilities, s_total_variation, total_variation,
-                    u_bin_probabilities, u_total_variation)
+                    temperature_series, u_bin_probabilities, u_total_variation)
 from .gibbs import gibbs_spike_and_slab, u_from_s
 from .learning import (LearningTrajectory, bars_data, bars_dictionary, learning_rates,
                        learning_reference)
@@ -36,6 +37,7 @@ __all__ = [
     "max_stable_step",
     "gaussian_posterior",
     "gaussian_precision",
+    "temperature_series",
     "GridPosterior",
     "grid_posterior",
     "total_variation",
@@ -54,5 +56,8 @@ __all__ = [
     "expected_total_variation",
     "mean_and_standard_error",
     "code_total_variation",
+    "code_edges",
+    "bin_labels",
+    "bin_effective_sizes",
     "random_dictionary",
 ]

@@ -140,6 +140,82 @@ def expected_total_variation(p, n_eff) -> float:
     return float(0.5 * np.sum(np.sqrt(2.0 / np.pi) * sd))
 
 
+def bin_labels(values, edges, *, atom: bool = False) -> np.ndarray:
+    """Which bin each value falls in: bins ``[e_b, e_{b+1})`` (the last one closed) are
+    labels ``0..B-1`` and values outside ``[e_0, e_B]`` label ``B``; with ``atom``, exact
+    zeros label 0 and the others shift up by one (``B + 2`` labels in all).
+
+    Parameters
+    ----------
+    values : array_like, shape (n,)
+    edges : array_like, shape (B + 1,), increasing
+    atom : bool
+
+    Returns
+    -------
+    numpy.ndarray of int, shape (n,)
+    """
+    x = np.asarray(values, dtype=float).ravel()
+    e = np.asarray(edges, dtype=float)
+    b = e.size - 1
+    lab = np.searchsorted(e, x, side="right") - 1
+    lab[x == e[-1]] = b - 1
+    lab[(x < e[0]) | (x > e[-1])] = b
+    if atom:
+        lab = np.where(x == 0, 0, lab + 1)
+    return lab
+
+
+def bin_effective_sizes(labels, n_labels: int) -> np.ndarray:
+    """Effective sample size of each bin's frequency in a correlated chain (n_labels,):
+    ``n / tau_b`` with ``tau_b`` the integrated autocorrelation time of the bin's indicator
+    (at least 1; 1 for a bin that is always or never occupied).
+
+    A fine bin is entered and left quickly, so its frequency has many more effective samples
+    than a slow coordinate of the chain: floors of a histogram distance use these
+    (:func:`expected_total_variation` takes them per bin).
+
+    Parameters
+    ----------
+    labels : array_like of int, shape (n,) or (n, chains)
+        Bin label of each sample (:func:`bin_labels`); with chains, the chains' indicators are
+        one series each and their sizes add.
+    n_labels : int
+
+    Returns
+    -------
+    numpy.ndarray, shape (n_labels,)
+    """
+    lab = np.asarray(labels)
+    lab = lab.reshape(lab.shape[0], -1)
+    n, chains = lab.shape
+    out = np.zeros(n_labels)
+    for c in range(chains):
+        ind = (lab[:, c, None] == np.arange(n_labels)).astype(float)
+        varying = ind.std(axis=0) > 0
+        tau = np.ones(n_labels)
+        if np.any(varying) and n >= 4:
+            t = np.atleast_1d(integrated_autocorrelation_time(ind[:, varying]))
+            tau[varying] = np.maximum(np.nan_to_num(t, nan=1.0), 1.0)
+        out += n / tau
+    return out
+
+
+def code_edges(s_a, s_b, n_bins: int = 20) -> np.ndarray:
+    """Bin edges of :func:`code_total_variation`: the quantiles of the pooled nonzero values
+    of two samples of one code, outer edges at -inf and +inf (shape (<= n_bins + 1,))."""
+    a = np.asarray(s_a, dtype=float).ravel()
+    b = np.asarray(s_b, dtype=float).ravel()
+    pooled = np.concatenate([a[a != 0], b[b != 0]])
+    if pooled.size == 0:
+        return np.array([-np.inf, np.inf])
+    edges = np.unique(np.quantile(pooled, np.linspace(0, 1, int(n_bins) + 1)))
+    if edges.size < 2:
+        edges = np.array([pooled.min() - 0.5, pooled.max() + 0.5])
+    edges[0], edges[-1] = -np.inf, np.inf
+    return edges
+
+
 def code_total_variation(s_a, s_b, n_bins: int = 20) -> float:
     """TV distance between two samples of one code ``s_i`` (spike-and-slab laws).
 
@@ -163,12 +239,8 @@ def code_total_variation(s_a, s_b, n_bins: int = 20) -> float:
         raise v.bad_input("s_a, s_b", "non-empty samples", f"sizes {a.size}, {b.size}")
     za, zb = a[a != 0], b[b != 0]
     tv = abs(1 - za.size / a.size - (1 - zb.size / b.size))
-    pooled = np.concatenate([za, zb])
-    if pooled.size:
-        edges = np.unique(np.quantile(pooled, np.linspace(0, 1, int(n_bins) + 1)))
-        if edges.size < 2:
-            edges = np.array([pooled.min() - 0.5, pooled.max() + 0.5])
-        edges[0], edges[-1] = -np.inf, np.inf
+    if za.size + zb.size:
+        edges = code_edges(a, b, n_bins)
         ha = np.histogram(za, edges)[0] / a.size
         hb = np.histogram(zb, edges)[0] / b.size
         tv += float(np.sum(np.abs(ha - hb)))

@@ -16,6 +16,7 @@ from .sparse_coding import (SparseCodingModel, _check_model, _check_x, _coeffici
 
 __all__ = [
     "gaussian_posterior",
+    "temperature_series",
     "GridPosterior",
     "grid_posterior",
     "total_variation",
@@ -94,6 +95,33 @@ def gaussian_posterior(model: SparseCodingModel, x, *, temperature: float = 1.0,
 # --------------------------------------------------------------------------------------------
 # grid quadrature
 # --------------------------------------------------------------------------------------------
+
+def temperature_series(u, model: SparseCodingModel, x) -> np.ndarray:
+    """Per-sample temperature of a Gaussian-prior chain, ``q_n = (u_n - m)^T A (u_n - m) / M``.
+
+    With the exact posterior mean ``m`` and precision ``A`` (:func:`gaussian_precision`),
+    ``E[q] = tr(A Cov) / M``: ``T`` for a chain that samples ``exp(-E/T)`` exactly, ``T`` times
+    ``tr(A C_h) / M`` for Euler-Maruyama at step ``h`` (``C_h`` from ``euler_step``). Its mean
+    and standard error (:func:`mean_and_standard_error`) measure the temperature a run samples.
+
+    Parameters
+    ----------
+    u : array_like, shape (K, M)
+    model : SparseCodingModel
+        ``prior == "gaussian"``.
+    x : array_like, shape (N,)
+
+    Returns
+    -------
+    numpy.ndarray, shape (K,)
+    """
+    mean, _ = gaussian_posterior(model, x)
+    u = v.float_array("u", u, expected_shape="(K, M)", ndim=2)
+    if u.shape[1] != model.n_components:
+        raise v.bad_input("u", f"shape (K, {model.n_components})", f"shape {u.shape}")
+    d = u - mean
+    return np.einsum("ni,ij,nj->n", d, gaussian_precision(model), d) / model.n_components
+
 
 def _cumulative(grid: np.ndarray, dens: np.ndarray) -> np.ndarray:
     """Trapezoid cumulative integral along the last axis, starting at 0."""

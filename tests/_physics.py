@@ -50,14 +50,7 @@ def mean_and_se(series: np.ndarray) -> tuple[float, float]:
     return float(series.mean()), float(series.std(ddof=1) * np.sqrt(max(tau, 1.0) / len(series)))
 
 
-def temperature_series(u: np.ndarray, model, x: np.ndarray) -> np.ndarray:
-    """Per-sample temperature estimate for a Gaussian posterior: ``q = (u-m)^T A (u-m) / M``
-    with the exact mean ``m`` and precision ``A``; ``E[q] = tr(A Cov) / M`` (= T when the
-    chain samples ``exp(-E/T)`` exactly)."""
-    mean, cov = models.gaussian_posterior(model, x)
-    a = np.linalg.inv(cov)
-    d = u - mean
-    return np.einsum("ni,ij,nj->n", d, a, d) / model.n_components
+temperature_series = models.temperature_series
 
 
 def euler_temperature_factor(model, x, h: float) -> float:

@@ -28,7 +28,7 @@ def test_infer_writes_public_hdf5_layout(tmp_path, capsys):
     assert main(["infer", str(cfg), "--out", str(out), "--seed", "7"]) == 0
     text = capsys.readouterr().out
     for fragment in ("TOTAL", "tau_u = C/G_m = 10 ns", "T_eff = 1", "energy per effective sample",
-                     "vs exact posterior (grid quadrature)"):
+                     "TV(u) vs exact", "TV(s) vs exact", "(floor ", "P(s_1 = 0)", "activity  "):
         assert fragment in text
     assert out.with_suffix(".png").stat().st_size > 5000
     with h5py.File(out) as f:

@@ -11,6 +11,8 @@ import numpy as np
 
 import models
 
+from . import quality
+
 #: Fraction of the recorded samples discarded as burn-in in every statistic.
 BURN_IN_FRACTION = 0.1
 #: At most this many (thinned) samples enter the autocorrelation-time estimate.
@@ -48,22 +50,29 @@ def s_edges(grid, i: int, n_bins: int = 20) -> np.ndarray:
     return histogram_edges(*_quantile_range(grid.s_grid, grid.s_densities[i]), n_bins)
 
 
-def sampling_metrics(u: np.ndarray, s: np.ndarray, model, record_interval: float) -> dict:
-    """Autocorrelation time (s of circuit time per effective sample), ESS and effective
-    samples per second, from the kept samples ``u``, ``s`` (K, M) recorded every
-    ``record_interval`` s. The slowest of the units' ``u`` and of their activity
-    indicators counts. Estimated on at most :data:`MAX_IAT_SAMPLES` thinned rows (a thinned
-    series whose stride exceeds the correlation time gives one stride: an upper bound)."""
-    if len(u) < 20:
-        return {}
+def unit_autocorrelation_times(u: np.ndarray, s: np.ndarray, model) -> np.ndarray:
+    """Integrated autocorrelation time of each unit, in samples (M,): the larger of its
+    ``u_i``'s and (spike-and-slab) its activity indicator's, at least 1. Estimated on at
+    most :data:`MAX_IAT_SAMPLES` thinned rows (a thinned series whose stride exceeds the
+    correlation time gives one stride: an upper bound)."""
     thin = max(1, len(u) // MAX_IAT_SAMPLES)
-    series = [np.atleast_1d(models.integrated_autocorrelation_time(u[::thin]))]
+    tau = np.atleast_1d(models.integrated_autocorrelation_time(u[::thin])).astype(float)
     if model.prior == "laplace" and model.u0 > 0:
         active = (s[::thin] != 0).astype(float)
         varying = np.std(active, axis=0) > 0
         if np.any(varying):
-            series.append(np.atleast_1d(models.integrated_autocorrelation_time(active[:, varying])))
-    tau_s = max(float(np.nanmax(np.concatenate(series))), 1.0) * record_interval * thin
+            tau_a = np.atleast_1d(models.integrated_autocorrelation_time(active[:, varying]))
+            tau[varying] = np.fmax(tau[varying], tau_a)
+    return np.maximum(np.nan_to_num(tau, nan=1.0), 1.0) * thin
+
+
+def sampling_metrics(u: np.ndarray, s: np.ndarray, model, record_interval: float) -> dict:
+    """Autocorrelation time (s of circuit time per effective sample), ESS and effective
+    samples per second, from the kept samples ``u``, ``s`` (K, M) recorded every
+    ``record_interval`` s. The slowest unit counts (:func:`unit_autocorrelation_times`)."""
+    if len(u) < 20:
+        return {}
+    tau_s = float(np.max(unit_autocorrelation_times(u, s, model))) * record_interval
     return {"autocorrelation_time": tau_s, "ess": len(u) * record_interval / tau_s,
             "ess_per_second": 1.0 / tau_s}
 
@@ -107,15 +116,17 @@ def grid_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray) -> dict:
     return out
 
 
-def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
-                    rng: np.random.Generator, n_chains: int = 8,
-                    n_steps: int = MALA_REFERENCE_STEPS) -> dict:
-    """Compare with a MALA reference (exact for any M): ``n_chains`` chains started from
-    recorded circuit states, step ``0.5 / lambda_max``, first 20% dropped.
+def mala_reference(u: np.ndarray, model, x: np.ndarray, rng: np.random.Generator,
+                   n_chains: int = 8, n_steps: int = MALA_REFERENCE_STEPS) -> dict:
+    """A MALA reference on the posterior of ``x`` (exact for any M): ``n_chains`` chains
+    started from recorded circuit states ``u`` (K, M), step ``0.5 / lambda_max``, first 20%
+    dropped, every 5th step kept.
 
-    ``posterior_error`` is the largest marginal TV distance of a code ``s_i`` between
-    circuit and reference (:func:`models.code_total_variation`); also the largest
-    difference of activity ``P(s_i != 0)`` and of ``E[s_i]`` (in reference s.d.).
+    Returns
+    -------
+    dict
+        ``s`` (n, M) reference codes (``chains``: the same as (K, chains, M)), ``acceptance``, ``ess`` (from the slowest chain's activity
+        autocorrelation).
     """
     starts = u[rng.choice(len(u), size=n_chains, replace=False)] if len(u) >= n_chains \
         else np.repeat(u[-1:], n_chains, axis=0)
@@ -123,22 +134,42 @@ def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
     samples, acc = models.mala(model, x, starts, n_steps=n_steps, step=step, rng=rng,
                                record_every=5)
     kept = samples[len(samples) // 5:]                   # (K, chains, M)
-    ref_u = kept.reshape(-1, model.n_components)
-    ref_s = models.soft_threshold(ref_u, model.u0, model.positive)
-    active = (models.soft_threshold(kept, model.u0, model.positive) != 0).astype(float)
+    codes = models.soft_threshold(kept, model.u0, model.positive)
+    active = (codes != 0).astype(float)
     taus = [models.integrated_autocorrelation_time(active[:, c]) for c in range(n_chains)]
     tau = max(1.0, float(np.nanmax(np.concatenate([np.atleast_1d(t) for t in taus]))))
+    ref_s = codes.reshape(-1, model.n_components)
+    return {"s": ref_s, "chains": codes, "acceptance": float(np.mean(acc)),
+            "ess": float(len(ref_s) / tau)}
+
+
+def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
+                    rng: np.random.Generator, n_chains: int = 8,
+                    n_steps: int = MALA_REFERENCE_STEPS, ess=None) -> dict:
+    """Compare with a MALA reference (:func:`mala_reference`).
+
+    ``posterior_error`` is the largest marginal TV distance of a code ``s_i`` between
+    circuit and reference (:func:`models.code_total_variation`); also the largest
+    difference of activity ``P(s_i != 0)`` and of ``E[s_i]`` (in reference s.d.). Their
+    noise floors at the two runs' effective sample sizes (``*_floor``,
+    :func:`.quality.mala_floors`) when the circuit's per-unit ``ess`` (M,) is given.
+    """
+    ref = mala_reference(u, model, x, rng, n_chains, n_steps)
+    ref_s = ref["s"]
     tv = [models.code_total_variation(s[:, i], ref_s[:, i]) for i in range(model.n_components)]
     sd = np.maximum(ref_s.std(0), 1e-12)
     return {"posterior_error": float(max(tv)), "tv_s_vs_mala": float(max(tv)),
             "activity_error_vs_mala": float(np.max(np.abs(np.mean(s != 0, 0)
                                                           - np.mean(ref_s != 0, 0)))),
             "mean_error_vs_mala": float(np.max(np.abs(s.mean(0) - ref_s.mean(0)) / sd)),
-            "mala_acceptance": float(np.mean(acc)), "mala_samples": int(len(ref_u)),
-            "mala_ess": float(len(ref_u) / tau)}
+            "mala_acceptance": ref["acceptance"], "mala_samples": int(len(ref_s)),
+            "mala_ess": ref["ess"],
+            **(quality.mala_floors(s, ref["chains"], ess, ref["ess"])
+               if ess is not None else {})}
 
 
-def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray) -> dict:
+def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray,
+                     ess: float | None = None) -> dict:
     """The comparison with the exact posterior that the design admits (see the module
     docstring), plus the activity and its bias against the prior's ``pi``."""
     model = design.model
@@ -147,15 +178,26 @@ def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray) -> dic
         return out
     if model.prior == "gaussian":
         out.update(gaussian_comparison(u, model, x))
+        if ess and not design.records_devices:
+            h = design.dt / design.tau_u if design.integrator == "euler" else None
+            out.update(quality.gaussian_floors(u, model, x, ess, T_eff=design.T_eff,
+                                               euler_step=h))
     elif model.n_components <= 2:
         out.update(grid_comparison(u, s, model, x))
+        if ess:
+            out.update(quality.grid_floors(models.grid_posterior(model, x), u, s,
+                                           len(u) / unit_autocorrelation_times(u, s, model),
+                                           u_edges, s_edges))
     elif (design.learning is None and not design.is_stream
           and model.n_components <= MALA_REFERENCE_MAX_M):
-        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala")))
+        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala"),
+                                   ess=len(u) / unit_autocorrelation_times(u, s, model)
+                                   if ess else None))
     if model.prior == "laplace":
         out["activity"] = float(np.mean(s != 0))
         if model.pi is not None and model.pi > 0:
             out["activity_bias"] = out["activity"] / model.pi - 1.0
+        out.update(quality.activity_se(s, model.pi))
     return out
 
 
@@ -169,5 +211,5 @@ def compute_metrics(res) -> dict:
     mt.update(sampling_metrics(u, s, design.model, ts.record_stride * ts.dt))
     mt.update(power_metrics(design.circuit, design.n_components,
                             mt.get("autocorrelation_time")))
-    mt.update(exact_comparison(u, s, design, res.x))
+    mt.update(exact_comparison(u, s, design, res.x, mt.get("ess")))
     return mt
