@@ -175,6 +175,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_plot_sweep(args) -> int:
+    from .results.hdf5 import check_output_path
+    from .sweep.plot import plot_sweep
+
+    if args.out:
+        check_output_path(Path(args.out), "--out")
+    print(f"wrote {plot_sweep(args.dir, args.x, args.y, group=args.group, path=args.out)}")
+    return 0
+
+
 def _cmd_export_spice(args) -> int:
     from .spice import cmd_export_spice
 
@@ -264,6 +274,18 @@ def _other_commands(sub) -> None:
     add_arguments(ps)
     _common(ps, runs=False, sets=False)
     ps.set_defaults(func=_cmd_sweep)
+
+    pp = sub.add_parser("plot-sweep", help="draw one metric of a sweep against a swept key",
+                        description="Draw METRIC against the swept KEY from a sweep's index "
+                                    "(points at the same KEY pooled: mean +- SE; the metric's "
+                                    "noise floor dashed where the index has it).")
+    pp.add_argument("dir", metavar="DIR", help="the sweep's output directory (with index.h5)")
+    pp.add_argument("--x", required=True, metavar="KEY", help="swept key, e.g. circuit.capacitance")
+    pp.add_argument("--y", default="posterior_error", metavar="METRIC",
+                    help="a metric column of the index (default posterior_error)")
+    pp.add_argument("--group", metavar="KEY", help="one line per value of this swept key")
+    pp.add_argument("--out", help="PNG file (default DIR/<METRIC>_vs_<KEY>.png)")
+    pp.set_defaults(func=cmd_plot_sweep)
 
     px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
                         description="Write an ngspice netlist of CONFIG's circuit (capacitor "

@@ -62,15 +62,31 @@ def test_brian2_only_in_circuit_and_run():
     assert subprocess.run([sys.executable, "-c", code, str(cfg)], cwd=ROOT).returncode == 0
 
 
+def _tiny_index(tmp_path):
+    """A sweep directory with a hand-made two-point index (nothing run)."""
+    from circuit_sim.sweep.index import SweepIndex, _write_index
+
+    cols = ["point_id", "index", "circuit.capacitance", "circuit.capacitance [F]", "status",
+            "error", "wall_time", "session", "worker", "posterior_error"]
+    rows = [dict(zip(cols, [f"p{i}", i, c, v, "ok", "", 1.0, 1, "w", e]))
+            for i, (c, v, e) in enumerate([("10 fF", 1e-14, 0.1), ("20 fF", 2e-14, 0.2)])]
+    out = tmp_path / "sweep"
+    out.mkdir()
+    _write_index(out, SweepIndex(cols, rows, units={"circuit.capacitance [F]": "F"}), {})
+    return out
+
+
 def test_help_budget_and_config_errors_do_not_import_brian2(tmp_path):
-    """``circuit-sim --help``, each subcommand's help, ``budget`` and a config error run
-    without importing Brian2 (it is imported when a circuit is built)."""
+    """``circuit-sim --help``, each subcommand's help, ``budget``, ``report``, ``plot-sweep``
+    and a config error run without importing Brian2 (it is imported when a circuit is built)."""
     cfg = ROOT / "experiments" / "configs" / "slab_2d.toml"
     bad = tmp_path / "bad.toml"
     bad.write_text(cfg.read_text().replace('capacitance = "10 fF"', 'capacitance = "10 fV"'))
     assert bad.read_text() != cfg.read_text()
     runs = [["--help"], ["infer", "--help"], ["learn", "--help"], ["sweep", "--help"],
-            ["budget", str(cfg), "--out", str(tmp_path / "b.png")], ["infer", str(bad)]]
+            ["budget", str(cfg), "--out", str(tmp_path / "b.png")], ["infer", str(bad)],
+            ["report", str(tmp_path / "missing.h5")],
+            ["plot-sweep", str(_tiny_index(tmp_path)), "--x", "circuit.capacitance"]]
     code = ("import sys, runpy\n"
             "from circuit_sim.cli import main\n"
             "try:\n    code = main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"

@@ -232,6 +232,22 @@ def test_sweep_writes_points_and_index(swept):
     assert not (out / ".lock").exists()
 
 
+def test_plot_sweep_draws_a_metric_against_a_swept_key(swept, tmp_path, capsys):
+    from circuit_sim.cli import main
+
+    png = tmp_path / "map.png"
+    assert main(["plot-sweep", str(swept["out"]), "--x", "circuit.capacitance", "--y",
+                 "ess_per_second", "--group", "run.seed", "--out", str(png)]) == 0
+    assert png.stat().st_size > 10000 and "wrote" in capsys.readouterr().out
+    assert main(["plot-sweep", str(swept["out"]), "--x", "circuit.capacitance", "--y", "nope"]) == 2
+    assert "--y: expected a metric of this sweep's index" in capsys.readouterr().err
+    assert main(["plot-sweep", str(swept["out"]), "--x", "run.dt"]) == 2
+    assert "--x: expected a swept key of this sweep (one of circuit.capacitance, run.seed" \
+        in capsys.readouterr().err
+    assert main(["plot-sweep", str(tmp_path / "missing"), "--x", "run.seed"]) == 2
+    assert "DIR: expected a sweep's output directory" in capsys.readouterr().err
+
+
 def test_a_second_sweep_into_a_busy_directory_is_refused(tmp_path):
     from circuit_sim.sweep.runner import _dir_lock  # noqa: PLC0415 -- the lock itself
 
@@ -268,9 +284,15 @@ def test_resume_runs_only_missing_and_failed_points(swept):
         rows = list(csv.DictReader(fh))
     assert [r["point_id"] for r in rows] == [r["point_id"] for r in index]
     assert [r["status"] for r in rows] == ["ok"] * 4 + ["failed"]
-    for name in ("T_eff", "posterior_error", "ess_per_second", "energy_per_sample", "wall_time",
-                 "error", "circuit.capacitance", "circuit.capacitance [F]"):
+    for name in ("T_eff [1]", "posterior_error [1]", "ess_per_second [1/s]",
+                 "energy_per_sample [J]", "wall_time [s]", "tau_u [s]", "dt [s]",
+                 "autocorrelation_time [s]", "error", "circuit.capacitance",
+                 "circuit.capacitance [F]"):
         assert name in rows[0]
+    # every metric column carries a unit in the CSV
+    cols = list(rows[0])
+    metric_cols = [c for c in cols[cols.index("status") + 1:] if c not in ("error", "session", "worker")]
+    assert metric_cols and all(c.endswith("]") for c in metric_cols), metric_cols
 
 
 def test_rerun_of_a_finished_sweep_runs_nothing(swept, tmp_path):

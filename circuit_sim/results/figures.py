@@ -13,52 +13,113 @@ from noise import format_si
 from . import metrics
 
 
+#: The inference figure shows at most this many units (the first ones; the title says so).
+MAX_UNITS_SHOWN = 4
+#: Its traces span about this many autocorrelation times (at least 20 tau_u).
+TRACE_AUTOCORRELATION_TIMES = 30
+
+
+def _reference_codes(res):
+    """Exact or reference codes to draw next to the circuit's: (kind, grid or codes)."""
+    model = res.model
+    if model.prior == "gaussian":
+        return "gaussian", models.gaussian_posterior(model, res.x)
+    if model.n_components <= 2:
+        return "grid", models.grid_posterior(model, res.x)
+    if model.n_components <= metrics.MALA_REFERENCE_MAX_M and len(res.t) > 20:
+        ref = metrics.mala_reference(res.kept(res.u), model, res.x, res.design.seeds.rng("mala"))
+        return "mala", ref["s"]
+    return None, None
+
+
+def _marginal(ax, s_i, i, kind, ref):
+    """One code's marginal: the density of its nonzero values (area = P(s != 0)) and its
+    zero mass in the title, the circuit's and the reference's drawn the same way."""
+    if kind == "gaussian":
+        mu, sd = ref[0][i], np.sqrt(ref[1][i, i])
+        edges = np.linspace(mu - 4 * sd, mu + 4 * sd, 41)
+        ax.hist(s_i, bins=edges, density=True, alpha=0.5, label="circuit samples")
+        z = 0.5 * (edges[1:] + edges[:-1])
+        ax.plot(z, np.exp(-0.5 * ((z - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), "k-",
+                label="exact posterior")
+        ax.set_title(f"s_{i} = u_{i} (Gaussian prior)", fontsize=9)
+        ax.set_ylabel("density")
+        return
+    if kind == "grid":
+        edges = metrics.s_edges(ref, i)
+    else:
+        nz = s_i[s_i != 0] if kind is None else np.concatenate([s_i[s_i != 0], ref[:, i][ref[:, i] != 0]])
+        lo, hi = np.quantile(nz, [0.002, 0.998]) if nz.size else (-1.0, 1.0)
+        edges = np.linspace(lo, hi, 31)
+    widths = np.diff(edges)
+    hist = np.histogram(s_i[s_i != 0], edges)[0] / len(s_i) / widths
+    ax.bar(edges[:-1], hist, widths, align="edge", alpha=0.5, label="circuit samples")
+    title = f"s_{i}: P(s = 0) = {np.mean(s_i == 0):.3f}"
+    if kind == "grid":
+        ax.plot(ref.s_grid, ref.s_densities[i], "k-", lw=1.2, label="exact posterior")
+        title += f" (exact {ref.s_zero_mass[i]:.3f})"
+    elif kind == "mala":
+        r = ref[:, i]
+        ax.step(edges[:-1], np.histogram(r[r != 0], edges)[0] / len(r) / widths, "k-",
+                where="post", lw=1.0, label="MALA reference")
+        title += f" (MALA {np.mean(r == 0):.3f})"
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_title(title, fontsize=9)
+    ax.set_ylabel("density of s != 0 (area = P(s != 0))")
+
+
+def _trace(ax, res, i):
+    """Trace of u_i (left axis) and v_i in mV (right axis) over a window of about
+    :data:`TRACE_AUTOCORRELATION_TIMES` autocorrelation times; the ``+-u0`` lines are the
+    soft threshold (|u| < u0 gives s = 0)."""
+    tau = res.metrics.get("autocorrelation_time", res.tau_u)
+    span = float(f"{max(TRACE_AUTOCORRELATION_TIMES * tau, 20 * res.tau_u):.1g}")
+    t0 = res.t[res.burn_in] if len(res.t) > res.burn_in else res.t[0]
+    sel = (res.t >= t0) & (res.t <= t0 + span)
+    ax.plot(res.t[sel] * 1e6, res.u[sel, i], lw=0.6)
+    if res.model.prior == "laplace" and res.model.u0 > 0:
+        for sign in (-1, 1):
+            ax.axhline(sign * res.model.u0, color="r", lw=0.7, ls="--",
+                       label="+-u0: s = 0 between" if sign > 0 else None)
+        ax.legend(fontsize=7, loc="upper right")
+    ax.set_xlabel("t [us]")
+    ax.set_ylabel(f"u_{i} = v_{i}/V_u")
+    vu = res.design.circuit.volts_per_unit
+    sec = ax.secondary_yaxis("right", functions=(lambda u: u * vu * 1e3, lambda mv: mv / (vu * 1e3)))
+    sec.set_ylabel(f"v_{i} [mV]")
+    total = len(res.t) * res.record_stride * res.dt
+    ax.set_title(f"{format_si(span, 's')} of {format_si(total, 's')} shown (after burn-in)",
+                 fontsize=9)
+
+
 def plot_inference(res, path=None):
-    """Figure: marginals of ``s`` (exact where computable) and sample traces; PNG if ``path``."""
+    """Figure: marginals of ``s`` against the exact posterior (Gaussian, grid quadrature for
+    M <= 2) or a MALA reference (M <= 16), and traces in ``u`` and mV, for the first
+    :data:`MAX_UNITS_SHOWN` units; the title states the design and what is left out. PNG if
+    ``path``."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m = min(res.model.n_components, 4)
-    fig, axes = plt.subplots(2, m, figsize=(4 * m, 6.5), squeeze=False)
+    m_all = res.model.n_components
+    m = min(m_all, MAX_UNITS_SHOWN)
+    fig, axes = plt.subplots(2, m, figsize=(4.2 * m, 7), squeeze=False)
     s = res.kept(res.s)
-    grid = None
-    if res.model.prior == "laplace" and res.model.n_components <= 2:
-        grid = models.grid_posterior(res.model, res.x)
-    gauss = models.gaussian_posterior(res.model, res.x) if res.model.prior == "gaussian" else None
+    kind, ref = _reference_codes(res)
     for i in range(m):
-        ax = axes[0, i]
-        if grid is not None:
-            edges = metrics.s_edges(grid, i)
-            nz = s[:, i][s[:, i] != 0]
-            widths = np.diff(edges)
-            hist, _ = np.histogram(nz, edges)
-            ax.bar(edges[:-1], hist / len(s) / widths, widths, align="edge", alpha=0.5,
-                   label="circuit samples")
-            ax.plot(grid.s_grid, grid.s_densities[i], "k-", lw=1.2, label="exact posterior")
-            p0 = np.mean(s[:, i] == 0)
-            ax.set_title(f"s_{i}: P(s=0) = {p0:.3f} (exact {grid.s_zero_mass[i]:.3f})")
-            ax.set_xlim(edges[0], edges[-1])
-            ax.set_ylabel("density of s != 0 (area = P(s != 0))")
-        else:
-            ax.hist(s[:, i], bins=40, density=True, alpha=0.5, label="circuit samples")
-            if gauss is not None:
-                mu, sd = gauss[0][i], np.sqrt(gauss[1][i, i])
-                z = np.linspace(mu - 4 * sd, mu + 4 * sd, 200)
-                ax.plot(z, np.exp(-0.5 * ((z - mu) / sd) ** 2) / (sd * np.sqrt(2 * np.pi)), "k-",
-                        label="exact posterior")
-            ax.set_title(f"s_{i}")
-        ax.set_xlabel(f"s_{i}")
-        ax.legend(fontsize=8)
-        ax2 = axes[1, i]
-        n_show = min(len(res.t), 2000)
-        ax2.plot(res.t[:n_show] * 1e6, res.u[:n_show, i], lw=0.6)
-        if res.model.prior == "laplace" and res.model.u0 > 0:
-            for sign in (-1, 1):
-                ax2.axhline(sign * res.model.u0, color="r", lw=0.6, ls="--")
-        ax2.set_xlabel("t [us]")
-        ax2.set_ylabel(f"u_{i} = v_{i}/V_u")
-    fig.suptitle(f"T_eff = {res.T_eff:.3g}, tau_u = {format_si(res.tau_u, 's')}", fontsize=10)
+        _marginal(axes[0, i], s[:, i], i, kind, ref)
+        axes[0, i].set_xlabel(f"s_{i} (dimensionless code)")
+        axes[0, i].legend(fontsize=7)
+        _trace(axes[1, i], res, i)
+    shown = f"units 0-{m - 1} of {m_all} shown" if m < m_all else f"all {m_all} units"
+    mt = res.metrics
+    err = (f"; posterior error {mt['posterior_error']:.4f}"
+           + (f" (floor {mt['posterior_error_floor']:.4f})" if "posterior_error_floor" in mt else "")
+           if "posterior_error" in mt else "")
+    fig.suptitle(f"{res.design.caption()}; {res.design.integrator}, dt = {format_si(res.dt, 's')}\n"
+                 f"{res.model.n_features} inputs x {m_all} latents, {shown}; "
+                 f"{len(s)} samples after burn-in, ESS {mt.get('ess', float('nan')):.0f}{err}",
+                 fontsize=9)
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
@@ -96,6 +157,25 @@ def tiles(dictionary: np.ndarray, ax, title: str = "", cols: int | None = None) 
     ax.imshow(np.ma.masked_invalid(canvas), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
     ax.set_axis_off()
     ax.set_title(title)
+
+
+def learning_caption(data: dict) -> str:
+    """The design of a learning file in one line (from its stored config and attributes)."""
+    a = data["attrs"]
+    head = ""
+    if a.get("config"):
+        from ..config import loads_config
+
+        c = loads_config(str(a["config"])).circuit
+        head = (f"C = {format_si(c.capacitance, 'F')}, G_m = {format_si(c.transconductance, 'S')}, "
+                f"V_u = {format_si(c.volts_per_unit, 'V')}, T = {format_si(c.temperature, 'K')}, ")
+    n, m = (data["dictionary"] if data["dictionary"] is not None
+            else data["snapshots"]["dictionary"][-1]).shape
+    return (f"{head}tau_u = {format_si(float(a.get('tau_u', float('nan'))), 's')}, "
+            f"T_eff = {float(a.get('T_eff', float('nan'))):.3g}; {a.get('integrator')}, "
+            f"dt = {format_si(float(a.get('dt', float('nan'))), 's')}, backend {a.get('backend')}\n"
+            f"{n} inputs x {m} latents, all atoms shown; dynamics {a.get('dynamics')}, "
+            f"{len(data['snapshots']['t'])} snapshots")
 
 
 def plot_learning(data: dict, path) -> Path:
@@ -139,6 +219,7 @@ def plot_learning(data: dict, path) -> Path:
     ax.set_ylabel("KL [nat] (values below 1e-4 drawn at 1e-4)")
     ax.set_xlabel("t [us]")
     ax.set_title("KL(nonzero coefficients || slab prior)")
+    fig.suptitle(learning_caption(data), fontsize=9)
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)

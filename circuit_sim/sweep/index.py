@@ -7,7 +7,10 @@ Output directory::
                                     given, and "key [unit]" in SI for quantities), status
                                     (ok | failed | pending), error, wall_time, session,
                                     worker, T_eff, posterior_error, ess_per_second,
-                                    energy_per_sample, then the other scalar metrics
+                                    energy_per_sample, then the other scalar metrics; in
+                                    index.csv every metric's name carries its SI unit
+                                    ("wall_time [s]", "posterior_error [1]"), index.h5 and
+                                    read_index() keep the bare names (units in .units)
     DIR/points/<point_id>.h5        InferenceResult.to_hdf5, plus the swept keys and
                                     sweep_* attributes
     DIR/points/<point_id>.error.txt the full traceback of a failed point (.error.json: summary)
@@ -49,8 +52,28 @@ CORE_METRICS = ("T_eff", "posterior_error", "ess_per_second", "energy_per_sample
 METRIC_UNITS = {"wall_time": "s", "T_eff": "1", "posterior_error": "1", "ess_per_second": "1/s",
                 "energy_per_sample": "J", "tau_u": "s", "dt": "s", "autocorrelation_time": "s",
                 "ess": "1", "power_per_unit": "W", "power_total": "W", "run_time": "s",
-                "h": "1", "lambda_max": "1"}
+                "h": "1", "lambda_max": "1", "kl_prior": "nat"}
 STATUSES = ("ok", "failed", "pending")
+#: Suffixes of derived metrics (:mod:`circuit_sim.results.quality`): their base's unit.
+DERIVED_SUFFIXES = ("_se", "_floor", "_expected")
+
+
+def metric_unit(column: str) -> str:
+    """The unit of a metric column: from :data:`METRIC_UNITS`, a derived metric's from its
+    base (``T_measured_se`` as ``T_measured``), otherwise ``"1"``: every metric with a
+    physical dimension is listed, the rest (errors, distances, fractions, counts) are
+    dimensionless."""
+    for suffix in DERIVED_SUFFIXES:
+        if column.endswith(suffix) and column[: -len(suffix)] in METRIC_UNITS:
+            return METRIC_UNITS[column[: -len(suffix)]]
+    return METRIC_UNITS.get(column, "1")
+
+
+def csv_header(column: str, units: dict) -> str:
+    """A column's name in ``index.csv``: ``name [unit]`` when it has a unit (and does not
+    carry one already, as the SI columns of swept keys do)."""
+    unit = units.get(column)
+    return f"{column} [{unit}]" if unit and not column.endswith("]") else column
 
 
 # --------------------------------------------------------------------------- the index
@@ -150,7 +173,7 @@ def _write_index(out: Path, index: SweepIndex, attrs: dict) -> None:
     def write_csv(tmp: Path):
         with open(tmp, "w", newline="") as fh:
             w = csv.writer(fh)
-            w.writerow(index.columns)
+            w.writerow([csv_header(c, index.units) for c in index.columns])
             for r in index.rows:
                 w.writerow([_csv_cell(r.get(c)) for c in index.columns])
 
@@ -249,7 +272,8 @@ class _Book:
         base = list(self._base_row(self.sweep.points[0]).keys()) if self.sweep.points else []
         extra = sorted({k for r in self.rows.values() for k in r} - set(base))
         columns = base + extra
-        units = {**{c: u for c, u in METRIC_UNITS.items() if c in columns},
+        metric_columns = extra + ["wall_time", *CORE_METRICS]
+        units = {**{c: metric_unit(c) for c in metric_columns if c in columns},
                  **{f"{k} [{u}]": u for k, u in self.si_units.items()}}
         rows = [{c: r.get(c, float("nan") if c in extra else None) for c in columns}
                 for r in self.rows.values()]

@@ -79,6 +79,25 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
+@contextlib.contextmanager
+def _workers_ignore_interrupts(say):
+    """Start worker processes that ignore Ctrl-C. A terminal's Ctrl-C goes to the whole
+    process group; a Dask worker hit by it while starting prints tracebacks and cannot be
+    closed. Processes started while SIGINT is ignored keep ignoring it (Python installs
+    its handler only over the default one), so only this process sees Ctrl-C and closes
+    the workers itself. A Ctrl-C during these few seconds of start-up is ignored (and the
+    user is told so)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    say("  starting workers (Ctrl-C is ignored until they are up, a few seconds) ...")
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
 def _start_client(scheduler, n_workers: int):
     import logging
 
@@ -202,7 +221,8 @@ def _execute(todo, book, out, scheduler, workers, say, total, n_done_before) -> 
     futures = {}
     t_start = time.perf_counter()
     try:
-        client, cluster, what = _start_client(scheduler, n_local)
+        with _workers_ignore_interrupts(say):
+            client, cluster, what = _start_client(scheduler, n_local)
         n_workers = max(1, len(client.nthreads()))
         say(f"  on {what}; startup {time.perf_counter() - t_start:.1f} s")
         cache_root = str((out / ".cache").resolve())
