@@ -175,6 +175,17 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_config(args) -> int:
+    from .config.reference import describe
+
+    text = describe(args.section)
+    if args.section and text.count("\n## ") == 0:
+        raise ConfigError("--section", "the name of a config table (model, input, circuit, "
+                          "noise, run, learning, mismatch, weights)", args.section)
+    print(text, end="")
+    return 0
+
+
 def cmd_plot_sweep(args) -> int:
     from .results.hdf5 import check_output_path
     from .sweep.plot import plot_sweep
@@ -274,6 +285,14 @@ def _other_commands(sub) -> None:
     add_arguments(ps)
     _common(ps, runs=False, sets=False)
     ps.set_defaults(func=_cmd_sweep)
+
+    pc = sub.add_parser("config", help="describe every config key (unit, default, range, meaning)",
+                        description="Print the reference of every key a config file takes "
+                                    "(generated from the parsers; docs/config.md is a copy).")
+    pc.add_argument("--describe", action="store_true", required=True,
+                    help="print the reference (Markdown)")
+    pc.add_argument("section", nargs="?", help="only this table, e.g. circuit or noise")
+    pc.set_defaults(func=cmd_config)
 
     pp = sub.add_parser("plot-sweep", help="draw one metric of a sweep against a swept key",
                         description="Draw METRIC against the swept KEY from a sweep's index "

@@ -85,7 +85,7 @@ def test_help_budget_and_config_errors_do_not_import_brian2(tmp_path):
     assert bad.read_text() != cfg.read_text()
     runs = [["--help"], ["infer", "--help"], ["learn", "--help"], ["sweep", "--help"],
             ["budget", str(cfg), "--out", str(tmp_path / "b.png")], ["infer", str(bad)],
-            ["report", str(tmp_path / "missing.h5")],
+            ["report", str(tmp_path / "missing.h5")], ["config", "--describe"],
             ["plot-sweep", str(_tiny_index(tmp_path)), "--x", "circuit.capacitance"]]
     code = ("import sys, runpy\n"
             "from circuit_sim.cli import main\n"

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from noise import parse_quantity
 
 from ..errors import ConfigError
-from .fields import check_keys, table
+from .fields import _note, check_keys, table
 
 _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
                   "weight_offset_sigma", "A_VT", "A_beta", "width", "length")
@@ -61,6 +61,7 @@ def _table(d, section: str, keys: tuple) -> str:
 
 
 def _sigma(d: dict, key: str, where: str) -> float | None:
+    _note(where, key, kind="number", default=None, low=0, high=None, low_open=False)
     v = d.get(key)
     if v is None:
         return None
@@ -123,6 +124,9 @@ class MismatchConfig:
         w = _table(d, "mismatch", _MISMATCH_KEYS)
         direct = {k: _sigma(d, k, w) for k in ("gm_sigma", "c_sigma", "weight_gain_sigma",
                                                "weight_offset_sigma")}
+        for key, dim in (("threshold_offset_sigma", "voltage"), ("A_VT", "voltage x length"),
+                         ("A_beta", "fraction x length"), ("width", "length"), ("length", "length")):
+            _note(w, key, kind="quantity", dimension=dim, default=None, low=0.0, low_open=False)
         off = d.get("threshold_offset_sigma")
         direct["threshold_offset_sigma"] = (None if off is None else
                                             parse_quantity(off, "voltage", f"{w}.threshold_offset_sigma"))
@@ -196,6 +200,13 @@ class WeightConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "WeightConfig":
         w = _table(d, "weights", _WEIGHT_KEYS)
+        _note(w, "bits", kind="integer", default=None, low=1, high=24, low_open=False)
+        _note(w, "range", kind="number", default=2.0, low=0, high=None, low_open=True)
+        _note(w, "rounding", kind="choice", choices=cls.ROUNDING, default="nearest")
+        _note(w, "retention_time", kind="quantity", dimension="time", default=None, low=0.0,
+              low_open=True)
+        _note(w, "drift_sigma", kind="quantity", dimension="frequency", default=None, low=0.0,
+              low_open=False)
         bits = d.get("bits")
         if bits is not None and (isinstance(bits, bool) or not isinstance(bits, int)
                                  or not 1 <= bits <= 24):

@@ -347,11 +347,10 @@ class RunConfig:
             if not all(math.isfinite(v) for v in u_init):
                 raise ConfigError(f"{w}.u_init", "finite numbers", list(u_init))
         force = flag(d, "force", w)
-        time_limit = quantity(d, "time_limit", "time", w)
-        checkpoint = quantity(d, "checkpoint_every", "time", w)
+        time_limit = quantity(d, "time_limit", "time", w, "43200 s")
+        checkpoint = quantity(d, "checkpoint_every", "time", w, "30 s")
         return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar, force,
-                   12 * 3600.0 if time_limit is None else time_limit,
-                   30.0 if checkpoint is None else checkpoint)
+                   time_limit, checkpoint)
 
 
 @dataclass(frozen=True)
@@ -416,7 +415,7 @@ class LearningConfig:
         snap = quantity(d, "snapshot_every", "time", w)
         dynamics = choice(d, "dynamics", cls.DYNAMICS, w, "langevin")
         plast = None if d.get("plasticity_dt", "auto") == "auto" else \
-            quantity(d, "plasticity_dt", "time", w)
+            quantity(d, "plasticity_dt", "time", w, "auto")
         threshold = choice(d, "threshold", cls.THRESHOLDS, w, "per_unit")
         if threshold == "shared" and tau_u0 is None:
             raise ConfigError(f"{w}.threshold", "\"shared\" only with a learned threshold "
