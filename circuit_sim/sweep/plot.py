@@ -2,9 +2,10 @@
 plot-sweep DIR --x KEY --y METRIC``).
 
 Points that share an x value (other seeds, other device draws) are pooled: the mean with
-its standard error across them, each point drawn faintly behind. ``--group KEY`` draws one
-line per value of another swept key. A metric's noise floor (``<metric>_floor``, see
-:mod:`circuit_sim.results.quality`) is drawn dashed when the index has it. Reads only the
+its standard error across them (a single point: its own ``<metric>_se`` when the index has
+one), each point drawn faintly behind. ``--group KEY`` draws one line per value of another
+swept key. A metric's noise floor (``<metric>_floor``, see :mod:`circuit_sim.results.quality`)
+is drawn dashed and its expected value (``<metric>_expected``) dotted when the index has them. Reads only the
 index (no Brian2, no Dask).
 """
 
@@ -54,13 +55,19 @@ def _metric(index: SweepIndex, name: str) -> tuple[np.ndarray, str]:
     return index[name], name if unit == "1" else f"{name} [{unit}]"
 
 
-def _pooled(x: np.ndarray, y: np.ndarray):
+def _pooled(x: np.ndarray, y: np.ndarray, y_se: np.ndarray | None = None):
+    """Mean over the points at each x and its standard error: the spread across them, or
+    for a single point its own standard error (``y_se``) when the index has one."""
     xs = np.unique(x[np.isfinite(x)])
     mean, se = [], []
     for v in xs:
-        vals = y[(x == v) & np.isfinite(y)]
+        sel = (x == v) & np.isfinite(y)
+        vals = y[sel]
         mean.append(vals.mean() if vals.size else np.nan)
-        se.append(vals.std(ddof=1) / np.sqrt(vals.size) if vals.size > 1 else 0.0)
+        if vals.size > 1:
+            se.append(vals.std(ddof=1) / np.sqrt(vals.size))
+        else:
+            se.append(float(y_se[sel][0]) if y_se is not None and vals.size else 0.0)
     return xs, np.array(mean), np.array(se)
 
 
@@ -85,7 +92,8 @@ def plot_sweep(out_dir, x: str, y: str = "posterior_error", *, group: str | None
     xv, xlabel = sweep_axis(index, x)
     yv, ylabel = _metric(index, y)
     ok = np.array([r["status"] == "ok" for r in index])
-    floor = index[f"{y}_floor"] if f"{y}_floor" in index.columns else None
+    extra = {k: index[f"{y}_{k}"] if f"{y}_{k}" in index.columns else None
+             for k in ("floor", "expected", "se")}
     if group is not None and group not in _swept_keys(index):
         raise ConfigError("--group", f"a swept key of this sweep (one of "
                           f"{', '.join(_swept_keys(index))})", group)
@@ -95,14 +103,16 @@ def plot_sweep(out_dir, x: str, y: str = "posterior_error", *, group: str | None
     for g, sel in groups:
         gname = f"{g:g}" if isinstance(g, float) else g
         label = "mean +- SE over points at each x" if g is None else f"{group} = {gname}"
-        xs, mean, se = _pooled(xv[sel], yv[sel])
+        y_se = extra["se"][sel] if extra["se"] is not None else None
+        xs, mean, se = _pooled(xv[sel], yv[sel], y_se)
         line = ax.errorbar(xs, mean, yerr=se, marker="o", ms=4, capsize=3, label=label)
         ax.plot(xv[sel], yv[sel], ".", color=line[0].get_color(), alpha=0.3)
-        if floor is not None:
-            fx, fmean, _ = _pooled(xv[sel], floor[sel])
-            ax.plot(fx, fmean, "--", color=line[0].get_color(), lw=0.9,
-                    label="noise floor (an exact sampler at this ESS)" if g is None
-                    else f"floor, {group} = {gname}")
+        for k, style, what in (("floor", "--", "noise floor (an exact sampler at this ESS)"),
+                               ("expected", ":", "expected (design and integrator)")):
+            if extra[k] is not None:
+                fx, fmean, _ = _pooled(xv[sel], extra[k][sel])
+                ax.plot(fx, fmean, style, color=line[0].get_color(), lw=1.0,
+                        label=what if g is None else f"{k}, {group} = {gname}")
     if _log_scale(xv[ok]):
         ax.set_xscale("log")
     if _log_scale(yv[ok]):
