@@ -2,10 +2,13 @@
 refuse a run that cannot finish (unless ``run.force``).
 
 The per-step cost of the circuit is close to ``a + b N M`` (the crossbar's two products and,
-when learning, the plasticity equation every K steps), times a backend factor. Fitted to
-``benchmarks/results/run_all_F.txt`` (Brian2 2.9, one core of the 2-core development VM):
-standalone 0.7 us at (16, 32), 4.2 us at (64, 128), 37 us at (256, 512) per step; cython
-about 6x, numpy about 25x slower. These are estimates for planning and guards (a run that
+when learning, the plasticity equation every K steps): ``a`` per backend, ``b`` times a
+backend factor. Fitted to ``benchmarks/results/run_all_F.txt`` (Brian2 2.9, one core of the
+2-core development VM): standalone 0.7 us at (16, 32), 4.2 us at (64, 128), 37 us at
+(256, 512) per step; per-synapse work on cython about 6x, numpy about 25x slower. The runtime
+backends pay a fixed Python cost per step for every code object whatever the size: measured
+186 us (numpy) and 277 us (cython) per step on the 8-latent ``slab_8.toml`` and 181 us (numpy)
+on the 2-latent ``gaussian_2d.toml`` (the estimate was 10-90x low before this term). These are estimates for planning and guards (a run that
 would take years, or a recording larger than the machine), not promises.
 """
 
@@ -18,7 +21,9 @@ from ..errors import ConfigError
 from noise.units import format_si
 
 #: seconds per step on the standalone backend: a + b * N * M (synapses), plasticity extra c * N * M / K
-STEP_A, STEP_B, STEP_PLASTICITY = 0.5e-6, 0.28e-9, 0.3e-9
+STEP_B, STEP_PLASTICITY = 0.28e-9, 0.3e-9
+#: seconds per step whatever the size (the runtime backends: Python per code object per step)
+STEP_A = {"standalone": 0.5e-6, "cython": 270e-6, "numpy": 180e-6}
 BACKEND_FACTOR = {"standalone": 1.0, "cython": 6.0, "numpy": 25.0}
 #: bytes per synapse of the crossbar in Brian2 (conductance, indices, bookkeeping) and the
 #: dictionary's copy; bytes per unit of the latent nodes' variables
@@ -30,10 +35,10 @@ LEARNING_CHUNK_BYTES = 256_000_000
 def step_seconds(design) -> float:
     """Estimated wall seconds per simulated step of ``design`` on its backend."""
     nm = design.n_features * design.n_components
-    t = STEP_A + STEP_B * nm
+    t = STEP_B * nm
     if design.learning is not None:
         t += STEP_PLASTICITY * nm / design.timestep.plasticity_stride
-    return t * BACKEND_FACTOR[design.backend]
+    return STEP_A[design.backend] + t * BACKEND_FACTOR[design.backend]
 
 
 def recording_bytes(design, n_steps: int | None = None) -> int:
@@ -73,9 +78,12 @@ class Estimate:
     network_bytes: int      #: the network's state
     sample_bytes: int       #: the recorded samples held at once (a chunk for learning)
     peak_bytes: int         #: everything held at once
+    backend: str = "numpy"
 
     def line(self) -> str:
-        return (f"expected: about {_duration(self.seconds)} of wall time, "
+        build = ("; a network shape's first standalone build compiles for about 10-40 s more"
+                 if self.backend == "standalone" else "")
+        return (f"expected: about {_duration(self.seconds)} of wall time simulating{build}, "
                 f"{format_si(self.peak_bytes, 'B', digits=2)} of memory "
                 f"({format_si(self.sample_bytes, 'B', digits=2)} of samples)")
 
@@ -93,7 +101,7 @@ def estimate(design, learning: bool = False) -> Estimate:
     else:
         held = rec
         peak = net + 3 * rec  # v recorded, u and s computed from it
-    return Estimate(n, n * step_seconds(design), net, held, peak)
+    return Estimate(n, n * step_seconds(design), net, held, peak, design.backend)
 
 
 def check_network_size(n_features: int, n_components: int, force: bool) -> None:

@@ -71,6 +71,16 @@ def _pooled(x: np.ndarray, y: np.ndarray, y_se: np.ndarray | None = None):
     return xs, np.array(mean), np.array(se)
 
 
+def _design_line(out_dir, index: SweepIndex) -> str:
+    """What the points share: the base config and the swept keys."""
+    import h5py
+
+    with h5py.File(Path(out_dir) / "index.h5", "r") as f:
+        base = f.attrs.get("base", "")
+    base = Path(base.decode() if isinstance(base, bytes) else str(base)).name
+    return (f"base {base}; " if base else "") + "swept: " + ", ".join(_swept_keys(index))
+
+
 def _log_scale(values: np.ndarray) -> bool:
     v = values[np.isfinite(values)]
     return bool(v.size and np.all(v > 0) and v.max() / v.min() > 30)
@@ -125,7 +135,8 @@ def plot_sweep(out_dir, x: str, y: str = "posterior_error", *, group: str | None
             axis.set_major_formatter(matplotlib.ticker.EngFormatter(unit=unit))
     n_bad = int(len(index) - ok.sum())
     ax.set_title(f"{Path(out_dir).name}: {int(ok.sum())} points ok"
-                 + (f", {n_bad} failed or pending (not drawn)" if n_bad else ""), fontsize=9)
+                 + (f", {n_bad} failed or pending (not drawn)" if n_bad else "")
+                 + f"\n{_design_line(out_dir, index)}", fontsize=8)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
