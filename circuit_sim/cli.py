@@ -175,6 +175,28 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_characterize(args) -> int:
+    from noise import parse_quantity
+
+    from .characterize import characterize
+    from .results.hdf5 import check_output_path
+
+    out = Path(args.out) if args.out else Path("output") / (Path(args.cell).stem + "_design.toml")
+    check_output_path(out, "--out")
+    check_output_path(out.with_suffix(".png"), "--out (its .png)")
+    vals = {k: parse_quantity(getattr(args, k), dim, f"--{k.replace('_', '-')}")
+            for k, dim in (("temperature", "temperature"), ("supply", "voltage"),
+                           ("common_mode", "voltage"), ("volts_per_unit", "voltage"))}
+    ch = characterize(args.cell, args.subckt, temperature=vals["temperature"],
+                      supply=vals["supply"], common_mode=vals["common_mode"], lib=args.lib,
+                      corner=args.corner)
+    print(ch.report(vals["volts_per_unit"]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(ch.fragment(vals["volts_per_unit"]))
+    print(f"wrote {out} (add [model] and [input] to make a config) and {ch.plot(out.with_suffix('.png'))}")
+    return 0
+
+
 def cmd_config(args) -> int:
     from .config.reference import describe
 
@@ -285,6 +307,23 @@ def _other_commands(sub) -> None:
     add_arguments(ps)
     _common(ps, runs=False, sets=False)
     ps.set_defaults(func=_cmd_sweep)
+
+    ph = sub.add_parser("characterize", help="characterise a transconductor cell with ngspice",
+                        description="Run ngspice (.op, .dc, .ac, .noise) on CELL's subcircuit "
+                                    "NAME (out inp inn vdd vss: the current into out, held at the "
+                                    "common mode, is the force current), fit it, print it in "
+                                    "circuit terms and write a design fragment (TOML) and a PNG.")
+    ph.add_argument("cell", metavar="CELL.cir", help="SPICE file defining the subcircuit")
+    ph.add_argument("--subckt", required=True, metavar="NAME")
+    ph.add_argument("--temperature", default="300 K")
+    ph.add_argument("--supply", default="1.8 V")
+    ph.add_argument("--common-mode", default="0.9 V")
+    ph.add_argument("--volts-per-unit", default="10 mV", help="V_u written into the fragment "
+                    "and used for the T_eff printed")
+    ph.add_argument("--lib", help="a model library to load first (.lib FILE CORNER)")
+    ph.add_argument("--corner", help="the library's corner (default tt)")
+    ph.add_argument("-o", "--out", help="TOML file (default output/<cell>_design.toml)")
+    ph.set_defaults(func=cmd_characterize)
 
     pc = sub.add_parser("config", help="describe every config key (unit, default, range, meaning)",
                         description="Print the reference of every key a config file takes "

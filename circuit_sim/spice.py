@@ -215,6 +215,10 @@ def _check_exportable(cfg: Config) -> None:
                           "inference at a fixed input)", "a [learning] section")
     if cfg.input.kind != "fixed":
         raise ConfigError("input.kind", "\"fixed\" (one input x) for the SPICE export", cfg.input.kind)
+    if cfg.transconductor is not None or cfg.circuit.output_conductance is not None:
+        raise ConfigError("[transconductor] / circuit.output_conductance", "an ideal linear "
+                          "transconductor for the SPICE export (it does not export these "
+                          "non-idealities yet)", "a saturating or leaky transconductor")
 
 
 # --------------------------------------------------------------------------- the noise record

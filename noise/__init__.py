@@ -11,6 +11,7 @@ from .budget import BudgetEntry, NoiseBudget, fill_psd, noise_budget
 from .sources import (
     FlickerNoise,
     InjectedNoise,
+    MeasuredNoise,
     NoiseSource,
     PSDLevel,
     ShotNoise,
@@ -40,6 +41,7 @@ __all__ = [
     "ShotNoise",
     "FlickerNoise",
     "InjectedNoise",
+    "MeasuredNoise",
     "NoiseSource",
     "PSDLevel",
     "one_pole_equivalent_psd",

@@ -17,13 +17,13 @@ import numpy as np
 
 from models import constraints as _c
 
-from .sources import FlickerNoise, InjectedNoise, ShotNoise, ThermalNoise
+from .sources import FlickerNoise, InjectedNoise, MeasuredNoise, ShotNoise, ThermalNoise
 from .temperature import _node
 from .units import format_si
 
 __all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "fill_psd", "format_si"]
 
-_SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise)
+_SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise, MeasuredNoise)
 
 @dataclass(frozen=True)
 class BudgetEntry:
@@ -225,8 +225,8 @@ def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> N
     # an empty list is a noiseless circuit: T_eff = 0 (deterministic descent, the T = 0 limit)
     for i, s in enumerate(sources):
         if not isinstance(s, _SOURCE_TYPES):
-            raise _c.ParameterError(f"sources[{i}]", "ThermalNoise, ShotNoise, FlickerNoise or "
-                                    "InjectedNoise", s)
+            raise _c.ParameterError(f"sources[{i}]", "ThermalNoise, ShotNoise, FlickerNoise, "
+                                    "InjectedNoise or MeasuredNoise", s)
     fills = [i for i, s in enumerate(sources)
              if isinstance(s, InjectedNoise) and not s.is_resolved]
     if len(fills) > 1:

@@ -242,6 +242,25 @@ class InjectedNoise(_WhiteMixin):
         return self.white_psd
 
 
+@dataclass(frozen=True)
+class MeasuredNoise(_WhiteMixin):
+    """The white floor of a cell's measured or simulated output current noise (one-sided,
+    A^2/Hz), e.g. from ``.noise`` in ngspice (``circuit-sim characterize``). A measured
+    1/f part is a separate :class:`FlickerNoise` referred to the same floor."""
+
+    white_psd: float
+    name: str = "measured"
+
+    def __post_init__(self):
+        _set(self, "white_psd", _as_float("white_psd", self.white_psd,
+                                          "a non-negative PSD in A^2/Hz", allow_zero=True))
+        _check_name(self.name)
+
+    @property
+    def kind(self) -> str:
+        return "measured"
+
+
 # --------------------------------------------------------------------------------------------
 # flicker
 # --------------------------------------------------------------------------------------------

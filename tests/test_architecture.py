@@ -86,6 +86,7 @@ def test_help_budget_and_config_errors_do_not_import_brian2(tmp_path):
     runs = [["--help"], ["infer", "--help"], ["learn", "--help"], ["sweep", "--help"],
             ["budget", str(cfg), "--out", str(tmp_path / "b.png")], ["infer", str(bad)],
             ["report", str(tmp_path / "missing.h5")], ["config", "--describe"],
+            ["characterize", "--help"],
             ["plot-sweep", str(_tiny_index(tmp_path)), "--x", "circuit.capacitance"]]
     code = ("import sys, runpy\n"
             "from circuit_sim.cli import main\n"

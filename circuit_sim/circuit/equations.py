@@ -75,7 +75,8 @@ def force_expression(prior: str, positive: bool, dynamics: str) -> str:
 
 def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: list,
                      learn_u0: bool = False, dynamics: str = "langevin",
-                     shared_u0: bool = False) -> str:
+                     shared_u0: bool = False, saturation: bool = False,
+                     leak: bool = False) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
@@ -85,10 +86,16 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     iteration order of a Python ``set`` of their names, which changes with the interpreter's
     hash seed: the same seed would then not give the same result in another process.
     ``flicker_poles``: the number of OU poles of each flicker source.
+
+    ``saturation``: the transconductor's force current saturates,
+    ``I_max tanh(G_m V_u F / I_max)`` (the small-signal ``G_m`` kept; ``I_max`` the namespace's
+    ``I_sat``). ``leak``: its finite output conductance draws ``-G_o v`` from the node.
     """
     noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
     flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
-    drive = f"Gmj * V_u * force + {flick}" if flick else "Gmj * V_u * force"
+    force = "I_sat * tanh(Gmj * V_u * force / I_sat)" if saturation else "Gmj * V_u * force"
+    drive = force + (" - G_o * v" if leak else "")
+    drive = f"{drive} + {flick}" if flick else drive
     eqs = [f"dv/dt = ({drive}) / Cj{noise} : volt",
            f"force = {force_expression(prior, positive, dynamics)} : 1",
            "Cj : farad (constant)      # node capacitance (mismatch: per unit)",

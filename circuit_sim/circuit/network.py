@@ -145,6 +145,10 @@ def _namespace(design) -> dict:
             ns[f"sdf_{k}_{p}"] = float(sd) * b2.amp
     if c.rail_voltage is not None:
         ns["v_rail"] = c.rail_voltage * b2.volt
+    if design.config.transconductor is not None:
+        ns["I_sat"] = design.config.transconductor.saturation_current * b2.amp
+    if c.output_conductance is not None:
+        ns["G_o"] = c.output_conductance * b2.siemens
     w = design.weights
     if w is not None and w.retention_time is not None:
         ns["tau_ret"] = w.retention_time * b2.second
@@ -174,7 +178,9 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     poles = [len(taus) for taus, _ in noise.flicker]
     latent = b2.NeuronGroup(
         m, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
-                               design.dynamics, design.shared_u0),
+                               design.dynamics, design.shared_u0,
+                               saturation=design.config.transconductor is not None,
+                               leak=c.output_conductance is not None),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     latent.Cj = c.capacitance * dev.c_rel * b2.farad

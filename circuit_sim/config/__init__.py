@@ -18,7 +18,7 @@ from functools import cached_property
 from ..errors import ConfigError
 from .fields import check_keys
 from .keys import flatten, normalise_key, parse_assignment, set_key
-from .nonideal import MismatchConfig, WeightConfig
+from .nonideal import MismatchConfig, TransconductorConfig, WeightConfig
 from .sections import (BACKENDS, CROSSBAR_MODES, INTEGRATORS, NOISE_KINDS, CircuitConfig,
                        InputConfig, LearningConfig, ModelConfig, NoiseConfig, RunConfig)
 from .toml import dumps_toml, read_toml, read_toml_text
@@ -48,6 +48,7 @@ class Config:
     raw: dict = field(default=None, compare=False, repr=False)
     mismatch: MismatchConfig | None = None
     weights: WeightConfig | None = None
+    transconductor: TransconductorConfig | None = None
 
     # ---- construction
     @classmethod
@@ -55,7 +56,7 @@ class Config:
         if not isinstance(d, dict):
             raise ConfigError("config", "a table of sections", type(d).__name__)
         check_keys(d, ("model", "input", "circuit", "noise", "run", "learning", "mismatch",
-                        "weights"), "config")
+                        "weights", "transconductor"), "config")
         for section in ("model", "input", "circuit", "run"):
             if section not in d:
                 raise ConfigError(f"[{section}]", "a section in the config file", None)
@@ -94,7 +95,11 @@ class Config:
                                   learning.dynamics)
         mismatch = MismatchConfig.from_dict(d["mismatch"]) if "mismatch" in d else None
         weights = WeightConfig.from_dict(d["weights"]) if "weights" in d else None
-        cfg = cls(model, inp, circuit, noises, run, learning, source, d, mismatch, weights)
+        transconductor = (TransconductorConfig.from_dict(d["transconductor"],
+                                                         circuit.transconductance)
+                          if "transconductor" in d else None)
+        cfg = cls(model, inp, circuit, noises, run, learning, source, d, mismatch, weights,
+                  transconductor)
         cfg.design  # resolve once: validates what only the derived design reveals
         return cfg
 

@@ -34,7 +34,13 @@ with each unit's ``G_m``.
 * ``drift_sigma`` (a rate, e.g. ``"100 Hz"``): each synapse drifts at a fixed random rate
   ``dPhi/dt = d_ij ~ N(0, drift_sigma)`` (in units of ``Phi`` per second).
 
-This module parses the two sections; the draws are :mod:`circuit_sim.design.devices` and the
+``[transconductor]`` -- the transconductor's large-signal transfer: the force current
+saturates, ``I = I_max tanh(G_m V_u F / I_max)`` (``F = -dE/du``) instead of ``G_m V_u F``;
+``saturation_current`` is ``I_max``, and ``linear_range`` ``V_L`` (from a fit of
+``I_max tanh(dv / V_L)``, as ``circuit-sim characterize`` writes it) must agree with
+``G_m = I_max / V_L`` to 10%.
+
+This module parses the three sections; the draws are :mod:`circuit_sim.design.devices` and the
 circuit wires them in (:mod:`circuit_sim.circuit.network`).
 """
 
@@ -47,11 +53,12 @@ from dataclasses import dataclass
 from noise import parse_quantity
 
 from ..errors import ConfigError
-from .fields import _note, check_keys, table
+from .fields import _note, check_keys, quantity, table
 
 _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
                   "weight_offset_sigma", "A_VT", "A_beta", "width", "length")
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
+_TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range")
 
 
 def _table(d, section: str, keys: tuple) -> str:
@@ -253,3 +260,34 @@ class WeightConfig:
         if self.drift_sigma:
             out["drift_sigma"] = f"{self.drift_sigma!r} Hz"
         return out
+
+
+@dataclass(frozen=True)
+class TransconductorConfig:
+    """``[transconductor]``: the saturating force current (see the module docstring).
+
+    Attributes
+    ----------
+    saturation_current : float
+        ``I_max`` in A.
+    linear_range : float or None
+        ``V_L`` in V (only checked against ``G_m = I_max / V_L``).
+    """
+
+    saturation_current: float
+    linear_range: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict, transconductance: float) -> "TransconductorConfig":
+        w = _table(d, "transconductor", _TRANSCONDUCTOR_KEYS)
+        if "saturation_current" not in d:
+            raise ConfigError(f"{w}.saturation_current", "a current (required), e.g. \"60 nA\"",
+                              None)
+        i_max = quantity(d, "saturation_current", "current", w)
+        v_l = quantity(d, "linear_range", "voltage", w)
+        if v_l is not None and abs(i_max / v_l / transconductance - 1) > 0.1:
+            raise ConfigError(f"{w}.linear_range", f"saturation_current / linear_range within "
+                              f"10% of circuit.transconductance = {transconductance:.4g} S",
+                              f"{d['linear_range']} (I_max / V_L = {i_max / v_l:.4g} S)")
+        return cls(i_max, v_l)
+

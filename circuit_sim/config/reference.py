@@ -48,7 +48,7 @@ MEANINGS = {
     "circuit.kappa": "subthreshold slope factor",
     "circuit.rail_voltage": "node voltages saturate at |v| <= rail_voltage; absent: no rails",
     "circuit.residual_time_constant": "tau_r of the residual nodes (tau_r dr/dt = -r + x - Phi s); absent: instantaneous",
-    "noise.kind": "thermal, shot, flicker or injected (one [[noise]] table per source)",
+    "noise.kind": "thermal, shot, flicker, injected or measured (one [[noise]] table per source)",
     'noise (kind = "thermal").name': "label in the budget (default: the kind)",
     'noise (kind = "thermal").conductance': "conductance whose 4 k T gamma G noise it is; default the transconductor's G_m",
     'noise (kind = "thermal").gamma': "excess noise factor (2/3 strong inversion, 1 here by default)",
@@ -65,6 +65,16 @@ MEANINGS = {
     'noise (kind = "injected").name': "label in the budget (default: the kind)",
     'noise (kind = "injected").psd': "an injected (amplified) white current noise PSD; give psd or fill_to",
     'noise (kind = "injected").fill_to': "top the total noise up to this T_eff (the PSD is computed)",
+    'noise (kind = "measured").name': "label in the budget (default: the kind); its 1/f part is '<name> 1/f'",
+    'noise (kind = "measured").white_psd': "white floor of a cell's output current noise (e.g. from ngspice .noise; circuit-sim characterize)",
+    'noise (kind = "measured").flicker_corner': "where its 1/f part equals the floor; absent: white only",
+    'noise (kind = "measured").f_min': "lowest frequency of the synthesised 1/f band (default the lower of 1e-3 / (2 pi tau_u) and 1e-3 f_max)",
+    'noise (kind = "measured").f_max': "highest frequency of the 1/f band (default 10 x flicker_corner, where 1/f is a tenth of the floor)",
+    'noise (kind = "measured").poles_per_decade': "relaxation processes per decade summed to make 1/f",
+    "circuit.output_conductance": "G_o of the transconductor's output: a leak -G_o v at the node (adds (G_o/G_m) u^2/2 to the energy); absent: ideal",
+    "circuit.supply_current": "total supply current of a unit (a characterised cell's); power = supply_current x supply_voltage",
+    "transconductor.saturation_current": "I_max: the force current is I_max tanh(G_m V_u F / I_max); required with [transconductor]",
+    "transconductor.linear_range": "V_L of the fit I_max tanh(dv / V_L); checked against G_m = I_max / V_L (10%)",
     "run.duration": "circuit time simulated; required for a fixed input (absent: one pass over a stream)",
     "run.dt": "integration step; absent: chosen from lambda_max and the integrator (see summary)",
     "run.record_every": "interval between recorded samples; absent: every step up to a memory cap",
@@ -113,13 +123,15 @@ def _examples():
                                               "transconductance": "1 uS"},)
     for i, n in enumerate([{"kind": "thermal"}, {"kind": "shot", "current": "1 nA"},
                            {"kind": "flicker", "white_psd": "1e-24 A^2/Hz",
-                            "corner_frequency": "1 MHz"}, {"kind": "injected", "fill_to": 1.0}]):
+                            "corner_frequency": "1 MHz"}, {"kind": "injected", "fill_to": 1.0},
+                           {"kind": "measured", "white_psd": "1e-24 A^2/Hz"}]):
         yield sections.NoiseConfig.from_dict, (n, i)
     yield sections.RunConfig.from_dict, ({"duration": "1 us"},)
     yield sections.LearningConfig.from_dict, ({"dictionary_time_constant": "1 us",
                                                "plasticity_dt": "1 ns"},)
     yield nonideal.MismatchConfig.from_dict, ({"gm_sigma": 0.01},)
     yield nonideal.WeightConfig.from_dict, ({"bits": 4},)
+    yield nonideal.TransconductorConfig.from_dict, ({"saturation_current": "60 nA"}, 1e-6)
 
 
 def reference_rows() -> list[dict]:

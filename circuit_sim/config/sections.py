@@ -23,7 +23,7 @@ from .fields import check_keys, choice, flag, number, quantity
 BACKENDS = ("numpy", "cython", "standalone")
 INTEGRATORS = ("euler", "leimkuhler_matthews")
 CROSSBAR_MODES = ("auto", "summed", "dense")
-NOISE_KINDS = ("thermal", "shot", "flicker", "injected")
+NOISE_KINDS = ("thermal", "shot", "flicker", "injected", "measured")
 
 
 @dataclass(frozen=True)
@@ -191,6 +191,12 @@ class CircuitConfig:
     residual_time_constant : float or None
         ``tau_r`` in s: the residual nodes have finite bandwidth,
         ``tau_r dr/dt = -r + x - Phi s`` (None: instantaneous, ``r = x - Phi s``).
+    output_conductance : float or None
+        ``G_o`` in S: the transconductor's finite output conductance, a leak ``-G_o v`` at the
+        node (``G_o / G_m`` adds ``u^2 / 2`` to the energy). None: ideal (0).
+    supply_current : float or None
+        Total supply current of a unit in A (a characterised cell's); power per unit =
+        ``supply_current * supply_voltage`` (it wins over ``bias_current`` for power).
     """
 
     capacitance: float
@@ -203,13 +209,15 @@ class CircuitConfig:
     transconductance_from_bias: bool = False
     rail_voltage: float | None = None
     residual_time_constant: float | None = None
+    output_conductance: float | None = None
+    supply_current: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict) -> "CircuitConfig":
         w = "circuit"
         check_keys(d, ("capacitance", "transconductance", "volts_per_unit", "temperature",
                         "bias_current", "supply_voltage", "kappa", "rail_voltage",
-                        "residual_time_constant"), w)
+                        "residual_time_constant", "output_conductance", "supply_current"), w)
         for key in ("capacitance", "volts_per_unit"):
             if key not in d:
                 raise ConfigError(f"{w}.{key}", "a value with a unit (required)", None)
@@ -230,7 +238,10 @@ class CircuitConfig:
             from_bias = True
         rail = quantity(d, "rail_voltage", "voltage", w)
         tau_r = quantity(d, "residual_time_constant", "time", w)
-        return cls(c, gm, vu, temp, ib, vdd, kappa, from_bias, rail, tau_r)
+        g_o = quantity(d, "output_conductance", "conductance", w, allow_zero=True)
+        i_sup = quantity(d, "supply_current", "current", w)
+        return cls(c, gm, vu, temp, ib, vdd, kappa, from_bias, rail, tau_r,
+                   g_o or None, i_sup)
 
     @property
     def tau_u(self) -> float:
@@ -285,6 +296,16 @@ class NoiseConfig:
                                   None)
             p["white_psd"] = quantity(d, "white_psd", "current_psd", w)
             p["corner_frequency"] = quantity(d, "corner_frequency", "frequency", w)
+            p["f_min"] = quantity(d, "f_min", "frequency", w)
+            p["f_max"] = quantity(d, "f_max", "frequency", w)
+            p["poles_per_decade"] = number(d, "poles_per_decade", w, 2.0, low=0, low_open=True)
+        elif kind == "measured":
+            check_keys(d, ("kind", "name", "white_psd", "flicker_corner", "f_min", "f_max",
+                            "poles_per_decade"), w)
+            if "white_psd" not in d:
+                raise ConfigError(f"{w}.white_psd", "a PSD (required), e.g. \"3e-26 A^2/Hz\"", None)
+            p["white_psd"] = quantity(d, "white_psd", "current_psd", w, allow_zero=True)
+            p["flicker_corner"] = quantity(d, "flicker_corner", "frequency", w)
             p["f_min"] = quantity(d, "f_min", "frequency", w)
             p["f_max"] = quantity(d, "f_max", "frequency", w)
             p["poles_per_decade"] = number(d, "poles_per_decade", w, 2.0, low=0, low_open=True)

@@ -97,10 +97,35 @@ def _flicker(n, white_natural: float, tau_u: float):
                               poles_per_decade=n.get("poles_per_decade"), name=n.name)
 
 
+def _measured(n, tau_u: float) -> list:
+    """A ``measured`` entry: its white floor, and its 1/f part (when it has a corner) as a
+    flicker source referred to the same floor, named ``<name> 1/f``."""
+    white = n.get("white_psd")
+    out = [noise.MeasuredNoise(white_psd=white, name=n.name)]
+    if n.get("flicker_corner") is not None:
+        if white <= 0:
+            raise ConfigError(f"{n.where}.white_psd", "a PSD > 0 when flicker_corner is given "
+                              "(the 1/f part is referred to it)", white)
+        # above 10x the corner the 1/f part is a tenth of the floor: the band ends there
+        f_max = n.get("f_max") or 10.0 * n.get("flicker_corner")
+        f_min = n.get("f_min") or min(1e-3 / (2 * math.pi * tau_u), 1e-3 * f_max)
+        out.append(noise.FlickerNoise(white_psd=white, corner_frequency=n.get("flicker_corner"),
+                                      f_min=f_min, f_max=f_max,
+                                      poles_per_decade=n.get("poles_per_decade"),
+                                      name=f"{n.name} 1/f"))
+    return out
+
+
 def build_sources(entries, circuit) -> tuple:
-    """The source objects of the ``[[noise]]`` entries (each constructed once)."""
+    """The source objects of the ``[[noise]]`` entries (each constructed once; a
+    ``measured`` entry with a corner gives two, its white floor and its 1/f part)."""
     tau_u = circuit.capacitance / circuit.transconductance
     out = [_natural_white(n, circuit) for n in entries]
+    extra = []
+    for i, n in enumerate(entries):
+        if n.kind == "measured":
+            out[i], *more = _measured(n, tau_u)
+            extra.extend(more)
     white_natural = math.fsum(s.white_psd for s in out if s is not None)
     for i, n in enumerate(entries):
         if n.kind == "flicker":
@@ -109,7 +134,7 @@ def build_sources(entries, circuit) -> tuple:
         if n.kind == "injected":
             psd = n.get("psd")
             if psd is None:  # fill to the target from everything else
-                others = [s for s in out if s is not None]
+                others = [s for s in out if s is not None] + extra
                 try:
                     psd = noise.fill_psd(others, n.get("fill_to"),
                                          transconductance=circuit.transconductance,
@@ -119,7 +144,7 @@ def build_sources(entries, circuit) -> tuple:
                     raise ConfigError(n.where, "a noise section this circuit can realise",
                                       str(exc)) from None
             out[i] = noise.InjectedNoise(psd=psd, name=n.name)
-    return tuple(out)
+    return tuple(out) + tuple(extra)
 
 
 def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:

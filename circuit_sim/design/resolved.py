@@ -193,6 +193,8 @@ class Design:
             None if w is None else (w.bits is None, w.rounding, w.retention_time is None,
                                     w.drift_sigma > 0),
             self.circuit.rail_voltage is None, self.circuit.residual_time_constant is None,
+            self.config.transconductor is None, self.circuit.output_conductance is None,
+            [n.get("flicker_corner") is None for n in self.config.noise if n.kind == "measured"],
             None if lc is None else (lc.threshold_time_constant is None, lc.gamma > 0,
                                      lc.dynamics))))
 

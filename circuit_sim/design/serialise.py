@@ -8,7 +8,8 @@ the automatic dt and strides written explicitly; units as SI strings that round-
 from __future__ import annotations
 
 _NOISE_UNITS = {"conductance": "S", "temperature": "K", "current": "A", "white_psd": "A^2/Hz",
-                "corner_frequency": "Hz", "f_min": "Hz", "f_max": "Hz", "psd": "A^2/Hz"}
+                "corner_frequency": "Hz", "f_min": "Hz", "f_max": "Hz", "psd": "A^2/Hz",
+                "flicker_corner": "Hz"}
 
 
 def q(value: float, unit: str) -> str:
@@ -33,7 +34,8 @@ def _circuit(c) -> dict:
           "volts_per_unit": q(c.volts_per_unit, "V"), "temperature": q(c.temperature, "K"),
           "kappa": c.kappa}
     for key, unit in (("bias_current", "A"), ("supply_voltage", "V"), ("rail_voltage", "V"),
-                      ("residual_time_constant", "s")):
+                      ("residual_time_constant", "s"), ("output_conductance", "S"),
+                      ("supply_current", "A")):
         if getattr(c, key) is not None:
             cd[key] = q(getattr(c, key), unit)
     return cd
@@ -96,4 +98,9 @@ def resolved_dict(design) -> dict:
         out["mismatch"] = cfg.mismatch.resolved_dict()
     if cfg.weights is not None:
         out["weights"] = cfg.weights.resolved_dict()
+    if cfg.transconductor is not None:
+        t = cfg.transconductor
+        out["transconductor"] = {"saturation_current": q(t.saturation_current, "A"),
+                                 **({"linear_range": q(t.linear_range, "V")}
+                                    if t.linear_range is not None else {})}
     return out

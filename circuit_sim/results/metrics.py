@@ -78,10 +78,13 @@ def sampling_metrics(u: np.ndarray, s: np.ndarray, model, record_interval: float
 
 
 def power_metrics(circuit, n_components: int, autocorrelation_time: float | None) -> dict:
-    """Power per unit and in total (bias current x supply), energy per effective sample."""
-    if circuit.bias_current is None or circuit.supply_voltage is None:
+    """Power per unit and in total (supply current, else bias current, x supply voltage),
+    energy per effective sample."""
+    current = circuit.supply_current if circuit.supply_current is not None else \
+        circuit.bias_current
+    if current is None or circuit.supply_voltage is None:
         return {}
-    p_unit = circuit.bias_current * circuit.supply_voltage
+    p_unit = current * circuit.supply_voltage
     out = {"power_per_unit": p_unit, "power_total": p_unit * n_components}
     if autocorrelation_time is not None:
         out["energy_per_sample"] = out["power_total"] * autocorrelation_time

@@ -1,0 +1,158 @@
+"""From transistor to posterior (issue 17, first part): ``circuit-sim characterize`` recovers a
+cell with known answers, its fragment is a config once [model] and [input] are added, and the
+non-idealities it reports (saturation, output conductance, measured noise) act in the Brian2
+circuit as their equations say."""
+
+import math
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import constants
+
+import models
+from circuit_sim import loads_config, run_inference
+from circuit_sim.characterize import _fit_noise, characterize
+from circuit_sim.errors import ConfigError
+
+from ._configs import make_config
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = ROOT / "experiments" / "cells" / "tanh_cell.cir"
+needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None,
+                                   reason="ngspice not installed (CI installs it)")
+
+MODEL_INPUT = """
+[model]
+n_features = 2
+n_components = 2
+prior = "gaussian"
+sigma = 0.5
+dictionary = [[1.0, 0.6], [0.0, 0.8]]
+[input]
+x = [0.9, 0.4]
+"""
+
+
+@needs_ngspice
+def test_characterize_recovers_a_cell_with_known_answers(tmp_path):
+    ch = characterize(CELL, "tanh_ota", temperature=300.0)
+    assert ch.transconductance == pytest.approx(1.2e-6, rel=1e-3)        # 60 nA / 50 mV
+    assert ch.saturation_current == pytest.approx(60e-9, rel=1e-3)
+    assert ch.linear_range == pytest.approx(50e-3, rel=2e-3)
+    assert ch.fit_error < 1e-3
+    assert ch.output_conductance == pytest.approx(20e-9, rel=1e-3)       # 1 / 50 Mohm
+    assert ch.capacitance == pytest.approx(12e-15, rel=1e-3)
+    assert ch.supply_current == pytest.approx(80e-9, rel=1e-3)           # 1.8 V / 22.5 Mohm
+    assert ch.white_psd == pytest.approx(4 * constants.k * 300.0 * 20e-9, rel=1e-3)  # 4kT/R
+    assert ch.flicker_corner is None
+    # the fragment is a config once [model] and [input] are added
+    cfg = loads_config(ch.fragment(10e-3) + MODEL_INPUT)
+    d = cfg.design
+    assert d.circuit.output_conductance == pytest.approx(20e-9, rel=1e-3)
+    assert cfg.transconductor.saturation_current == pytest.approx(60e-9, rel=1e-3)
+    assert d.T_eff == pytest.approx(ch.white_psd / (4 * 1.2e-6 * 12e-15 * 1e-4), rel=1e-3)
+    assert [e.kind for e in d.noise.budget.entries] == ["measured"]
+    report = ch.report(10e-3)
+    for fragment in ("g_m/I_D = 15 /V", "nV/sqrt(Hz)", "kT/C", "T_eff", "power 144 nW"):
+        assert fragment in report
+
+
+def test_noise_fit_recovers_a_flicker_corner():
+    f = np.logspace(0, 9, 91)
+    sw, fc = _fit_noise(f, 3e-26 * (1 + 1e4 / f))
+    assert sw == pytest.approx(3e-26, rel=1e-6) and fc == pytest.approx(1e4, rel=1e-6)
+    assert _fit_noise(f, np.full(f.size, 3e-26))[1] is None
+
+
+def test_characterize_errors_name_the_input(tmp_path):
+    with pytest.raises(ConfigError, match="CELL: expected an existing SPICE file"):
+        characterize(tmp_path / "missing.cir", "x")
+    with pytest.raises(ConfigError, match=r"--subckt: expected a subcircuit defined in "
+                                          r"tanh_cell.cir \(tanh_ota\), got 'ota'"):
+        characterize(CELL, "ota")
+
+
+def test_transconductor_range_must_agree_with_gm():
+    with pytest.raises(ConfigError, match="transconductor.linear_range: expected saturation_"
+                                          "current / linear_range within 10%"):
+        make_config(transconductor={"saturation_current": "60 nA", "linear_range": "20 mV"})
+
+
+def test_measured_noise_sets_the_temperature_and_its_flicker_part():
+    cfg = make_config(noise=[{"kind": "measured", "white_psd": "2e-24 A^2/Hz",
+                              "flicker_corner": "1 MHz"}],
+                      run={"integrator": "leimkuhler_matthews"})
+    b = cfg.design.noise.budget
+    kinds = {e.name: e.kind for e in b.entries}
+    assert kinds == {"measured": "measured", "measured 1/f": "flicker"}
+    white = [e for e in b.entries if e.kind == "measured"][0]
+    assert white.T_eff == pytest.approx(2e-24 / (4 * 1e-6 * 10e-15 * 1e-4), rel=1e-9)
+
+
+def _gaussian(extra_circuit=None, **sections):
+    m = {"n_features": 2, "n_components": 2, "prior": "gaussian", "pi": None, "sigma": 0.5}
+    c = {"capacitance": "10 fF", "transconductance": "1 uS", "volts_per_unit": "10 mV",
+         **(extra_circuit or {})}
+    return make_config(model=m, circuit=c, **sections)
+
+
+def _euler(model, x, u, h, n, g_leak=0.0, i_ratio=None):
+    """Reference: tau du/dt = i_ratio tanh(F / i_ratio) - g u (T = 0, Euler), with F the
+    ideal force -dE/du, i_ratio = I_max / (G_m V_u), g = G_o / G_m."""
+    out = [u.copy()]
+    for _ in range(n):
+        f = models.langevin_drift(model, u, x)
+        if i_ratio is not None:
+            f = i_ratio * np.tanh(f / i_ratio)
+        u = u + h * (f - g_leak * u)
+        out.append(u.copy())
+    return np.array(out)
+
+
+@pytest.mark.parametrize("saturate,leak", [(True, False), (False, True), (True, True)])
+def test_saturation_and_leak_follow_their_equations_at_T0(saturate, leak):
+    """At T = 0 the circuit with a saturating, leaky transconductor follows the reference
+    Euler trajectory of ``tau du/dt = (I_max / G_m V_u) tanh(G_m V_u F / I_max) - (G_o/G_m) u``
+    to 1e-10; the saturation bites (|F| reaches several times I_max / G_m V_u)."""
+    extra = {"output_conductance": "300 nS"} if leak else {}
+    sections = {"transconductor": {"saturation_current": "5 nA"}} if saturate else {}
+    cfg = _gaussian(extra, noise=[], run={"duration": "40 ns", "dt": "0.4 ns",
+                                          "record_every": "0.4 ns", "u_init": [3.0, -2.5]},
+                    **sections)
+    res = run_inference(cfg)
+    model = cfg.build_model()
+    ref = _euler(model, cfg.x, np.array([3.0, -2.5]), 0.04, len(res.t) - 1,
+                 g_leak=0.3 if leak else 0.0, i_ratio=0.5 if saturate else None)
+    np.testing.assert_allclose(res.u, ref, rtol=0, atol=1e-10)
+    if saturate:
+        f0 = np.abs(models.langevin_drift(model, np.array([3.0, -2.5]), cfg.x))
+        assert f0.max() > 4 * 0.5
+    ideal = _euler(model, cfg.x, np.array([3.0, -2.5]), 0.04, len(res.t) - 1)
+    assert np.max(np.abs(res.u - ideal)) > 0.1
+
+
+@pytest.mark.slow
+def test_output_conductance_samples_the_leaky_posterior():
+    """With a leak G_o the chain samples the Gaussian of precision ``A + (G_o/G_m) I`` (the
+    leak adds ``g u^2 / 2`` to the energy) at the same temperature: the sample covariance is
+    at its noise floor against ``(A + g I)^-1`` and far above it against the ideal ``A^-1``."""
+    g = 0.5
+    cfg = _gaussian({"output_conductance": f"{g * 1e3:g} nS"},
+                    noise=[{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}],
+                    run={"duration": "400 us", "dt": None, "record_every": "5 ns",
+                         "integrator": "leimkuhler_matthews", "backend": "standalone"})
+    res = run_inference(cfg)
+    u = res.kept(res.u)
+    model = cfg.build_model()
+    a = models.gaussian_precision(model)
+    cov_leak = np.linalg.inv(a + g * np.eye(2))
+    c_hat = np.cov(u, rowvar=False)
+    ess = res.metrics["ess"]
+    f = np.linalg.norm(cov_leak)
+    floor = math.sqrt((f ** 2 + np.trace(cov_leak) ** 2) / ess) / f
+    err_leak = np.linalg.norm(c_hat - cov_leak) / f
+    err_ideal = np.linalg.norm(c_hat - np.linalg.inv(a)) / np.linalg.norm(np.linalg.inv(a))
+    assert err_leak < 3 * floor, (err_leak, floor)
+    assert err_ideal > 10 * floor, (err_ideal, floor)
