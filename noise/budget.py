@@ -17,13 +17,15 @@ import numpy as np
 
 from models import constraints as _c
 
-from .sources import FlickerNoise, InjectedNoise, MeasuredNoise, ShotNoise, ThermalNoise
+from .sources import (CommonModeNoise, FlickerNoise, InjectedNoise, MeasuredNoise, ShotNoise,
+                      ThermalNoise)
 from .temperature import _node
 from .units import format_si
 
 __all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "fill_psd", "format_si"]
 
-_SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise, MeasuredNoise)
+_SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise, MeasuredNoise,
+                 CommonModeNoise)
 
 @dataclass(frozen=True)
 class BudgetEntry:
@@ -226,7 +228,7 @@ def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> N
     for i, s in enumerate(sources):
         if not isinstance(s, _SOURCE_TYPES):
             raise _c.ParameterError(f"sources[{i}]", "ThermalNoise, ShotNoise, FlickerNoise, "
-                                    "InjectedNoise or MeasuredNoise", s)
+                                    "InjectedNoise, MeasuredNoise or CommonModeNoise", s)
     fills = [i for i, s in enumerate(sources)
              if isinstance(s, InjectedNoise) and not s.is_resolved]
     if len(fills) > 1:

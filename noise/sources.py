@@ -243,6 +243,31 @@ class InjectedNoise(_WhiteMixin):
 
 
 @dataclass(frozen=True)
+class CommonModeNoise(_WhiteMixin):
+    """White current noise shared by every unit (supply, substrate or bias-line coupling):
+    each node sees ``psd`` (one-sided, A^2/Hz), and all nodes see the same waveform, so the
+    units' noise is correlated. Its ``T_eff`` adds to each unit's like an independent
+    source's; what it does to the posterior (correlations the model does not have) is for
+    the run to show."""
+
+    psd: float
+    name: str = "common"
+
+    def __post_init__(self):
+        _set(self, "psd", _as_float("psd", self.psd, "a non-negative PSD in A^2/Hz",
+                                    allow_zero=True))
+        _check_name(self.name)
+
+    @property
+    def kind(self) -> str:
+        return "common"
+
+    @property
+    def white_psd(self) -> float:
+        return float(self.psd)
+
+
+@dataclass(frozen=True)
 class MeasuredNoise(_WhiteMixin):
     """The white floor of a cell's measured or simulated output current noise (one-sided,
     A^2/Hz), e.g. from ``.noise`` in ngspice (``circuit-sim characterize``). A measured

@@ -156,3 +156,43 @@ def test_output_conductance_samples_the_leaky_posterior():
     err_ideal = np.linalg.norm(c_hat - np.linalg.inv(a)) / np.linalg.norm(np.linalg.inv(a))
     assert err_leak < 3 * floor, (err_leak, floor)
     assert err_ideal > 10 * floor, (err_ideal, floor)
+
+
+def _common_mode_case(common: bool):
+    """A 2-latent Gaussian chip whose noise is half independent, half common-mode (Euler,
+    h = 0.02): the stationary law of the Euler chain is the solution of the discrete Lyapunov
+    equation ``C = (I - hA) C (I - hA)^T + 2h (T_i I + T_c 1 1^T)``."""
+    noise = [{"kind": "injected", "psd": "2e-24 A^2/Hz"}]
+    noise.append({"kind": "common", "psd": "2e-24 A^2/Hz"} if common
+                 else {"kind": "injected", "psd": "2e-24 A^2/Hz", "name": "second"})
+    return _gaussian(noise=noise, run={"duration": "300 us", "dt": "0.2 ns",
+                                       "record_every": "4 ns", "integrator": "euler",
+                                       "backend": "standalone"})
+
+
+@pytest.mark.slow
+def test_common_mode_noise_correlates_the_units_as_lyapunov_says():
+    from scipy.linalg import solve_discrete_lyapunov
+
+    cfg = _common_mode_case(True)
+    d = cfg.design
+    assert [e.kind for e in d.noise.budget.entries] == ["injected", "common"]
+    assert d.T_eff == pytest.approx(1.0, rel=1e-9)          # 2 x 2e-24 / (4 G_m C V_u^2)
+    res = run_inference(cfg)
+    model, h = cfg.build_model(), 0.02
+    a = models.gaussian_precision(model)
+    step = np.eye(2) - h * a
+
+    def law(t_i, t_c):
+        return solve_discrete_lyapunov(step, 2 * h * (t_i * np.eye(2) + t_c * np.ones((2, 2))))
+
+    c_hat = np.cov(res.kept(res.u), rowvar=False)
+    expected, independent = law(0.5, 0.5), law(1.0, 0.0)
+    f = np.linalg.norm(expected)
+    floor = math.sqrt((f ** 2 + np.trace(expected) ** 2) / res.metrics["ess"]) / f
+    assert np.linalg.norm(c_hat - expected) / f < 3 * floor
+    assert np.linalg.norm(c_hat - independent) / np.linalg.norm(independent) > 5 * floor
+    # the same chip with the second source independent samples the other law
+    res2 = run_inference(_common_mode_case(False))
+    c2 = np.cov(res2.kept(res2.u), rowvar=False)
+    assert np.linalg.norm(c2 - independent) / np.linalg.norm(independent) < 3 * floor

@@ -76,7 +76,7 @@ def force_expression(prior: str, positive: bool, dynamics: str) -> str:
 def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: list,
                      learn_u0: bool = False, dynamics: str = "langevin",
                      shared_u0: bool = False, saturation: bool = False,
-                     leak: bool = False) -> str:
+                     leak: bool = False, common: bool = False) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
@@ -90,8 +90,12 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     ``saturation``: the transconductor's force current saturates,
     ``I_max tanh(G_m V_u F / I_max)`` (the small-signal ``G_m`` kept; ``I_max`` the namespace's
     ``I_sat``). ``leak``: its finite output conductance draws ``-G_o v`` from the node.
+    ``common``: a common-mode noise current ``amp_c * eta_c`` (``eta_c`` one draw per step
+    for all units, linked from the group ``common_noise``).
     """
     noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
+    if common:
+        noise += " + amp_c * eta_c / Cj"
     flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
     force = "I_sat * tanh(Gmj * V_u * force / I_sat)" if saturation else "Gmj * V_u * force"
     drive = force + (" - G_o * v" if leak else "")
@@ -116,6 +120,8 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
         eqs.append(f"amp_{k} : amp * second**0.5 (constant)  # sqrt(S_I / 2) of source {k}")
         eqs.append(f"eta_{k} : second**-0.5   # white noise of source {k}, drawn once per step")
         eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
+    if common:
+        eqs.append("eta_c : second**-0.5 (linked)  # the common-mode draw of this step")
     for k, n in enumerate(flicker_poles):
         for p in range(n):
             eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "

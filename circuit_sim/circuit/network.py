@@ -171,6 +171,18 @@ def _shared_threshold(latent, ns, clock, m: int) -> list:
     return [thr, thr_sum]
 
 
+def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str) -> list:
+    """One group of one node drawing the common-mode noise once per step (Euler-Maruyama or
+    Leimkuhler-Matthews, like the units' own), linked into every unit as ``eta_c``."""
+    ns["amp_c"] = amplitude * b2.amp * b2.second**0.5
+    grp = b2.NeuronGroup(1, "eta : second**-0.5\nrprev : 1", clock=clock, name="common_noise")
+    draw = eq.noise_draw_code(1, [], integrator).replace("_0", "")
+    grp.rprev = "randn()"
+    grp.run_regularly(draw, when="start", order=eq.ORDER_S, name="common_noise_draw")
+    latent.eta_c = b2.linked_var(grp, "eta", index=np.zeros(m, dtype=int))
+    return [grp]
+
+
 def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     model, c, dev, noise = design.model, design.circuit, design.devices, design.noise
     m = model.n_components
@@ -180,9 +192,12 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         m, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
                                design.dynamics, design.shared_u0,
                                saturation=design.config.transconductor is not None,
-                               leak=c.output_conductance is not None),
+                               leak=c.output_conductance is not None,
+                               common=noise.common_amplitude is not None),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
+    if noise.common_amplitude is not None:
+        extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator)
     latent.Cj = c.capacitance * dev.c_rel * b2.farad
     latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
     if n_white:

@@ -48,7 +48,9 @@ MEANINGS = {
     "circuit.kappa": "subthreshold slope factor",
     "circuit.rail_voltage": "node voltages saturate at |v| <= rail_voltage; absent: no rails",
     "circuit.residual_time_constant": "tau_r of the residual nodes (tau_r dr/dt = -r + x - Phi s); absent: instantaneous",
-    "noise.kind": "thermal, shot, flicker, injected or measured (one [[noise]] table per source)",
+    "noise.kind": "thermal, shot, flicker, injected, measured or common (one [[noise]] table per source)",
+    'noise (kind = "common").name': "label in the budget (default: the kind)",
+    'noise (kind = "common").psd': "white current noise every node receives as one shared waveform (supply, substrate coupling)",
     'noise (kind = "thermal").name': "label in the budget (default: the kind)",
     'noise (kind = "thermal").conductance': "conductance whose 4 k T gamma G noise it is; default the transconductor's G_m",
     'noise (kind = "thermal").gamma': "excess noise factor (2/3 strong inversion, 1 here by default)",
@@ -124,7 +126,8 @@ def _examples():
     for i, n in enumerate([{"kind": "thermal"}, {"kind": "shot", "current": "1 nA"},
                            {"kind": "flicker", "white_psd": "1e-24 A^2/Hz",
                             "corner_frequency": "1 MHz"}, {"kind": "injected", "fill_to": 1.0},
-                           {"kind": "measured", "white_psd": "1e-24 A^2/Hz"}]):
+                           {"kind": "measured", "white_psd": "1e-24 A^2/Hz"},
+                           {"kind": "common", "psd": "1e-24 A^2/Hz"}]):
         yield sections.NoiseConfig.from_dict, (n, i)
     yield sections.RunConfig.from_dict, ({"duration": "1 us"},)
     yield sections.LearningConfig.from_dict, ({"dictionary_time_constant": "1 us",

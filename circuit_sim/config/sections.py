@@ -23,7 +23,7 @@ from .fields import check_keys, choice, flag, number, quantity
 BACKENDS = ("numpy", "cython", "standalone")
 INTEGRATORS = ("euler", "leimkuhler_matthews")
 CROSSBAR_MODES = ("auto", "summed", "dense")
-NOISE_KINDS = ("thermal", "shot", "flicker", "injected", "measured")
+NOISE_KINDS = ("thermal", "shot", "flicker", "injected", "measured", "common")
 
 
 @dataclass(frozen=True)
@@ -299,6 +299,11 @@ class NoiseConfig:
             p["f_min"] = quantity(d, "f_min", "frequency", w)
             p["f_max"] = quantity(d, "f_max", "frequency", w)
             p["poles_per_decade"] = number(d, "poles_per_decade", w, 2.0, low=0, low_open=True)
+        elif kind == "common":
+            check_keys(d, ("kind", "name", "psd"), w)
+            if "psd" not in d:
+                raise ConfigError(f"{w}.psd", "a PSD (required), e.g. \"1e-24 A^2/Hz\"", None)
+            p["psd"] = quantity(d, "psd", "current_psd", w, allow_zero=True)
         elif kind == "measured":
             check_keys(d, ("kind", "name", "white_psd", "flicker_corner", "f_min", "f_max",
                             "poles_per_decade"), w)

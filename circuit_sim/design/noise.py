@@ -46,6 +46,9 @@ class NoiseDesign:
         nodes).
     flicker : tuple of (taus (P,) in s, sds (P,) in A)
         One Ornstein-Uhlenbeck bank per flicker source.
+    common_amplitude : float or None
+        ``sqrt(sum_k S_k / 2)`` in A s^0.5 of the common-mode sources: one waveform that
+        every node receives (None: none).
     active : bool
         False for the deterministic dynamics (MAP descent, LCA): the circuit then runs
         without noise while the budget still describes the configured sources.
@@ -57,6 +60,7 @@ class NoiseDesign:
     white_amplitude: np.ndarray | None
     flicker: tuple = field(default=())
     active: bool = True
+    common_amplitude: float | None = None
 
     @property
     def T_eff(self) -> float:
@@ -123,6 +127,8 @@ def build_sources(entries, circuit) -> tuple:
     out = [_natural_white(n, circuit) for n in entries]
     extra = []
     for i, n in enumerate(entries):
+        if n.kind == "common":
+            out[i] = noise.CommonModeNoise(psd=n.get("psd"), name=n.name)
         if n.kind == "measured":
             out[i], *more = _measured(n, tau_u)
             extra.extend(more)
@@ -158,10 +164,13 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
         budget = _with_total(budget, fill[0])
     white, amp2 = [], np.zeros(len(devices.gm_rel))
     own = {n.name for n in entries if n.kind == "thermal" and n.get("conductance") is None}
-    flicker = []
+    flicker, common = [], 0.0
     for src in sources:
         if src.kind == "flicker":
             flicker.append(tuple(np.asarray(a) for a in src.ou_bank()))
+            continue
+        if src.kind == "common":
+            common += float(src.white_psd) / 2.0
             continue
         psd = float(src.white_psd)
         if psd <= 0:
@@ -171,7 +180,8 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
         amp2 += psd / 2.0 * scale
     amplitude = np.sqrt(amp2) if white and active else None
     return NoiseDesign(sources, budget, tuple(white), amplitude,
-                       tuple(flicker) if active else (), active)
+                       tuple(flicker) if active else (), active,
+                       math.sqrt(common) if common > 0 and active else None)
 
 
 def _with_total(budget, target: float):
