@@ -107,6 +107,7 @@ class Characterization:
     i_out: np.ndarray            #: output current (A)
     f: np.ndarray                #: noise frequencies (Hz)
     psd: np.ndarray              #: output current noise (A^2/Hz)
+    from_cache: bool = False     #: read from the cache of an identical earlier run
 
     def fragment(self, volts_per_unit: float, duration: float = 20e-6) -> str:
         """The design fragment (TOML): add ``[model]`` and ``[input]`` to make a config."""
@@ -256,12 +257,60 @@ def _fit_noise(f: np.ndarray, psd: np.ndarray) -> tuple[float, float | None]:
     return sw, (fc if fc > f[0] / 10 else None)
 
 
+def _cache_dir() -> Path:
+    import os
+
+    root = Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))
+    return root / "characterize"
+
+
+def _cache_key(netlist: str, cell_text: str, lib: Path | None) -> str:
+    import hashlib
+
+    h = hashlib.sha1(netlist.encode())
+    h.update(cell_text.encode())
+    if lib is not None:
+        st = lib.stat()
+        h.update(f"{lib}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def _load_cached(path: Path) -> Characterization | None:
+    import dataclasses
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            kw = {f.name: (z[f.name] if z[f.name].ndim else z[f.name].item())
+                  for f in dataclasses.fields(Characterization) if f.name in z.files}
+    except (OSError, ValueError, KeyError):
+        return None
+    kw["corner"] = kw.get("corner") or None
+    kw["flicker_corner"] = None if kw.get("flicker_corner", -1.0) < 0 else kw["flicker_corner"]
+    kw["from_cache"] = True
+    return Characterization(**kw)
+
+
+def _store(path: Path, ch: Characterization) -> None:
+    import dataclasses
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    values = {f.name: getattr(ch, f.name) for f in dataclasses.fields(ch) if f.name != "from_cache"}
+    values["corner"] = values["corner"] or ""
+    values["flicker_corner"] = -1.0 if values["flicker_corner"] is None else values["flicker_corner"]
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez(tmp, **values)
+    tmp.replace(path)
+
+
 def characterize(cell, subckt: str, *, temperature: float = 300.0, supply: float = 1.8,
                  common_mode: float = 0.9, dv_max: float = 0.3, lib=None,
                  corner: str | None = None, ngspice: str = "ngspice",
-                 timeout: float = 600.0) -> Characterization:
+                 timeout: float = 600.0, cache: bool = True) -> Characterization:
     """Run the testbench on ``cell`` (a SPICE file defining ``.subckt subckt out inp inn vdd
-    vss``) and fit it. Temperatures in K, voltages in V.
+    vss``) and fit it. Temperatures in K, voltages in V. ``lib``: a model library to load
+    first, or ``"sky130"`` (:mod:`circuit_sim.pdk`). With ``cache``, an identical earlier
+    run (same netlist, cell file and library) is read back instead of run again (the sky130
+    library alone takes ~30 s to load): ``$CIRCUIT_SIM_CACHE/characterize``.
 
     Raises
     ------
@@ -282,13 +331,20 @@ def characterize(cell, subckt: str, *, temperature: float = 300.0, supply: float
     for name, v in (("--temperature", temperature), ("--supply", supply)):
         if not v > 0:
             raise ConfigError(name, "a value > 0", v)
+    from .pdk import resolve_lib
+
+    lib_path = resolve_lib(lib)
+    netlist = testbench(cell.resolve(), subckt, temperature=temperature, supply=supply,
+                        common_mode=common_mode, dv_max=dv_max,
+                        lib=lib_path.resolve() if lib_path else None, corner=corner)
+    cached = _cache_dir() / f"{_cache_key(netlist, text, lib_path)}.npz"
+    if cache and cached.is_file():
+        hit = _load_cached(cached)
+        if hit is not None:
+            return hit
     with tempfile.TemporaryDirectory(prefix="circuit-sim-char-") as tmp:
         work = Path(tmp)
-        (work / "tb.cir").write_text(testbench(cell.resolve(), subckt, temperature=temperature,
-                                               supply=supply, common_mode=common_mode,
-                                               dv_max=dv_max,
-                                               lib=Path(lib).resolve() if lib else None,
-                                               corner=corner))
+        (work / "tb.cir").write_text(netlist)
         r = subprocess.run([ngspice, "-b", "tb.cir"], cwd=work, capture_output=True, text=True,
                            timeout=timeout)
         # (batch ngspice exits 1 when the netlist has no .print line: the files decide)
@@ -304,6 +360,9 @@ def characterize(cell, subckt: str, *, temperature: float = 300.0, supply: float
     # i(Vo) is the current out of the cell into Vo: +G_m dv; driving out by 1 V, -Y
     g_o, cap = _fit_admittance(y_ac[:, 0], -(y_ac[:, 1] + 1j * y_ac[:, 2]))
     sw, fc = _fit_noise(nz[:, 0], nz[:, 1] ** 2)
-    return Characterization(str(cell), subckt, temperature, supply, common_mode, corner,
-                            float(gm_ac[0, 1]), g_o, cap, float(-op[1]), float(op[2]), i_max,
-                            v_l, dv0, err, sw, fc, dc[:, 0], dc[:, 1], nz[:, 0], nz[:, 1] ** 2)
+    ch = Characterization(str(cell), subckt, temperature, supply, common_mode, corner,
+                          float(gm_ac[0, 1]), g_o, cap, float(-op[1]), float(op[2]), i_max,
+                          v_l, dv0, err, sw, fc, dc[:, 0], dc[:, 1], nz[:, 0], nz[:, 1] ** 2)
+    if cache:
+        _store(cached, ch)
+    return ch

