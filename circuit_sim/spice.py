@@ -172,10 +172,10 @@ def _check_noise_kind(noise: str) -> None:
 def _white_sources(cfg: Config) -> list:
     """(name, kind, psd) of every white source with a positive PSD; ConfigError on flicker."""
     for i, src in enumerate(cfg.design.noise.sources):
-        if src.kind in ("flicker", "common"):
+        if src.kind in ("flicker", "common", "rtn"):
             raise ConfigError(f"noise[{i}].kind", "independent white noise sources (thermal, "
-                              "shot, injected, measured) for the SPICE export (flicker and "
-                              "common-mode noise are not exported)", src.kind)
+                              "shot, injected, measured) for the SPICE export (flicker, "
+                              "common-mode and telegraph noise are not exported)", src.kind)
     return list(cfg.design.noise.white)
 
 

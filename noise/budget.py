@@ -18,14 +18,14 @@ import numpy as np
 from models import constraints as _c
 
 from .sources import (CommonModeNoise, FlickerNoise, InjectedNoise, MeasuredNoise, ShotNoise,
-                      ThermalNoise)
+                      TelegraphNoise, ThermalNoise)
 from .temperature import _node
 from .units import format_si
 
 __all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "fill_psd", "format_si"]
 
 _SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise, MeasuredNoise,
-                 CommonModeNoise)
+                 CommonModeNoise, TelegraphNoise)
 
 @dataclass(frozen=True)
 class BudgetEntry:
@@ -90,7 +90,7 @@ class NoiseBudget:
         """Aligned text table (source, kind, PSD [A^2/Hz], T_eff, share [%]) with a TOTAL row."""
         head = ("source", "kind", "PSD [A^2/Hz]", "T_eff", "share [%]")
         rows = [
-            (e.name, e.kind + (" (equiv.)" if e.kind == "flicker" else ""),
+            (e.name, e.kind + (" (equiv.)" if e.kind in ("flicker", "rtn") else ""),
              f"{e.psd:.3e}", f"{e.T_eff:.4g}", f"{100.0 * e.share:.1f}")
             for e in self.entries
         ]
@@ -228,7 +228,8 @@ def noise_budget(sources, *, transconductance, capacitance, volts_per_unit) -> N
     for i, s in enumerate(sources):
         if not isinstance(s, _SOURCE_TYPES):
             raise _c.ParameterError(f"sources[{i}]", "ThermalNoise, ShotNoise, FlickerNoise, "
-                                    "InjectedNoise, MeasuredNoise or CommonModeNoise", s)
+                                    "InjectedNoise, MeasuredNoise, CommonModeNoise or "
+                                    "TelegraphNoise", s)
     fills = [i for i, s in enumerate(sources)
              if isinstance(s, InjectedNoise) and not s.is_resolved]
     if len(fills) > 1:

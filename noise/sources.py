@@ -243,6 +243,50 @@ class InjectedNoise(_WhiteMixin):
 
 
 @dataclass(frozen=True)
+class TelegraphNoise:
+    """Random telegraph noise (a trap capturing and releasing a carrier): the current
+    switches between ``+amplitude / 2`` and ``-amplitude / 2`` (``amplitude`` the step, A),
+    each way at ``rate`` (Hz). Its autocorrelation is ``(amplitude/2)^2 exp(-2 rate |t|)``,
+    so its one-sided PSD is one Lorentzian, ``S(f) = W / (1 + (2 pi f tau_k)^2)`` with
+    ``tau_k = 1 / (2 rate)`` and ``W = 4 (amplitude/2)^2 tau_k``. One independent process
+    per unit."""
+
+    amplitude: float
+    rate: float
+    name: str = "rtn"
+
+    def __post_init__(self):
+        _set(self, "amplitude", _as_float("amplitude", self.amplitude,
+                                          "a positive current step in A"))
+        _set(self, "rate", _as_float("rate", self.rate, "a positive switching rate in Hz"))
+        _check_name(self.name)
+
+    @property
+    def kind(self) -> str:
+        return "rtn"
+
+    @property
+    def is_white(self) -> bool:
+        return False
+
+    @property
+    def time_constant(self) -> float:
+        """``tau_k = 1 / (2 rate)`` in s."""
+        return 0.5 / self.rate
+
+    def psd(self, f) -> np.ndarray:
+        """One-sided PSD in A^2/Hz at frequencies ``f`` (Hz)."""
+        f = _freqs(f)
+        tk = self.time_constant
+        return 4.0 * (self.amplitude / 2) ** 2 * tk / (1.0 + (2.0 * np.pi * f * tk) ** 2)
+
+    def equivalent_psd(self, tau_u: float) -> float:
+        """Node-equivalent white PSD in A^2/Hz (:func:`one_pole_equivalent_psd`)."""
+        tk = self.time_constant
+        return float(one_pole_equivalent_psd(4.0 * (self.amplitude / 2) ** 2 * tk, tk, tau_u))
+
+
+@dataclass(frozen=True)
 class CommonModeNoise(_WhiteMixin):
     """White current noise shared by every unit (supply, substrate or bias-line coupling):
     each node sees ``psd`` (one-sided, A^2/Hz), and all nodes see the same waveform, so the

@@ -222,3 +222,54 @@ def test_sky130_ota_is_what_subthreshold_theory_says():
     assert ch.white_psd == pytest.approx(4 * 2 * constants.e * 50e-9, rel=0.15)
     assert ch.flicker_corner is not None and 1e2 < ch.flicker_corner < 1e5
     assert ch.supply_current == pytest.approx(100e-9, rel=0.03)
+
+
+def _rtn_case(rtn: bool):
+    """A 1-latent Gaussian chip (A = 1/0.25 + 1 = 5, tau_u = 10 ns) with white noise at
+    T = 1 and, optionally, a random telegraph current of step 45 nA switching at 250 MHz
+    (tau_k = 2 ns = tau_u / lambda: the variance it adds depends on its rate)."""
+    noise = [{"kind": "injected", "psd": "4e-24 A^2/Hz"}]
+    if rtn:
+        noise.append({"kind": "rtn", "amplitude": "45 nA", "rate": "250 MHz"})
+    m = {"n_features": 1, "n_components": 1, "prior": "gaussian", "pi": None, "sigma": 0.5,
+         "dictionary": [[1.0]]}
+    return make_config(model=m, input={"x": [0.5]}, noise=noise,
+                       circuit={"capacitance": "10 fF", "transconductance": "1 uS",
+                                "volts_per_unit": "10 mV"},
+                       run={"duration": "400 us", "dt": "0.04 ns", "record_every": "2 ns",
+                            "integrator": "euler", "backend": "standalone"})
+
+
+@pytest.mark.slow
+def test_telegraph_noise_adds_its_lorentzian_variance():
+    """The telegraph current (half step a, time constant tau_k = 1/(2 rate)) adds to u the
+    variance of a Lorentzian input through the node's mode kappa = lambda / tau_u:
+    ``sigma_x^2 tau_k / (kappa (1 + kappa tau_k))`` with ``sigma_x = a / (G_m V_u tau_u)``
+    (0.101 here), on top of the white part's ``T / (lambda (1 - h lambda / 2))``; its budget
+    entry is the Lorentzian's node-equivalent PSD. A telegraph process switching at half the
+    rate would add 0.135: the measurement tells them apart."""
+    cfg = _rtn_case(True)
+    entry = [e for e in cfg.design.noise.budget.entries if e.kind == "rtn"][0]
+    a, tau_u, lam, h = 22.5e-9, 10e-9, 5.0, 0.004
+    kappa = lam / tau_u
+
+    def var_of(rate):
+        tau_k = 0.5 / rate
+        return (a / (1e-6 * 1e-2 * tau_u)) ** 2 * tau_k / (kappa * (1 + kappa * tau_k))
+
+    tau_k = 0.5 / 250e6
+    assert entry.psd == pytest.approx(4 * a**2 * tau_k * tau_u / (tau_k + tau_u), rel=1e-9)
+    var_rtn = var_of(250e6)
+    var_white = 1.0 / (lam * (1 - h * lam / 2))
+    out = {}
+    for rtn in (True, False):
+        res = run_inference(_rtn_case(rtn))
+        u = res.kept(res.u)[:, 0]
+        q = (u - u.mean()) ** 2
+        out[rtn] = models.mean_and_standard_error(q)
+    (v1, se1), (v0, se0) = out[True], out[False]
+    assert var_rtn == pytest.approx(0.101, rel=0.02)
+    assert abs(v0 - var_white) < 4 * se0, (v0, var_white, se0)
+    assert abs(v1 - (var_white + var_rtn)) < 4 * se1, (v1, var_white + var_rtn, se1)
+    assert abs(v1 - (var_white + var_of(125e6))) > 4 * se1       # the rate matters
+    assert v1 - v0 > 10 * math.hypot(se0, se1)

@@ -76,7 +76,7 @@ def force_expression(prior: str, positive: bool, dynamics: str) -> str:
 def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: list,
                      learn_u0: bool = False, dynamics: str = "langevin",
                      shared_u0: bool = False, saturation: bool = False,
-                     leak: bool = False, common: bool = False) -> str:
+                     leak: bool = False, common: bool = False, n_rtn: int = 0) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
@@ -99,6 +99,7 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
     force = "I_sat * tanh(Gmj * V_u * force / I_sat)" if saturation else "Gmj * V_u * force"
     drive = force + (" - G_o * v" if leak else "")
+    drive += "".join(f" + a_rtn_{k} * q_rtn_{k}" for k in range(n_rtn))
     drive = f"{drive} + {flick}" if flick else drive
     eqs = [f"dv/dt = ({drive}) / Cj{noise} : volt",
            f"force = {force_expression(prior, positive, dynamics)} : 1",
@@ -122,6 +123,8 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
         eqs.append(f"rprev_{k} : 1            # previous normal draw (Leimkuhler-Matthews)")
     if common:
         eqs.append("eta_c : second**-0.5 (linked)  # the common-mode draw of this step")
+    for k in range(n_rtn):
+        eqs.append(f"q_rtn_{k} : 1  # state (+1 or -1) of telegraph source {k}")
     for k, n in enumerate(flicker_poles):
         for p in range(n):
             eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
@@ -148,6 +151,14 @@ def noise_draw_code(n_white: int, flicker_poles: list, integrator: str = "euler"
     lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, n in enumerate(flicker_poles)
               for p in range(n)]
     return "\n".join(lines)
+
+
+def telegraph_code(n_rtn: int) -> str:
+    """Abstract code stepping each unit's telegraph states once per step: flip with the
+    exact probability of an odd number of switches in ``dt``, ``(1 - exp(-2 r dt)) / 2``
+    (``p_rtn_k`` in the namespace)."""
+    return "\n".join(f"q_rtn_{k} = q_rtn_{k} * (1 - 2 * int(rand() < p_rtn_{k}))"
+                     for k in range(n_rtn))
 
 
 def threshold_code(prior: str, positive: bool) -> str:

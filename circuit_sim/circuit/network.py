@@ -193,7 +193,8 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
                                design.dynamics, design.shared_u0,
                                saturation=design.config.transconductor is not None,
                                leak=c.output_conductance is not None,
-                               common=noise.common_amplitude is not None),
+                               common=noise.common_amplitude is not None,
+                               n_rtn=len(noise.telegraph)),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     if noise.common_amplitude is not None:
@@ -210,7 +211,13 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     if c.rail_voltage is not None:  # the node saturates at the supply rails
         latent.run_regularly("v = clip(v, -v_rail, v_rail)", when="after_groups",
                              name="latent_rails")
+    for k, (half, rate) in enumerate(noise.telegraph):
+        ns[f"a_rtn_{k}"] = half * b2.amp
+        ns[f"p_rtn_{k}"] = 0.5 * -np.expm1(-2.0 * rate * design.dt)
+        setattr(latent, f"q_rtn_{k}", "2 * int(rand() < 0.5) - 1")  # stationary start
     draws = eq.noise_draw_code(n_white, poles, design.integrator)
+    if noise.telegraph:
+        draws = "\n".join(x for x in (draws, eq.telegraph_code(len(noise.telegraph))) if x)
     for k in range(n_white):
         setattr(latent, f"rprev_{k}", "randn()")
     latent.run_regularly(eq.threshold_code(model.prior, model.positive)

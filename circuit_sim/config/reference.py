@@ -48,7 +48,10 @@ MEANINGS = {
     "circuit.kappa": "subthreshold slope factor",
     "circuit.rail_voltage": "node voltages saturate at |v| <= rail_voltage; absent: no rails",
     "circuit.residual_time_constant": "tau_r of the residual nodes (tau_r dr/dt = -r + x - Phi s); absent: instantaneous",
-    "noise.kind": "thermal, shot, flicker, injected, measured or common (one [[noise]] table per source)",
+    "noise.kind": "thermal, shot, flicker, injected, measured, common or rtn (one [[noise]] table per source)",
+    'noise (kind = "rtn").name': "label in the budget (default: the kind)",
+    'noise (kind = "rtn").amplitude': "random telegraph noise: the current step between the trap's two states (one process per unit)",
+    'noise (kind = "rtn").rate': "switching rate each way; the PSD is a Lorentzian with corner rate / pi",
     'noise (kind = "common").name': "label in the budget (default: the kind)",
     'noise (kind = "common").psd': "white current noise every node receives as one shared waveform (supply, substrate coupling)",
     'noise (kind = "thermal").name': "label in the budget (default: the kind)",
@@ -127,7 +130,8 @@ def _examples():
                            {"kind": "flicker", "white_psd": "1e-24 A^2/Hz",
                             "corner_frequency": "1 MHz"}, {"kind": "injected", "fill_to": 1.0},
                            {"kind": "measured", "white_psd": "1e-24 A^2/Hz"},
-                           {"kind": "common", "psd": "1e-24 A^2/Hz"}]):
+                           {"kind": "common", "psd": "1e-24 A^2/Hz"},
+                           {"kind": "rtn", "amplitude": "1 nA", "rate": "1 MHz"}]):
         yield sections.NoiseConfig.from_dict, (n, i)
     yield sections.RunConfig.from_dict, ({"duration": "1 us"},)
     yield sections.LearningConfig.from_dict, ({"dictionary_time_constant": "1 us",

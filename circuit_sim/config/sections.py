@@ -23,7 +23,7 @@ from .fields import check_keys, choice, flag, number, quantity
 BACKENDS = ("numpy", "cython", "standalone")
 INTEGRATORS = ("euler", "leimkuhler_matthews")
 CROSSBAR_MODES = ("auto", "summed", "dense")
-NOISE_KINDS = ("thermal", "shot", "flicker", "injected", "measured", "common")
+NOISE_KINDS = ("thermal", "shot", "flicker", "injected", "measured", "common", "rtn")
 
 
 @dataclass(frozen=True)
@@ -299,6 +299,13 @@ class NoiseConfig:
             p["f_min"] = quantity(d, "f_min", "frequency", w)
             p["f_max"] = quantity(d, "f_max", "frequency", w)
             p["poles_per_decade"] = number(d, "poles_per_decade", w, 2.0, low=0, low_open=True)
+        elif kind == "rtn":
+            check_keys(d, ("kind", "name", "amplitude", "rate"), w)
+            for key, example in (("amplitude", "\"1 nA\""), ("rate", "\"1 MHz\"")):
+                if key not in d:
+                    raise ConfigError(f"{w}.{key}", f"a value (required), e.g. {example}", None)
+            p["amplitude"] = quantity(d, "amplitude", "current", w)
+            p["rate"] = quantity(d, "rate", "frequency", w)
         elif kind == "common":
             check_keys(d, ("kind", "name", "psd"), w)
             if "psd" not in d:

@@ -49,6 +49,8 @@ class NoiseDesign:
     common_amplitude : float or None
         ``sqrt(sum_k S_k / 2)`` in A s^0.5 of the common-mode sources: one waveform that
         every node receives (None: none).
+    telegraph : tuple of (half step in A, rate in Hz)
+        One two-state process per unit for each random telegraph source.
     active : bool
         False for the deterministic dynamics (MAP descent, LCA): the circuit then runs
         without noise while the budget still describes the configured sources.
@@ -61,6 +63,7 @@ class NoiseDesign:
     flicker: tuple = field(default=())
     active: bool = True
     common_amplitude: float | None = None
+    telegraph: tuple = field(default=())
 
     @property
     def T_eff(self) -> float:
@@ -129,10 +132,14 @@ def build_sources(entries, circuit) -> tuple:
     for i, n in enumerate(entries):
         if n.kind == "common":
             out[i] = noise.CommonModeNoise(psd=n.get("psd"), name=n.name)
+        if n.kind == "rtn":
+            out[i] = noise.TelegraphNoise(amplitude=n.get("amplitude"), rate=n.get("rate"),
+                                          name=n.name)
         if n.kind == "measured":
             out[i], *more = _measured(n, tau_u)
             extra.extend(more)
-    white_natural = math.fsum(s.white_psd for s in out if s is not None)
+    white_natural = math.fsum(s.white_psd for s in out
+                              if s is not None and s.kind in ("thermal", "shot"))
     for i, n in enumerate(entries):
         if n.kind == "flicker":
             out[i] = _flicker(n, white_natural, tau_u)
@@ -164,8 +171,11 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
         budget = _with_total(budget, fill[0])
     white, amp2 = [], np.zeros(len(devices.gm_rel))
     own = {n.name for n in entries if n.kind == "thermal" and n.get("conductance") is None}
-    flicker, common = [], 0.0
+    flicker, common, telegraph = [], 0.0, []
     for src in sources:
+        if src.kind == "rtn":
+            telegraph.append((src.amplitude / 2, src.rate))
+            continue
         if src.kind == "flicker":
             flicker.append(tuple(np.asarray(a) for a in src.ou_bank()))
             continue
@@ -181,7 +191,8 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
     amplitude = np.sqrt(amp2) if white and active else None
     return NoiseDesign(sources, budget, tuple(white), amplitude,
                        tuple(flicker) if active else (), active,
-                       math.sqrt(common) if common > 0 and active else None)
+                       math.sqrt(common) if common > 0 and active else None,
+                       tuple(telegraph) if active else ())
 
 
 def _with_total(budget, target: float):

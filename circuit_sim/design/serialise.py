@@ -9,7 +9,7 @@ from __future__ import annotations
 
 _NOISE_UNITS = {"conductance": "S", "temperature": "K", "current": "A", "white_psd": "A^2/Hz",
                 "corner_frequency": "Hz", "f_min": "Hz", "f_max": "Hz", "psd": "A^2/Hz",
-                "flicker_corner": "Hz"}
+                "flicker_corner": "Hz", "amplitude": "A", "rate": "Hz"}
 
 
 def q(value: float, unit: str) -> str:
