@@ -156,6 +156,8 @@ class NoiseBudget:
             a.set_xlabel("frequency [Hz]")
             a.grid(True, which="both", alpha=0.3)
             a.legend(fontsize=8, loc=where, framealpha=0.9)
+        if np.any(total > 0):  # a coloured source's roll-off far below the total is not shown
+            ax.set_ylim(bottom=max(ax.get_ylim()[0], 1e-4 * float(np.min(total[total > 0]))))
         ax.set_ylabel("current noise into the node, one-sided [A$^2$/Hz]")
         ax.secondary_yaxis("right", functions=(lambda y: y / scale, lambda t: t * scale)) \
             .set_ylabel("equivalent white T_eff  (S_I / 4 G_m C V_u$^2$)")
