@@ -165,7 +165,7 @@ def _common_mode_case(common: bool):
     noise = [{"kind": "injected", "psd": "2e-24 A^2/Hz"}]
     noise.append({"kind": "common", "psd": "2e-24 A^2/Hz"} if common
                  else {"kind": "injected", "psd": "2e-24 A^2/Hz", "name": "second"})
-    return _gaussian(noise=noise, run={"duration": "300 us", "dt": "0.2 ns",
+    return _gaussian(noise=noise, run={"duration": "150 us", "dt": "0.2 ns",
                                        "record_every": "4 ns", "integrator": "euler",
                                        "backend": "standalone"})
 
@@ -236,7 +236,7 @@ def _rtn_case(rtn: bool):
     return make_config(model=m, input={"x": [0.5]}, noise=noise,
                        circuit={"capacitance": "10 fF", "transconductance": "1 uS",
                                 "volts_per_unit": "10 mV"},
-                       run={"duration": "400 us", "dt": "0.04 ns", "record_every": "2 ns",
+                       run={"duration": "200 us", "dt": "0.04 ns", "record_every": "2 ns",
                             "integrator": "euler", "backend": "standalone"})
 
 
