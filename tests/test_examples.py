@@ -26,6 +26,7 @@ CLAIMS = {
     "gaussian_64x128.toml": "test_examples.py::test_gaussian_64x128_claim",
     "slab_8.toml": "test_examples.py::test_slab_8_claim",
     "images_oc2.toml": "test_examples.py::test_images_oc2_claim",
+    "ota5_gaussian.toml": "test_examples.py::test_ota5_gaussian_claim",
 }
 
 
@@ -75,6 +76,18 @@ def test_gaussian_2d_claim():
     q, se = mean_and_se(temperature_series(res.kept(res.u), res.model, res.x))
     assert abs(q - 1) < 0.03 and abs(q - res.T_eff) < Z * se, (q, se, res.T_eff)
     print(out, q, se)
+
+
+@pytest.mark.slow
+def test_ota5_gaussian_claim():
+    """ota5_gaussian.toml: the sky130 OTA's saturation is visible in the posterior at
+    V_u = 10 mV (covariance error > 3x its floor); a linear transconductor is at its floor."""
+    cfg = load_config(CONFIGS / "ota5_gaussian.toml")
+    m = run_inference(cfg).metrics
+    assert m["cov_error"] > 3 * m["cov_error_floor"], (m["cov_error"], m["cov_error_floor"])
+    lin = run_inference(cfg.replace(**{"transconductor.saturation_current": "1 A"})).metrics
+    assert lin["cov_error"] < 2 * lin["cov_error_floor"], (lin["cov_error"], lin["cov_error_floor"])
+    print(m["cov_error"], m["cov_error_floor"], lin["cov_error"], lin["cov_error_floor"])
 
 
 @pytest.mark.slow

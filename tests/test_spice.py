@@ -254,7 +254,7 @@ def test_export_refuses_a_noise_file_too_large():
      "model.n_components: expected at most 8 latent units"),
     ({"noise": [{"kind": "thermal"}, {"kind": "flicker", "corner_frequency": "1 MHz",
                                        "f_min": "10 kHz", "f_max": "100 MHz"}]},
-     "noise[1].kind: expected white noise sources"),
+     "noise[1].kind: expected independent white noise sources"),
     ({"learning": {"dictionary_time_constant": "1 ms"}, "input": {"kind": "bars", "n_patches": 10,
                                                                "hold": "200 ns", "x": None},
       "model": {"n_features": 4, "n_components": 2, "dictionary": None}},

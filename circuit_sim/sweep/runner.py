@@ -62,21 +62,31 @@ def _dir_lock(out: Path):
         fh.close()
 
 
+#: Set by Ctrl-C or SIGTERM while a sweep runs; the loop checks it after every finished point,
+#: so an interrupt that lands inside library code that swallows it (Dask's client calls turn a
+#: KeyboardInterrupt into their own errors) still stops the sweep.
+_STOP = threading.Event()
+
+
 @contextlib.contextmanager
 def _sigterm_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt (like Ctrl-C) while the sweep runs."""
+    """SIGTERM and Ctrl-C raise KeyboardInterrupt while the sweep runs, and set
+    :data:`_STOP`."""
+    _STOP.clear()
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
+        _STOP.set()
         raise KeyboardInterrupt
 
-    old = signal.signal(signal.SIGTERM, handler)
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, h in old.items():
+            signal.signal(sig, h)
 
 
 @contextlib.contextmanager
@@ -251,6 +261,8 @@ def _execute(todo, book, out, scheduler, workers, say, total, n_done_before) -> 
             done += 1
             failed += result["status"] != "ok"
             book.write()
+            if _STOP.is_set():  # an interrupt some library call swallowed
+                raise KeyboardInterrupt
             with contextlib.suppress(Exception):  # workers may come and go on a scheduler
                 n_workers = max(1, len(client.nthreads()) or n_workers)
             while queue and len(futures) < 2 * n_workers:  # keep every worker fed, no more
