@@ -258,10 +258,9 @@ def _fit_noise(f: np.ndarray, psd: np.ndarray) -> tuple[float, float | None]:
 
 
 def _cache_dir() -> Path:
-    import os
+    from .cache import cache_root
 
-    root = Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))
-    return root / "characterize"
+    return cache_root() / "characterize"
 
 
 def _cache_key(netlist: str, cell_text: str, lib: Path | None) -> str:

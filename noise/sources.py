@@ -92,6 +92,14 @@ class PSDLevel(float):
         return float.__repr__(self)
 
 
+def lorentzian_psd(weight, time_constant, f) -> np.ndarray:
+    """One-sided PSD ``W / (1 + (2 pi f tau_k)^2)`` (A^2/Hz) of Lorentzian sources of weights
+    ``W = 4 sigma^2 tau_k`` (A^2/Hz) and time constants ``tau_k`` (s; trailing axis: the
+    sources, summed), at frequencies ``f`` (Hz)."""
+    x = 2.0 * np.pi * _freqs(f)[..., None] * np.atleast_1d(time_constant)
+    return np.sum(np.atleast_1d(weight) / (1.0 + x * x), axis=-1)
+
+
 def one_pole_equivalent_psd(lorentzian_weight, pole_time_constant, tau_u):
     """Node-equivalent white PSD of one Ornstein-Uhlenbeck (Lorentzian) current source.
 
@@ -276,9 +284,8 @@ class TelegraphNoise:
 
     def psd(self, f) -> np.ndarray:
         """One-sided PSD in A^2/Hz at frequencies ``f`` (Hz)."""
-        f = _freqs(f)
         tk = self.time_constant
-        return 4.0 * (self.amplitude / 2) ** 2 * tk / (1.0 + (2.0 * np.pi * f * tk) ** 2)
+        return lorentzian_psd(4.0 * (self.amplitude / 2) ** 2 * tk, tk, f)
 
     def equivalent_psd(self, tau_u: float) -> float:
         """Node-equivalent white PSD in A^2/Hz (:func:`one_pole_equivalent_psd`)."""
@@ -401,9 +408,7 @@ class FlickerNoise:
         """One-sided PSD (A^2/Hz) of the simulated OU bank at frequencies ``f`` (Hz)."""
         f = _freqs(f)
         tau, sigma = self._bank
-        w = 4.0 * sigma**2 * tau
-        x = 2.0 * np.pi * f[..., None] * tau
-        return np.sum(w / (1.0 + x * x), axis=-1)
+        return lorentzian_psd(4.0 * sigma**2 * tau, tau, f)
 
     def ou_bank(self) -> tuple[np.ndarray, np.ndarray]:
         """The OU bank as ``(time_constants (K,) in s, stddevs (K,) in A)`` (fresh copies).

@@ -43,6 +43,7 @@ import brian2 as b2
 
 from models.constraints import choice
 
+from ..cache import cache_root
 from ..config.sections import BACKENDS
 from . import supervise
 
@@ -325,11 +326,6 @@ def reporting_program_errors(directory):
             raise
         raise RuntimeError(f"the standalone program stopped: {'; '.join(lines)} "
                            f"(project {directory})") from exc
-
-
-def cache_root() -> Path:
-    """Root of the standalone build cache."""
-    return Path(os.environ.get("CIRCUIT_SIM_CACHE", Path.home() / ".cache" / "circuit_sim"))
 
 
 @contextlib.contextmanager

@@ -133,21 +133,24 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     return "\n".join(eqs)
 
 
-def noise_draw_code(n_white: int, flicker_poles: list, integrator: str = "euler") -> str:
-    """Abstract code drawing every noise variable once per step, in a fixed order.
+def white_draw_code(suffix: str, integrator: str) -> list[str]:
+    """The lines drawing one white noise variable ``eta<suffix>`` for this step.
 
     Euler-Maruyama: ``eta = R_n / sqrt(dt)``. Leimkuhler-Matthews: ``eta = (R_{n-1} + R_n) /
-    (2 sqrt(dt))`` with the previous draw kept in ``rprev`` (so each normal draw enters two
-    consecutive steps). The flicker OU poles are always stepped by Euler-Maruyama.
+    (2 sqrt(dt))`` with the previous draw kept in ``rprev<suffix>`` (so each normal draw
+    enters two consecutive steps).
     """
-    lines = []
-    for k in range(n_white):
-        if integrator == "leimkuhler_matthews":
-            lines += [f"rnew_{k} = randn()",
-                      f"eta_{k} = (rprev_{k} + rnew_{k}) / (2 * sqrt(dt))",
-                      f"rprev_{k} = rnew_{k}"]
-        else:
-            lines.append(f"eta_{k} = randn() / sqrt(dt)")
+    if integrator == "leimkuhler_matthews":
+        return [f"rnew{suffix} = randn()",
+                f"eta{suffix} = (rprev{suffix} + rnew{suffix}) / (2 * sqrt(dt))",
+                f"rprev{suffix} = rnew{suffix}"]
+    return [f"eta{suffix} = randn() / sqrt(dt)"]
+
+
+def noise_draw_code(n_white: int, flicker_poles: list, integrator: str = "euler") -> str:
+    """Abstract code drawing every noise variable once per step, in a fixed order: the white
+    sources (:func:`white_draw_code`), then the flicker OU poles (always Euler-Maruyama)."""
+    lines = [line for k in range(n_white) for line in white_draw_code(f"_{k}", integrator)]
     lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, n in enumerate(flicker_poles)
               for p in range(n)]
     return "\n".join(lines)

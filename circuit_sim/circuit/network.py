@@ -176,7 +176,7 @@ def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str) 
     Leimkuhler-Matthews, like the units' own), linked into every unit as ``eta_c``."""
     ns["amp_c"] = amplitude * b2.amp * b2.second**0.5
     grp = b2.NeuronGroup(1, "eta : second**-0.5\nrprev : 1", clock=clock, name="common_noise")
-    draw = eq.noise_draw_code(1, [], integrator).replace("_0", "")
+    draw = "\n".join(eq.white_draw_code("", integrator))
     grp.rprev = "randn()"
     grp.run_regularly(draw, when="start", order=eq.ORDER_S, name="common_noise_draw")
     latent.eta_c = b2.linked_var(grp, "eta", index=np.zeros(m, dtype=int))

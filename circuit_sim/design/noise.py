@@ -86,6 +86,17 @@ def _natural_white(n, c) -> object | None:
     return None
 
 
+def _one_over_f(n, white: float, corner: float, f_min: float, f_max: float, name: str):
+    """The OU-bank 1/f source of entry ``n`` on ``[f_min, f_max]`` (a band that is empty is
+    the entry's error)."""
+    if f_min >= f_max:
+        raise ConfigError(f"{n.where}.f_min", f"a frequency below f_max = "
+                          f"{noise.format_si(f_max, 'Hz')}", noise.format_si(f_min, "Hz"))
+    return noise.FlickerNoise(white_psd=white, corner_frequency=corner, f_min=f_min,
+                              f_max=f_max, poles_per_decade=n.get("poles_per_decade"),
+                              name=name)
+
+
 def _flicker(n, white_natural: float, tau_u: float):
     white = n.get("white_psd")
     if white is None:
@@ -94,14 +105,8 @@ def _flicker(n, white_natural: float, tau_u: float):
                               "source whose white floor sets it", None)
         white = white_natural
     fc = 1.0 / (2 * math.pi * tau_u)
-    f_min = n.get("f_min") or 1e-3 * fc
-    f_max = n.get("f_max") or 1e3 * fc
-    if f_min >= f_max:
-        raise ConfigError(f"{n.where}.f_min", f"a frequency below f_max = "
-                          f"{noise.format_si(f_max, 'Hz')}", noise.format_si(f_min, "Hz"))
-    return noise.FlickerNoise(white_psd=white, corner_frequency=n.get("corner_frequency"),
-                              f_min=f_min, f_max=f_max,
-                              poles_per_decade=n.get("poles_per_decade"), name=n.name)
+    return _one_over_f(n, white, n.get("corner_frequency"), n.get("f_min") or 1e-3 * fc,
+                       n.get("f_max") or 1e3 * fc, n.name)
 
 
 def _measured(n, tau_u: float) -> list:
@@ -109,17 +114,15 @@ def _measured(n, tau_u: float) -> list:
     flicker source referred to the same floor, named ``<name> 1/f``."""
     white = n.get("white_psd")
     out = [noise.MeasuredNoise(white_psd=white, name=n.name)]
-    if n.get("flicker_corner") is not None:
+    corner = n.get("flicker_corner")
+    if corner is not None:
         if white <= 0:
             raise ConfigError(f"{n.where}.white_psd", "a PSD > 0 when flicker_corner is given "
                               "(the 1/f part is referred to it)", white)
         # above 10x the corner the 1/f part is a tenth of the floor: the band ends there
-        f_max = n.get("f_max") or 10.0 * n.get("flicker_corner")
+        f_max = n.get("f_max") or 10.0 * corner
         f_min = n.get("f_min") or min(1e-3 / (2 * math.pi * tau_u), 1e-3 * f_max)
-        out.append(noise.FlickerNoise(white_psd=white, corner_frequency=n.get("flicker_corner"),
-                                      f_min=f_min, f_max=f_max,
-                                      poles_per_decade=n.get("poles_per_decade"),
-                                      name=f"{n.name} 1/f"))
+        out.append(_one_over_f(n, white, corner, f_min, f_max, f"{n.name} 1/f"))
     return out
 
 

@@ -66,13 +66,16 @@ def unit_autocorrelation_times(u: np.ndarray, s: np.ndarray, model) -> np.ndarra
     return np.maximum(np.nan_to_num(tau, nan=1.0), 1.0) * thin
 
 
-def sampling_metrics(u: np.ndarray, s: np.ndarray, model, record_interval: float) -> dict:
+def sampling_metrics(u: np.ndarray, s: np.ndarray, model, record_interval: float,
+                     taus: np.ndarray | None = None) -> dict:
     """Autocorrelation time (s of circuit time per effective sample), ESS and effective
     samples per second, from the kept samples ``u``, ``s`` (K, M) recorded every
-    ``record_interval`` s. The slowest unit counts (:func:`unit_autocorrelation_times`)."""
+    ``record_interval`` s. The slowest unit counts (:func:`unit_autocorrelation_times`;
+    ``taus``: those already computed)."""
     if len(u) < 20:
         return {}
-    tau_s = float(np.max(unit_autocorrelation_times(u, s, model))) * record_interval
+    taus = unit_autocorrelation_times(u, s, model) if taus is None else taus
+    tau_s = float(np.max(taus)) * record_interval
     return {"autocorrelation_time": tau_s, "ess": len(u) * record_interval / tau_s,
             "ess_per_second": 1.0 / tau_s}
 
@@ -172,30 +175,29 @@ def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
 
 
 def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray,
-                     ess: float | None = None) -> dict:
+                     unit_ess: np.ndarray | None = None) -> dict:
     """The comparison with the exact posterior that the design admits (see the module
-    docstring), plus the activity and its bias against the prior's ``pi``."""
+    docstring), plus the activity and its bias against the prior's ``pi``. With each
+    unit's effective sample size ``unit_ess`` (M,), also the floors of :mod:`.quality`
+    (the Gaussian ones at the slowest unit's)."""
     model = design.model
     out = {}
     if len(u) < 20:
         return out
     if model.prior == "gaussian":
         out.update(gaussian_comparison(u, model, x))
-        if ess and not design.records_devices:
+        if unit_ess is not None and not design.records_devices:
             h = design.dt / design.tau_u if design.integrator == "euler" else None
-            out.update(quality.gaussian_floors(u, model, x, ess, T_eff=design.T_eff,
-                                               euler_step=h))
+            out.update(quality.gaussian_floors(u, model, x, float(np.min(unit_ess)),
+                                               T_eff=design.T_eff, euler_step=h))
     elif model.n_components <= 2:
         out.update(grid_comparison(u, s, model, x))
-        if ess:
-            out.update(quality.grid_floors(models.grid_posterior(model, x), u, s,
-                                           len(u) / unit_autocorrelation_times(u, s, model),
+        if unit_ess is not None:
+            out.update(quality.grid_floors(models.grid_posterior(model, x), u, s, unit_ess,
                                            u_edges, s_edges))
     elif (design.learning is None and not design.is_stream
           and model.n_components <= MALA_REFERENCE_MAX_M):
-        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala"),
-                                   ess=len(u) / unit_autocorrelation_times(u, s, model)
-                                   if ess else None))
+        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala"), ess=unit_ess))
     if model.prior == "laplace":
         out["activity"] = float(np.mean(s != 0))
         if model.pi is not None and model.pi > 0:
@@ -211,8 +213,9 @@ def compute_metrics(res) -> dict:
     mt = {"tau_u": design.tau_u, "T_eff": design.T_eff, "dt": ts.dt, "h": ts.dt / design.tau_u,
           "lambda_max": ts.lambda_max, "n_samples": int(len(res.t) - res.burn_in)}
     u, s = res.kept(res.u), res.kept(res.s)
-    mt.update(sampling_metrics(u, s, design.model, ts.record_stride * ts.dt))
+    taus = unit_autocorrelation_times(u, s, design.model) if len(u) >= 20 else None
+    mt.update(sampling_metrics(u, s, design.model, ts.record_stride * ts.dt, taus))
     mt.update(power_metrics(design.circuit, design.n_components,
                             mt.get("autocorrelation_time")))
-    mt.update(exact_comparison(u, s, design, res.x, mt.get("ess")))
+    mt.update(exact_comparison(u, s, design, res.x, None if taus is None else len(u) / taus))
     return mt
