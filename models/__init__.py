@@ -7,7 +7,8 @@ is the project's one parameter validator (``noise`` and ``circuit_sim`` use it t
 from .data import random_dictionary
 from .diagnostics import (bin_effective_sizes, bin_labels, code_edges, code_total_variation,
                           effective_sample_size, expected_total_variation,
-                          integrated_autocorrelation_time, mean_and_standard_error)
+                          integrated_autocorrelation_time, mean_and_standard_error,
+                          split_r_hat)
 from .exact import (GridPosterior, gaussian_posterior, gaussian_precision, grid_posterior,
                     s_bin_probabilities, s_total_variation, total_variation,
                     temperature_series, u_bin_probabilities, u_total_variation)
@@ -21,6 +22,7 @@ from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_m
 
 __all__ = [
     "LearningTrajectory",
+    "split_r_hat",
     "learning_reference",
     "learning_rates",
     "bars_dictionary",

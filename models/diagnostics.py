@@ -17,7 +17,7 @@ from scipy import fft as _fft
 from . import constraints as v
 
 __all__ = ["integrated_autocorrelation_time", "effective_sample_size",
-           "expected_total_variation"]
+           "expected_total_variation", "split_r_hat"]
 
 
 def _autocorrelation(samples: np.ndarray) -> np.ndarray:
@@ -98,6 +98,31 @@ def effective_sample_size(samples, *, c: float = 5.0) -> np.ndarray:
     x = np.asarray(samples)
     tau = integrated_autocorrelation_time(samples, c=c)
     return (x.shape[0] / np.asarray(tau))[()]
+
+
+def split_r_hat(chains) -> np.ndarray:
+    """Split-chain potential scale reduction ``R-hat`` (Gelman et al., Bayesian Data
+    Analysis, 3rd ed., eq. 11.4, each chain split in halves): about 1 when the chains sample
+    one distribution, above 1 (1.01 a usual bound) when they disagree.
+
+    Parameters
+    ----------
+    chains : array_like, shape (n, K, ...)
+        ``n`` samples of ``K >= 1`` chains (every further axis an independent column).
+
+    Returns
+    -------
+    ndarray, shape ``chains.shape[2:]`` (nan for columns constant within every chain)
+    """
+    x = v.float_array("chains", chains, expected_shape="(n, K, ...)")
+    if x.ndim < 2 or x.shape[0] < 4:
+        raise v.bad_input("chains", "shape (n >= 4, K, ...)", f"{x.shape}")
+    half = x.shape[0] // 2
+    parts = np.concatenate([x[:half], x[half:2 * half]], axis=1)  # (half, 2K, ...)
+    w = parts.var(axis=0, ddof=1).mean(axis=0)
+    b = half * parts.mean(axis=0).var(axis=0, ddof=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sqrt(((half - 1) / half * w + b / half) / w)[()]
 
 
 def mean_and_standard_error(series) -> tuple[float, float]:

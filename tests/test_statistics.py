@@ -231,7 +231,7 @@ def check_gaussian_exactness(cfg: Config, *, tolerance=0.05) -> dict:
     res = run_inference(cfg)
     model, x = res.model, res.x
     h = res.dt / res.tau_u
-    u = res.kept(res.u)
+    u = res.pooled(res.u)  # an ensemble: its chains one after the other
     _, cov = models.gaussian_posterior(model, x, temperature=res.T_eff)
     mean_h, cov_h = models.gaussian_posterior(model, x, temperature=res.T_eff, euler_step=h)
     c_hat = np.atleast_2d(np.cov(u, rowvar=False))
@@ -317,7 +317,7 @@ def check_slab(cfg_dict: dict) -> dict:
     res = _run(cfg_dict)
     model, x = res.model, res.x
     grid = models.grid_posterior(model, x)
-    u, s = res.kept(res.u), res.kept(res.s)
+    u, s = res.pooled(res.u), res.pooled(res.s)  # an ensemble: its chains one after the other
     out = {}
     for i in range(model.n_components):
         active = (s[:, i] != 0).astype(float)

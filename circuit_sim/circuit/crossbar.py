@@ -24,13 +24,14 @@ import numpy as np
 
 import brian2 as b2
 
-from .crossbar_source import dense_kernel_cpp
-from .equations import row_major_order
+from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp
+from .equations import ensemble_order, row_major_order
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
                      volts_per_unit: float, order_forward: int, order_backward: int,
-                     standalone: bool, full_backward: bool = False) -> list:
+                     standalone: bool, full_backward: bool = False, chips: int = 1,
+                     chains: int = 1) -> list:
     """Attach the dense crossbar products; return extra objects to add to the network.
 
     Parameters
@@ -48,7 +49,15 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
         C++ functions (cpp_standalone) or numpy network operations (runtime).
     full_backward : bool
         Compute every entry of ``G^T vr`` (LCA reads the drive of inactive units).
+    chips, chains : int
+        An ensemble (:mod:`circuit_sim.design.ensemble`): ``chips`` row-major blocks of
+        conductances (:func:`~.equations.ensemble_order`), each read by its chip's ``chains``
+        copies; the products are then ``S G^T`` and ``VR G`` per chip, matrix-matrix products
+        (:func:`_add_ensemble_kernel`).
     """
+    if chips * chains > 1:
+        return _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit, order_forward,
+                                    order_backward, standalone, chips, chains)
     n, m = len(residual), len(latent)
     if not standalone:
         pre, post = row_major_order(n, m)
@@ -75,21 +84,67 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
                 b2.NetworkOperation(backward, clock=latent.clock, when="start", order=order_backward,
                                     name="crossbar_dense_backward")]
 
-    dev = b2.get_device()
-    names = {"g": dev.get_array_name(crossbar.variables["g"], access_data=False),
-             "pre": dev.get_array_name(crossbar.variables["_synaptic_pre"], access_data=False),
-             "post": dev.get_array_name(crossbar.variables["_synaptic_post"], access_data=False),
-             "s": dev.get_array_name(latent.variables["s"]),
-             "hp": dev.get_array_name(latent.variables["hp"]),
-             "i_d": dev.get_array_name(latent.variables["i_d"]),
-             "vr": dev.get_array_name(residual.variables["vr"]),
-             "i_s": dev.get_array_name(residual.variables["i_s"])}
-    code = dense_kernel_cpp(names, n, m, volts_per_unit, full_backward)
+    code = dense_kernel_cpp(_array_names(latent, residual, crossbar), n, m, volts_per_unit,
+                            full_backward)
+    _add_kernel_functions(residual, code, order_forward, order_backward)
+    return []
+
+
+def _add_kernel_functions(residual, code: str, order_forward: int, order_backward: int) -> None:
+    """The two C++ kernel functions, called once per step from the residual group's scalar
+    code; each function's code object gets the whole (static, per-file) kernel source."""
     for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
-        # each function's code object gets the whole (static, per-file) kernel source
         f.implementations.add_implementation("cpp", code, name=fname)
         residual.namespace[fname] = f
         residual.run_regularly(f"kernel_{fname[9:]} = {fname}(t)", when="start", order=order,
                                name=f"{fname}_kernel")
-    return []
+
+
+def _array_names(latent, residual, crossbar) -> dict:
+    dev = b2.get_device()
+    return {"g": dev.get_array_name(crossbar.variables["g"], access_data=False),
+            "pre": dev.get_array_name(crossbar.variables["_synaptic_pre"], access_data=False),
+            "post": dev.get_array_name(crossbar.variables["_synaptic_post"], access_data=False),
+            "s": dev.get_array_name(latent.variables["s"]),
+            "hp": dev.get_array_name(latent.variables["hp"]),
+            "i_d": dev.get_array_name(latent.variables["i_d"]),
+            "vr": dev.get_array_name(residual.variables["vr"]),
+            "i_s": dev.get_array_name(residual.variables["i_s"])}
+
+
+def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, order_forward: int,
+                         order_backward: int, standalone: bool, chips: int, chains: int) -> list:
+    """The products of an ensemble: per chip ``c``, ``I_s[c] = V_u S[c] G[c]^T`` (chains x N)
+    and ``I_d[c] = VR[c] G[c]`` (chains x M), with ``G[c]`` the chip's (N, M) conductances;
+    every entry of ``I_d`` is computed (the force masks it with ``h'``)."""
+    q = chips * chains
+    n, m = len(residual) // q, len(latent) // q
+    if standalone:
+        code = ensemble_kernel_cpp(_array_names(latent, residual, crossbar), n, m, chips,
+                                   chains, volts_per_unit)
+        _add_kernel_functions(residual, code, order_forward, order_backward)
+        return []
+    pre, post = ensemble_order(n, m, chips, chains)
+    if not (np.array_equal(crossbar.i[:], pre) and np.array_equal(crossbar.j[:], post)):
+        raise RuntimeError("ensemble crossbar: expected one row-major block of synapses per "
+                           "chip (equations.ensemble_order), got another order")
+    g = crossbar.variables["g"].get_value().reshape(chips, n, m)  # live views
+    gt = g.transpose(0, 2, 1)
+    s = latent.variables["s"].get_value().reshape(chips, chains, m)
+    i_d = latent.variables["i_d"].get_value().reshape(chips, chains, m)
+    vr = residual.variables["vr"].get_value().reshape(chips, chains, n)
+    i_s_flat = residual.variables["i_s"].get_value()
+    i_s = i_s_flat.reshape(chips, chains, n)
+
+    def forward():
+        np.matmul(s, gt, out=i_s)
+        np.multiply(i_s_flat, volts_per_unit, out=i_s_flat)
+
+    def backward():
+        np.matmul(vr, g, out=i_d)
+
+    return [b2.NetworkOperation(forward, clock=latent.clock, when="start", order=order_forward,
+                                name="crossbar_dense_forward"),
+            b2.NetworkOperation(backward, clock=latent.clock, when="start",
+                                order=order_backward, name="crossbar_dense_backward")]

@@ -60,6 +60,18 @@ def row_major_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.
     return k % n_components, k // n_components
 
 
+def ensemble_order(n_features: int, n_components: int, chips: int,
+                   chains: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synapses of an ensemble (:mod:`circuit_sim.design.ensemble`): one row-major block of
+    ``N x M`` per chip, connecting the chip's first chain (latent ``c K_c M + j``, residual
+    ``c K_c N + i``); synapse ``c N M + i M + j`` is element ``(c, i, j)`` of a row-major
+    ``(chips, N, M)`` array. With one chip and one chain this is :func:`row_major_order`."""
+    pre, post = row_major_order(n_features, n_components)
+    c = np.arange(chips)[:, None]
+    return ((c * chains * n_components + pre).ravel(),
+            (c * chains * n_features + post).ravel())
+
+
 def force_expression(prior: str, positive: bool, dynamics: str) -> str:
     """The dimensionless force on a unit, ``tau_u du/dt`` without noise."""
     if prior == "gaussian":
@@ -223,16 +235,18 @@ def residual_equations(dense: bool, run_time_stop: bool) -> str:
     return "\n".join(lines)
 
 
-def residual_code(finite_bandwidth: bool) -> str:
+def residual_code(finite_bandwidth: bool, copies: int = 1) -> str:
     """The input stage and the residual, once per step. Patch ``k`` (a row of the TimedArray
     ``patches``, indexed by ``k`` seconds) is presented until step ``switch_at(k)``; no
     global clock decides when, the schedule does. Switches are counted in integer steps so
     that a resumed run switches at exactly the same steps. With finite bandwidth the
-    residual takes an exact exponential step towards ``x - Phi s`` (held over the step)."""
+    residual takes an exact exponential step towards ``x - Phi s`` (held over the step).
+    ``copies > 1`` (an ensemble): residual node ``i`` is input ``i % n_feat`` of its copy."""
+    x = "patches(k_patch * second, i % n_feat)" if copies > 1 else "patches(k_patch * second, i)"
     if finite_bandwidth:
-        r_code = "vr = vr + alpha_r * (patches(k_patch * second, i) - i_s / G_w - vr)"
+        r_code = f"vr = vr + alpha_r * ({x} - i_s / G_w - vr)"
     else:
-        r_code = "vr = patches(k_patch * second, i) - i_s / G_w"
+        r_code = f"vr = {x} - i_s / G_w"
     return ("k_patch = k_patch + int(n_step >= n_next)\n"
             "n_next = switch_at(k_patch * second)\n"
             "n_step = n_step + 1\n" + r_code)

@@ -56,6 +56,13 @@ class CircuitNetwork:
     weight_conductance: float  # G_w, S
     volts_per_unit: float
     finite_bandwidth: bool = False
+    n_features: int = 0        # N of one copy
+    chips: int = 1             # an ensemble: chips x chains copies (design.ensemble)
+    chains: int = 1
+
+    @property
+    def copies(self) -> int:
+        return self.chips * self.chains
 
     def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray, n_step: int | None = None,
                      settle: bool = False) -> None:
@@ -66,8 +73,8 @@ class CircuitNetwork:
         on the first patch (``s = 0``). Call before a ``run``."""
         patches = np.atleast_2d(np.asarray(patches, dtype=float))
         switch_at = np.asarray(switch_at, dtype=float)
-        if patches.shape[1] != len(self.residual) or len(switch_at) != len(patches):
-            raise ConfigError("schedule", f"patches (K, {len(self.residual)}) and K switch times",
+        if patches.shape[1] != self.n_features or len(switch_at) != len(patches):
+            raise ConfigError("schedule", f"patches (K, {self.n_features}) and K switch times",
                               Shown(f"{patches.shape} and {switch_at.shape}"))
         far = np.where(np.isfinite(switch_at), switch_at, 1e300)
         ns = self.residual.namespace
@@ -79,17 +86,23 @@ class CircuitNetwork:
         if n_step is not None:
             self.residual.n_step = n_step
         if settle and self.finite_bandwidth:
-            self.residual.vr = patches[0] * self.volts_per_unit * b2.volt
+            self.residual.vr = np.tile(patches[0], self.copies) * self.volts_per_unit * b2.volt
 
     def dictionary(self) -> np.ndarray:
-        """The dictionary ``Phi`` (N, M) read back from the synaptic conductances."""
+        """The dictionary ``Phi`` (N, M) read back from the synaptic conductances; (chips,
+        N, M) for an ensemble of several chips."""
         return self.dictionary_from(np.asarray(self.crossbar.g_[:]))
 
     def dictionary_from(self, g: np.ndarray) -> np.ndarray:
-        """``Phi`` (N, M) from a vector of conductances in synapse order (S)."""
+        """``Phi`` (N, M) (several chips: (chips, N, M)) from a vector of conductances in
+        synapse order (S)."""
+        n, m = self.n_features, len(self.latent) // self.copies
+        if self.copies > 1:  # row-major blocks, one per chip (equations.ensemble_order)
+            phi = np.asarray(g, dtype=float).reshape(self.chips, n, m) / self.weight_conductance
+            return phi[0] if self.chips == 1 else phi
         i = np.asarray(self.crossbar.i[:])
         j = np.asarray(self.crossbar.j[:])
-        phi = np.zeros((len(self.residual), len(self.latent)))
+        phi = np.zeros((n, m))
         phi[j, i] = np.asarray(g) / self.weight_conductance
         return phi
 
@@ -171,25 +184,45 @@ def _shared_threshold(latent, ns, clock, m: int) -> list:
     return [thr, thr_sum]
 
 
-def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str) -> list:
-    """One group of one node drawing the common-mode noise once per step (Euler-Maruyama or
-    Leimkuhler-Matthews, like the units' own), linked into every unit as ``eta_c``."""
+def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str,
+                  copies: int = 1) -> list:
+    """One node per copy drawing the common-mode noise once per step (Euler-Maruyama or
+    Leimkuhler-Matthews, like the units' own), linked into every unit of its copy as
+    ``eta_c`` (``m``: units per copy)."""
     ns["amp_c"] = amplitude * b2.amp * b2.second**0.5
-    grp = b2.NeuronGroup(1, "eta : second**-0.5\nrprev : 1", clock=clock, name="common_noise")
+    grp = b2.NeuronGroup(copies, "eta : second**-0.5\nrprev : 1", clock=clock,
+                         name="common_noise")
     draw = "\n".join(eq.white_draw_code("", integrator))
     grp.rprev = "randn()"
     grp.run_regularly(draw, when="start", order=eq.ORDER_S, name="common_noise_draw")
-    latent.eta_c = b2.linked_var(grp, "eta", index=np.zeros(m, dtype=int))
+    latent.eta_c = b2.linked_var(grp, "eta", index=np.arange(m * copies) // m)
     return [grp]
 
 
+def _per_unit(design) -> dict:
+    """Per-unit arrays of every copy, (Q M,): relative C and G_m, white amplitude (A
+    s^0.5; None without white noise), threshold offsets (V), each copy from its chip."""
+    ens = design.ensemble
+    if ens is None or ens.copies == 1:
+        dev, noise = design.devices, design.noise
+        return {"c_rel": dev.c_rel, "gm_rel": dev.gm_rel, "amp": noise.white_amplitude,
+                "offset": dev.threshold_offset}
+    amp = (None if design.noise.white_amplitude is None else
+           ens.per_copy([np.broadcast_to(nd.white_amplitude, (design.n_components,))
+                         for nd in ens.noise]).ravel())
+    return {"c_rel": ens.per_copy([d.c_rel for d in ens.devices]).ravel(),
+            "gm_rel": ens.per_copy([d.gm_rel for d in ens.devices]).ravel(), "amp": amp,
+            "offset": ens.per_copy([d.threshold_offset for d in ens.devices]).ravel()}
+
+
 def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
-    model, c, dev, noise = design.model, design.circuit, design.devices, design.noise
-    m = model.n_components
+    model, c, noise = design.model, design.circuit, design.noise
+    m, q = model.n_components, design.copies
     n_white = 0 if noise.white_amplitude is None else 1
     poles = [len(taus) for taus, _ in noise.flicker]
+    unit = _per_unit(design)
     latent = b2.NeuronGroup(
-        m, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
+        m * q, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
                                design.dynamics, design.shared_u0,
                                saturation=design.config.transconductor is not None,
                                leak=c.output_conductance is not None,
@@ -198,16 +231,17 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     if noise.common_amplitude is not None:
-        extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator)
-    latent.Cj = c.capacitance * dev.c_rel * b2.farad
-    latent.Gmj = c.transconductance * dev.gm_rel * b2.siemens
+        extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator,
+                               q)
+    latent.Cj = c.capacitance * unit["c_rel"] * b2.farad
+    latent.Gmj = c.transconductance * unit["gm_rel"] * b2.siemens
     if n_white:
-        latent.amp_0 = noise.white_amplitude * b2.amp * b2.second**0.5
+        latent.amp_0 = unit["amp"] * b2.amp * b2.second**0.5
     if model.prior == "laplace":  # comparator offsets move the soft threshold
-        latent.u0 = np.maximum(model.u0 + dev.threshold_offset / c.volts_per_unit, 0.0)
+        latent.u0 = np.maximum(model.u0 + unit["offset"] / c.volts_per_unit, 0.0)
     else:
         latent.u0 = model.u0
-    latent.v = design.u_init * c.volts_per_unit * b2.volt
+    latent.v = np.tile(design.u_init, q) * c.volts_per_unit * b2.volt
     if c.rail_voltage is not None:  # the node saturates at the supply rails
         latent.run_regularly("v = clip(v, -v_rail, v_rail)", when="after_groups",
                              name="latent_rails")
@@ -228,13 +262,16 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
 
 def _residual(design, ns, clock) -> b2.NeuronGroup:
     c = design.circuit
-    residual = b2.NeuronGroup(design.n_features,
+    residual = b2.NeuronGroup(design.n_features * design.copies,
                               eq.residual_equations(design.crossbar == "dense",
                                                     design.backend == "standalone"),
                               namespace=dict(ns), clock=clock, name="residual")
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
-    residual.run_regularly(eq.residual_code(c.residual_time_constant is not None),
+    if design.copies > 1:
+        residual.namespace["n_feat"] = design.n_features
+    residual.run_regularly(eq.residual_code(c.residual_time_constant is not None,
+                                            design.copies),
                            when="start", order=eq.ORDER_R, name="residual_store_r")
     return residual
 
@@ -243,12 +280,20 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
     """Programmed conductances (per-synapse gain and offset, then the memory's resolution),
     the drift rates, and the re-quantisation after each step of the weights' equation."""
     dev, w, lc = design.devices, design.weights, design.learning
-    phi_prog = quantise(design.model.dictionary * dev.weight_gain + dev.weight_offset, w)
-    crossbar.g = phi_prog[post, pre] * g_w * b2.siemens
+    chips = design.ensemble.devices if design.copies > 1 else (dev,)
+    if len(chips) > 1:  # one row-major block per chip (equations.ensemble_order)
+        pre, post = eq.row_major_order(design.n_features, design.n_components)
+
+    def per_synapse(arrays) -> np.ndarray:
+        return np.concatenate([a[post, pre] for a in arrays])
+
+    phi = per_synapse([quantise(design.model.dictionary * d.weight_gain + d.weight_offset, w)
+                       for d in chips])
+    crossbar.g = phi * g_w * b2.siemens
     if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
         crossbar.wgain = dev.weight_gain[post, pre]
     if w is not None and w.drift_sigma > 0:
-        crossbar.drift = dev.drift_rate[post, pre] * b2.hertz
+        crossbar.drift = per_synapse([d.drift_rate for d in chips]) * b2.hertz
     if w is not None and w.bits is not None and (lc is not None or w.dynamic):
         ns["w_lsb"] = w.lsb * g_w * b2.siemens
         ns["n_levels"] = 2 ** (w.bits - 1) - 1
@@ -276,7 +321,10 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
         syn_clock = b2.Clock(dt=k_plast * design.dt * b2.second, name="plasticity_clock")
     crossbar = b2.Synapses(latent, residual, model=model, namespace=ns, clock=syn_clock,
                            method="euler", name="crossbar")
-    pre, post = eq.row_major_order(n, m) if dense else eq.diagonal_order(n, m)
+    if design.copies > 1:
+        pre, post = eq.ensemble_order(n, m, design.chips, design.chains)
+    else:
+        pre, post = eq.row_major_order(n, m) if dense else eq.diagonal_order(n, m)
     crossbar.connect(i=pre, j=post)
     _program_weights(design, crossbar, ns, post, pre, design.circuit.transconductance)
     extra = []
@@ -284,7 +332,8 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
         extra = add_dense_kernel(latent, residual, crossbar, design.circuit.volts_per_unit,
                                  eq.ORDER_SUM_S, eq.ORDER_SUM_D,
                                  standalone=design.backend == "standalone",
-                                 full_backward=design.dynamics == "lca")
+                                 full_backward=design.dynamics == "lca",
+                                 chips=design.chips, chains=design.chains)
     else:
         upd = crossbar.summed_updaters
         upd["i_s_post"].when, upd["i_s_post"].order = "start", eq.ORDER_SUM_S
@@ -327,7 +376,8 @@ def build_network(design) -> CircuitNetwork:
     net = _Network(latent, residual, crossbar, monitor, *extra, *extra_u0)
     c = design.circuit
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
-                          c.volts_per_unit, c.residual_time_constant is not None)
+                          c.volts_per_unit, c.residual_time_constant is not None,
+                          design.n_features, design.chips, design.chains)
     first = np.zeros(design.n_features) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ

@@ -53,10 +53,11 @@ from dataclasses import dataclass
 from noise import parse_quantity
 
 from ..errors import ConfigError
-from .fields import _note, check_keys, quantity, table
+from .fields import _note, check_keys, number, quantity, table
 
 _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
-                  "weight_offset_sigma", "A_VT", "A_beta", "width", "length")
+                  "weight_offset_sigma", "A_VT", "A_beta", "width", "length", "chips",
+                  "first_chip")
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
 _TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range")
 
@@ -125,6 +126,8 @@ class MismatchConfig:
     weight_gain_sigma: float = 0.0
     weight_offset_sigma: float = 0.0
     pelgrom: dict | None = None
+    chips: int = 1
+    first_chip: int = 0
 
     @classmethod
     def from_dict(cls, d: dict) -> "MismatchConfig":
@@ -163,7 +166,10 @@ class MismatchConfig:
             for k, v in derived.items():
                 if direct[k] is None:
                     direct[k] = v
-        return cls(**{k: (0.0 if v is None else v) for k, v in direct.items()}, pelgrom=pel)
+        chips = number(d, "chips", w, 1, low=1, integer=True)
+        first = number(d, "first_chip", w, 0, low=0, integer=True)
+        return cls(**{k: (0.0 if v is None else v) for k, v in direct.items()}, pelgrom=pel,
+                   chips=chips, first_chip=first)
 
     @property
     def any(self) -> bool:
@@ -175,6 +181,8 @@ class MismatchConfig:
                "threshold_offset_sigma": f"{self.threshold_offset_sigma!r} V",
                "weight_gain_sigma": self.weight_gain_sigma,
                "weight_offset_sigma": self.weight_offset_sigma}
+        if self.chips > 1 or self.first_chip > 0:
+            out.update(chips=self.chips, first_chip=self.first_chip)
         return out
 
 

@@ -343,6 +343,8 @@ class RunConfig:
     integrator: str = "euler"
     u_init: tuple | None = None
     crossbar: str = "auto"
+    #: independent chains of one chip simulated together in one network (an ensemble)
+    chains: int = 1
     #: guards, not part of the design (not written to the resolved config, they change no
     #: number a run computes): refuse a run expected to take longer than ``time_limit`` of
     #: wall time or more memory than the machine has, unless ``force`` (``--force``); a
@@ -357,13 +359,13 @@ class RunConfig:
         """``summed`` or ``dense``; ``auto`` is dense on standalone, summed on runtime backends."""
         if self.crossbar != "auto":
             return self.crossbar
-        return "dense" if self.backend == "standalone" else "summed"
+        return "dense" if self.backend == "standalone" or self.chains > 1 else "summed"
 
     @classmethod
     def from_dict(cls, d: dict) -> "RunConfig":
         w = "run"
         check_keys(d, ("duration", "dt", "record_every", "seed", "backend", "integrator",
-                        "u_init", "crossbar", "force", "time_limit", "checkpoint_every"), w)
+                        "u_init", "crossbar", "chains", "force", "time_limit", "checkpoint_every"), w)
         duration = quantity(d, "duration", "time", w)  # None: one pass over a stream
         dt = quantity(d, "dt", "time", w)
         rec = quantity(d, "record_every", "time", w)
@@ -371,6 +373,7 @@ class RunConfig:
         backend = choice(d, "backend", BACKENDS, w, "numpy")
         integrator = choice(d, "integrator", INTEGRATORS, w, "euler")
         crossbar = choice(d, "crossbar", CROSSBAR_MODES, w, "auto")
+        chains = number(d, "chains", w, 1, low=1, integer=True)
         u_init = d.get("u_init")
         if u_init is not None:
             try:
@@ -382,8 +385,8 @@ class RunConfig:
         force = flag(d, "force", w)
         time_limit = quantity(d, "time_limit", "time", w, "43200 s")
         checkpoint = quantity(d, "checkpoint_every", "time", w, "30 s")
-        return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar, force,
-                   time_limit, checkpoint)
+        return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar, chains,
+                   force, time_limit, checkpoint)
 
 
 @dataclass(frozen=True)

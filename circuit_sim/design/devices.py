@@ -57,10 +57,14 @@ _MIN_FACTOR = 0.05
 
 
 def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, seed: int,
-                 n_features: int, n_components: int) -> DeviceDraw:
+                 n_features: int, n_components: int, chip: int = 0) -> DeviceDraw:
     """Draw the chip's fixed variations from ``seed`` (ideal values where not configured):
     the ``devices`` and ``drift`` streams of :mod:`circuit_sim.seeds`, independent of the
     noise, so a chip is the same whatever else the run does.
+
+    ``chip``: the chip's index in a mismatch Monte Carlo (``mismatch.chips``); chip 0 draws
+    from the streams themselves, chip ``k > 0`` from their children ``k``, so chip ``k`` is the
+    same chip alone (``mismatch.first_chip = k``) or in a batch of any size.
 
     Returns
     -------
@@ -68,11 +72,12 @@ def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, 
     """
     n, m = n_features, n_components
     mm = mismatch or MismatchConfig()
-    rng = seeds.rng(seed, "devices")
+    index = (chip,) if chip > 0 else ()
+    rng = seeds.rng(seed, "devices", *index)
     z_gm, z_c, z_off = rng.standard_normal((3, m))
     z_gain, z_woff = rng.standard_normal((2, n, m))
     drift_sigma = 0.0 if weights is None else weights.drift_sigma
-    drift = drift_sigma * seeds.rng(seed, "drift").standard_normal((n, m))
+    drift = drift_sigma * seeds.rng(seed, "drift", *index).standard_normal((n, m))
     return DeviceDraw(
         gm_rel=np.maximum(1.0 + mm.gm_sigma * z_gm, _MIN_FACTOR),
         c_rel=np.maximum(1.0 + mm.c_sigma * z_c, _MIN_FACTOR),

@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from ..seeds import Seeds
 from .cost import check_network_size
 from .devices import DeviceDraw, draw_devices
+from .ensemble import Ensemble, check_ensemble, single
 from .noise import NoiseDesign, resolve_noise
 from .streams import Schedule, make_stream
 from .timestep import (INTEGRATOR_DESCRIPTIONS, TimeStep, check_flicker_poles, choose_dt,
@@ -54,6 +55,8 @@ class Design:
         This chip's fixed variations (all ones / zeros when ideal).
     schedule : Schedule or None
         When each patch of a stream arrives (None for a fixed input).
+    ensemble : Ensemble
+        The copies simulated together (chains and chips; one copy by default).
     """
 
     config: object
@@ -65,6 +68,20 @@ class Design:
     noise: NoiseDesign
     devices: DeviceDraw
     schedule: Schedule | None
+    ensemble: Ensemble | None = None
+
+    @property
+    def copies(self) -> int:
+        """Copies of the circuit in the network (``chips x chains``; 1 for a plain run)."""
+        return 1 if self.ensemble is None else self.ensemble.copies
+
+    @property
+    def chains(self) -> int:
+        return 1 if self.ensemble is None else self.ensemble.chains
+
+    @property
+    def chips(self) -> int:
+        return 1 if self.ensemble is None else self.ensemble.chips
 
     def caption(self) -> str:
         """The design in one line, for figure titles: ``C = 10 fF, G_m = 1 uS, V_u = 10 mV,
@@ -186,7 +203,8 @@ class Design:
         """What decides the generated code's layout (the standalone build cache's key)."""
         m, lc, w, mm = self.model, self.learning, self.weights, self.mismatch
         return "|".join(map(str, (
-            kind, m.n_features, m.n_components, m.prior, m.positive, self.integrator,
+            kind, m.n_features, m.n_components, self.chains, self.chips, m.prior, m.positive,
+            self.integrator,
             self.crossbar, [n.kind for n in self.config.noise],
             self.timestep.plasticity_stride > 1,
             mm is not None and mm.weight_gain_sigma > 0,
@@ -244,12 +262,12 @@ def _warn_time_scales(cfg, tau_u: float) -> None:
                           "inputs (tau_x << tau_Phi)", stacklevel=4)
 
 
-def _timestep(cfg, model, devices, tau_u: float, noise_sources, duration) -> TimeStep:
+def _timestep(cfg, model, chip_devices, tau_u: float, noise_sources, duration) -> TimeStep:
     tau = tau_u
     mm = cfg.mismatch
     if mm is not None and (mm.gm_sigma > 0 or mm.c_sigma > 0):
-        # the fastest unit, tau_j = C_j / G_m,j, bounds the step
-        tau = tau_u / float(np.max(devices.gm_rel / devices.c_rel))
+        # the fastest unit (of every chip), tau_j = C_j / G_m,j, bounds the step
+        tau = tau_u / max(float(np.max(d.gm_rel / d.c_rel)) for d in chip_devices)
     lam_max = models.lambda_max(model)
     dt, auto = choose_dt(cfg.run, tau, tau_u, lam_max,
                          model.lam if model.prior == "laplace" else None)
@@ -276,18 +294,29 @@ def resolve(cfg) -> Design:
     """
     seeds = Seeds(cfg.run.seed)
     check_network_size(cfg.model.n_features, cfg.model.n_components, cfg.run.force)
+    check_ensemble(cfg)
     model = _model(cfg, seeds)
-    devices = draw_devices(cfg.mismatch, cfg.weights, seeds.seed, model.n_features,
-                           model.n_components)
+    mm = cfg.mismatch
+    first, n_chips = (mm.first_chip, mm.chips) if mm is not None else (0, 1)
+    chip_devices = [draw_devices(mm, cfg.weights, seeds.seed, model.n_features,
+                                 model.n_components, chip=k)
+                    for k in range(first, first + n_chips)]
+    devices = chip_devices[0]
     c = cfg.circuit
     tau_u = c.capacitance / c.transconductance
     dynamics = cfg.learning.dynamics if cfg.learning is not None else "langevin"
-    noise_design = resolve_noise(cfg.noise, c, devices, active=dynamics == "langevin")
+    chip_noise = [resolve_noise(cfg.noise, c, d, active=dynamics == "langevin")
+                  for d in chip_devices]
+    noise_design = chip_noise[0]
+    ensemble = (single(devices, noise_design) if len(chip_devices) * cfg.run.chains == 1 else
+                Ensemble(cfg.run.chains, tuple(range(first, first + n_chips)),
+                         tuple(chip_devices), tuple(chip_noise)))
     schedule = None
     if cfg.input.kind != "fixed":
         i = cfg.input
         schedule = Schedule(i.n_patches, i.hold, i.presentation, seeds.seed)
     duration = cfg.run.duration if cfg.run.duration is not None else schedule.duration
-    timestep = _timestep(cfg, model, devices, tau_u, noise_design.sources, duration)
+    timestep = _timestep(cfg, model, chip_devices, tau_u, noise_design.sources, duration)
     _warn_time_scales(cfg, tau_u)
-    return Design(cfg, seeds, model, c, tau_u, timestep, noise_design, devices, schedule)
+    return Design(cfg, seeds, model, c, tau_u, timestep, noise_design, devices, schedule,
+                  ensemble)

@@ -70,6 +70,8 @@ def _run(design) -> dict:
           "backend": r.backend, "integrator": r.integrator, "crossbar": r.crossbar_mode}
     if r.u_init is not None:
         rd["u_init"] = list(r.u_init)
+    if r.chains > 1:
+        rd["chains"] = r.chains
     return rd
 
 

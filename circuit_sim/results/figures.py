@@ -27,7 +27,7 @@ def _reference_codes(res):
     if model.n_components <= 2:
         return "grid", models.grid_posterior(model, res.x)
     if model.n_components <= metrics.MALA_REFERENCE_MAX_M and len(res.t) > 20:
-        ref = metrics.mala_reference(res.kept(res.u), model, res.x, res.design.seeds.rng("mala"))
+        ref = metrics.mala_reference(res.pooled(res.u), model, res.x, res.design.seeds.rng("mala"))
         return "mala", ref["s"]
     return None, None
 
@@ -76,7 +76,7 @@ def _trace(ax, res, i):
     span = float(f"{max(TRACE_AUTOCORRELATION_TIMES * tau, 20 * res.tau_u):.1g}")
     t0 = res.t[res.burn_in] if len(res.t) > res.burn_in else res.t[0]
     sel = (res.t >= t0) & (res.t <= t0 + span)
-    ax.plot(res.t[sel] * 1e6, res.u[sel, i], lw=0.6)
+    ax.plot(res.t[sel] * 1e6, res.first_copy(res.u)[sel, i], lw=0.6)
     if res.model.prior == "laplace" and res.model.u0 > 0:
         for sign in (-1, 1):
             ax.axhline(sign * res.model.u0, color="r", lw=0.7, ls="--",
@@ -104,7 +104,7 @@ def plot_inference(res, path=None):
     m_all = res.model.n_components
     m = min(m_all, MAX_UNITS_SHOWN)
     fig, axes = plt.subplots(2, m, figsize=(4.2 * m, 7), squeeze=False)
-    s = res.kept(res.s)
+    s = res.pooled(res.s)
     kind, ref = _reference_codes(res)
     for i in range(m):
         _marginal(axes[0, i], s[:, i], i, kind, ref)

@@ -161,10 +161,19 @@ def write_metadata(f, res) -> None:
     mg = f.create_group("metrics")
     for k, v in res.metrics.items():
         mg.attrs[k] = v
+    if res.chip_metrics:
+        cg = f.create_group("chips")
+        cg.attrs["description"] = ("each chip's figures of merit (its chains pooled); the "
+                                   "metrics group holds their median and 10th/90th percentiles")
+        for k, v in res.chip_metrics.items():
+            _dataset(cg, k, v, {"energy_per_sample": "J", "autocorrelation_time": "s"}.get(k, "1"))
     write_design(f, res.design)
     a = f.attrs
     a["burn_in"], a["interrupted"] = res.burn_in, res.interrupted
     a["wall_time"], a["run_time"] = res.wall_time, res.run_time
+    d = res.design
+    if d.copies > 1:  # sample datasets are (samples, copies, M); copy q = chain q % chains
+        a["chains"], a["chips"], a["sample_axes"] = d.chains, d.chips, "samples, copy, unit"
 
 
 def write_inference(res, path) -> Path:

@@ -10,7 +10,7 @@ import numpy as np
 
 import models
 
-from . import hdf5, metrics
+from . import ensemble, hdf5, metrics
 from .metrics import BURN_IN_FRACTION, MALA_REFERENCE_MAX_M, MALA_REFERENCE_STEPS  # noqa: F401
 
 
@@ -78,6 +78,8 @@ class InferenceResult:
     u0_final: np.ndarray | None = None  # (M,) thresholds at the end (learned if configured)
     u0_trace: np.ndarray | None = None  # (K, M) recorded thresholds when they are learned
     metrics: dict = field(default_factory=dict)
+    #: an ensemble of several chips: each figure of results.ensemble.CHIP_SUMMARY per chip
+    chip_metrics: dict = field(default_factory=dict)
 
     @classmethod
     def from_run(cls, design, record: RunRecord, *, out=None) -> "InferenceResult":
@@ -109,7 +111,10 @@ class InferenceResult:
                 writer.dataset("s", s)
             res = cls(design, record.t, record.v, u, s, record.dictionary, record.wall_time,
                       record.run_time, record.interrupted, record.u0_final, record.u0_trace)
-            res.metrics = res.compute_metrics()
+            if design.copies > 1:
+                res.metrics, res.chip_metrics = ensemble.ensemble_metrics(res)
+            else:
+                res.metrics = res.compute_metrics()
         finally:
             if writer is not None:
                 writer.finish(res)  # closes the file; raises if a write failed
@@ -147,8 +152,14 @@ class InferenceResult:
 
     @property
     def devices(self) -> dict | None:
-        """This chip's drawn variations (when the config has [mismatch] or [weights])."""
-        return self.design.devices.as_dict() if self.design.records_devices else None
+        """This chip's drawn variations (when the config has [mismatch] or [weights]);
+        several chips: each array stacked over chips, (chips, ...)."""
+        if not self.design.records_devices:
+            return None
+        if self.design.chips > 1:
+            draws = [d.as_dict() for d in self.design.ensemble.devices]
+            return {k: np.stack([d[k] for d in draws]) for k in draws[0]}
+        return self.design.devices.as_dict()
 
     @property
     def tau_u(self) -> float:
@@ -167,16 +178,32 @@ class InferenceResult:
     def kept(self, arr: np.ndarray) -> np.ndarray:
         return arr[self.burn_in:]
 
+    def pooled(self, arr: np.ndarray, chip: int = 0) -> np.ndarray:
+        """Kept samples (n, M) of one chip: an ensemble's chains of that chip one after the
+        other (:func:`.ensemble.chains_pooled`); a plain run's kept samples."""
+        if arr.ndim == 2:
+            return self.kept(arr)
+        k = self.design.chains
+        return ensemble.chains_pooled(self.kept(arr)[:, chip * k:(chip + 1) * k])
+
+    def first_copy(self, arr: np.ndarray) -> np.ndarray:
+        """All samples (n, M) of the first copy (an ensemble's chain 0 of chip 0)."""
+        return arr if arr.ndim == 2 else arr[:, 0]
+
     def compute_metrics(self) -> dict:
-        """Autocorrelation time, ESS, power/energy, and the comparison with the exact posterior."""
+        """Autocorrelation time, ESS, power/energy, and the comparison with the exact posterior
+        (an ensemble: :func:`.ensemble.ensemble_metrics`)."""
+        if self.design.copies > 1:
+            return ensemble.ensemble_metrics(self)[0]
         return metrics.compute_metrics(self)
 
     def exact_comparison(self) -> dict:
-        return metrics.exact_comparison(self.kept(self.u), self.kept(self.s), self.design, self.x)
+        return metrics.exact_comparison(self.pooled(self.u), self.pooled(self.s), self.design,
+                                        self.x)
 
     def mala_comparison(self, n_chains: int = 8, n_steps: int = MALA_REFERENCE_STEPS) -> dict:
-        return metrics.mala_comparison(self.kept(self.u), self.kept(self.s), self.model, self.x,
-                                       self.design.seeds.rng("mala"), n_chains, n_steps)
+        return metrics.mala_comparison(self.pooled(self.u), self.pooled(self.s), self.model,
+                                       self.x, self.design.seeds.rng("mala"), n_chains, n_steps)
 
     def u_edges(self, grid, i: int, n_bins: int = 30) -> np.ndarray:
         return metrics.u_edges(grid, i, n_bins)

@@ -60,7 +60,15 @@ def _run_runtime(design, circ, reporter: Reporter) -> tuple[float, bool]:
 
 
 def _samples(circ, standalone: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """``(t, v, u0_trace)`` of the monitor, time-major, without copying a long recording."""
+    """``(t, v, u0_trace)`` of the monitor, time-major, without copying a long recording;
+    an ensemble's ``v`` as (samples, Q, M)."""
+    t, v, u0 = _monitor_arrays(circ, standalone)
+    if circ.copies > 1:
+        v = v.reshape(len(v), circ.copies, -1)
+    return t, v, u0
+
+
+def _monitor_arrays(circ, standalone: bool):
     learned_u0 = "u0" in circ.monitor.record_variables
     if standalone:  # the program's result files, mapped: no copy
         t = standalone_monitor_array(circ.monitor, "t")
@@ -74,6 +82,11 @@ def _samples(circ, standalone: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray
     u0 = (np.ascontiguousarray(np.asarray(circ.monitor.u0[:], dtype=float).T)
           if learned_u0 else None)
     return t, v, u0
+
+
+def _per_copy(values: np.ndarray, copies: int) -> np.ndarray:
+    """A latent variable (Q M,) as (M,) for one copy, (Q, M) for an ensemble (a copy)."""
+    return values.copy() if copies == 1 else values.reshape(copies, -1).copy()
 
 
 def run_inference(cfg, *, progress=None, build_dir: str | None = None,
@@ -91,8 +104,9 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         otherwise; :class:`~circuit_sim.run.progress.Reporter`); None for silence.
     build_dir : str, optional
         Standalone build directory (default: the cached project of this design's structure).
-    u_init : ndarray (M,), optional
-        Initial state overriding the design's.
+    u_init : ndarray (M,) or (Q, M), optional
+        Initial state overriding the design's (an ensemble of Q copies: one for all, or one
+        per copy).
     schedule : (patches (K, N), switch_at (K,) in steps), optional
         A stream of inputs instead of the config's fixed ``x``.
     out : path, optional
@@ -122,15 +136,17 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         if schedule is not None:
             circ.set_schedule(*schedule, n_step=0, settle=True)
         if u_init is not None:
-            circ.latent.v = (np.asarray(u_init, dtype=float) * design.circuit.volts_per_unit
-                             * b2.volt)
+            u_init = np.broadcast_to(np.asarray(u_init, dtype=float),
+                                     (design.copies, design.n_components)).ravel()
+            circ.latent.v = u_init * design.circuit.volts_per_unit * b2.volt
         if standalone:
             run_time, interrupted = _run_standalone(design, circ, directory, reporter)
         else:
             run_time, interrupted = _run_runtime(design, circ, reporter)
         t, v, u0_trace = _samples(circ, standalone)
         record = RunRecord(t=t, v=v, dictionary=circ.dictionary(),
-                           u0_final=np.asarray(circ.latent.u0[:], dtype=float).copy(),
+                           u0_final=_per_copy(np.asarray(circ.latent.u0[:], dtype=float),
+                                              design.copies),
                            u0_trace=u0_trace, wall_time=0.0, run_time=run_time,
                            interrupted=interrupted)
     record.wall_time = time.perf_counter() - t_wall

@@ -1,0 +1,88 @@
+"""Ensembles: many copies of one circuit simulated together in one network.
+
+A design with ``run.chains = K_c`` and ``mismatch.chips = K_p`` is ``Q = K_p K_c`` copies
+of its circuit. Copy ``q`` belongs to chip ``c = q // K_c`` (its own device draw, its own
+programmed conductances) and is that chip's chain ``q % K_c`` (its own noise). The chains of
+one chip share the chip's crossbar: its two products for all chains are one matrix-matrix
+product (SPEC section 7); the chips' products are a batch of those.
+
+Chip ``k`` (``k = first_chip, ..., first_chip + chips - 1``) draws its devices from the
+children ``k`` of the ``devices`` and ``drift`` streams (chip 0 from the streams
+themselves, :func:`~circuit_sim.design.devices.draw_devices`), so a chip is the same alone
+(``mismatch.first_chip = k``, ``chips = 1``) or in a batch. The noise of all copies comes from
+the network's one generator: a chip's noise differs between a batch and a run alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import ConfigError
+from .devices import DeviceDraw
+from .noise import NoiseDesign
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """The copies of a design (see the module docstring).
+
+    Attributes
+    ----------
+    chains : int
+        Chains per chip (``run.chains``).
+    chip_index : tuple of int
+        The chips' indices (``first_chip`` onwards).
+    devices : tuple of DeviceDraw
+        Each chip's draw (the design's own ``devices`` is the first).
+    noise : tuple of NoiseDesign
+        Each chip's noise design (the per-unit amplitudes follow the chip's ``G_m``).
+    """
+
+    chains: int
+    chip_index: tuple
+    devices: tuple
+    noise: tuple
+
+    @property
+    def chips(self) -> int:
+        return len(self.devices)
+
+    @property
+    def copies(self) -> int:
+        """``Q = chips x chains``."""
+        return self.chips * self.chains
+
+    def per_copy(self, values) -> np.ndarray:
+        """Stack one (M,) or (N, M) array per chip into one per copy, (Q, ...)."""
+        return np.repeat(np.stack([np.asarray(v, dtype=float) for v in values]),
+                         self.chains, axis=0)
+
+    def chip_of(self, copy: int) -> int:
+        return copy // self.chains
+
+
+def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
+    """The ensemble of one copy."""
+    return Ensemble(1, (0,), (devices,), (noise_design,))
+
+
+def check_ensemble(cfg) -> None:
+    """Refuse what an ensemble cannot simulate yet: learning, a stream input, and the
+    summed crossbar (the batched products are the dense kernel's)."""
+    chains = cfg.run.chains
+    chips = cfg.mismatch.chips if cfg.mismatch is not None else 1
+    if chains * chips == 1:
+        return
+    key, value = ("run.chains", chains) if chains > 1 else ("mismatch.chips", chips)
+    if cfg.learning is not None:
+        raise ConfigError(key, "1 with a [learning] section (ensembles of learning circuits "
+                          "are not built yet: run the chips as sweep points)", value)
+    if cfg.input.kind != "fixed":
+        raise ConfigError(key, "1 with a stream input (an ensemble samples the posterior of "
+                          "one fixed input x)", value)
+    if cfg.run.crossbar == "summed":
+        raise ConfigError("run.crossbar", "\"dense\" or \"auto\" for an ensemble "
+                          f"({key} = {value}: the copies' products are the dense kernel's)",
+                          "summed")

@@ -1,0 +1,107 @@
+"""Figures of merit of an ensemble run (``run.chains``, ``mismatch.chips``): the chains of
+a chip pooled, the chips' spread.
+
+Samples of an ensemble are (samples, Q, M), copy ``q`` being chain ``q % chains`` of chip
+``q // chains`` (:mod:`circuit_sim.design.ensemble`).
+
+* **Chains pooled.** Each chain's autocorrelation times are its own (the burn-in dropped
+  from every chain); the effective sample size of a unit is the sum over chains; ``R-hat``
+  (split chains, :func:`models.split_r_hat`) of every ``u_i`` (and, spike-and-slab, every
+  activity indicator) compares the chains; every posterior comparison, with its floor, reads
+  the chains one after the other (the K - 1 joins between chains shorten no correlation
+  that matters when each chain is much longer than its autocorrelation time).
+* **Chips.** Each chip's chains are pooled into that chip's figures of merit (the same as a
+  run of that chip alone); the summary has, for the posterior error, the activity bias and
+  the energy per effective sample, the median and the 10th and 90th percentiles across
+  chips (``<name>_median``, ``_p10``, ``_p90``), and the top-level ``posterior_error`` etc.
+  are the medians. The per-chip values are kept (``chip_metrics``) for the file and the
+  figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import models
+
+from . import metrics
+
+#: Figures of merit summarised across chips (median, 10th and 90th percentile).
+CHIP_SUMMARY = ("posterior_error", "activity", "activity_bias", "energy_per_sample",
+                "autocorrelation_time", "T_measured", "cov_error", "tv_s")
+
+
+def chains_pooled(arr: np.ndarray) -> np.ndarray:
+    """(n, K, M) -> (K n, M): the chains one after the other."""
+    return np.ascontiguousarray(np.swapaxes(arr, 0, 1)).reshape(-1, arr.shape[-1])
+
+
+def r_hat(u: np.ndarray, s: np.ndarray, model) -> float:
+    """The largest split ``R-hat`` over the units' ``u_i`` and (spike-and-slab) activity
+    indicators, from (n, K, M) samples (one chain: its two halves)."""
+    if len(u) < 4:
+        return float("nan")
+    values = [models.split_r_hat(u)]
+    if model.prior == "laplace" and model.u0 > 0:
+        values.append(models.split_r_hat((s != 0).astype(float)))
+    return float(np.nanmax(np.concatenate([np.atleast_1d(v) for v in values])))
+
+
+def pooled_metrics(u: np.ndarray, s: np.ndarray, design, record_interval: float) -> dict:
+    """Figures of merit of the chains of one chip, kept samples (n, K, M)."""
+    n, k, _ = u.shape
+    out = {"n_samples": int(n * k), "chains": int(k)}
+    if n < 20:
+        return out
+    taus = np.stack([metrics.unit_autocorrelation_times(u[:, c], s[:, c], design.model)
+                     for c in range(k)])                          # (K, M), samples
+    unit_ess = np.sum(n / taus, axis=0)                          # (M,)
+    ess = float(np.min(unit_ess))
+    tau_s = float(np.max(np.mean(taus, axis=0))) * record_interval
+    out.update(autocorrelation_time=tau_s, ess=ess, ess_per_second=ess / (n * record_interval),
+               r_hat=r_hat(u, s, design.model))
+    # power of one copy x its time per effective sample: the ensemble's K copies draw K times
+    # the power and give K times the effective samples, so the energy per sample is a copy's
+    out.update(metrics.power_metrics(design.circuit, design.n_components, tau_s))
+    out.update(metrics.exact_comparison(chains_pooled(u), chains_pooled(s), design, design.x,
+                                        unit_ess))
+    return out
+
+
+def _spread(values) -> dict:
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return {}
+    p10, med, p90 = np.percentile(v, [10, 50, 90])
+    return {"median": float(med), "p10": float(p10), "p90": float(p90)}
+
+
+def ensemble_metrics(res) -> tuple[dict, dict]:
+    """``(metrics, chip_metrics)`` of an ensemble result: the run's figures of merit (one
+    chip: its pooled chains; several: the medians and spreads across chips) and, with
+    several chips, each figure of :data:`CHIP_SUMMARY` per chip (arrays (chips,))."""
+    design = res.design
+    ts = design.timestep
+    mt = {"tau_u": design.tau_u, "T_eff": design.T_eff, "dt": ts.dt, "h": ts.dt / design.tau_u,
+          "lambda_max": ts.lambda_max, "copies": design.copies, "chains": design.chains,
+          "chips": design.chips}
+    u, s = res.kept(res.u), res.kept(res.s)
+    rec = ts.record_stride * ts.dt
+    k = design.chains
+    per_chip = [pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec)
+                for c in range(design.chips)]
+    if design.chips == 1:
+        mt.update(per_chip[0])
+        return mt, {}
+    chip_metrics = {key: np.array([p.get(key, np.nan) for p in per_chip], dtype=float)
+                    for key in CHIP_SUMMARY if any(key in p for p in per_chip)}
+    chip_metrics["chip"] = np.asarray(design.ensemble.chip_index, dtype=float)
+    mt["n_samples"] = per_chip[0]["n_samples"]
+    for key, values in chip_metrics.items():
+        if key == "chip":
+            continue
+        spread = _spread(values)
+        mt.update({f"{key}_{name}": v for name, v in spread.items()})
+        if "median" in spread:
+            mt[key] = spread["median"]
+    return mt, chip_metrics

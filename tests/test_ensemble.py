@@ -1,0 +1,171 @@
+"""Ensembles (issue 16): many chains and many chips of one circuit in one network.
+
+* T = 0: every copy of a batch (chips x chains, each with its own start) follows the run of
+  that copy alone to 1e-10, on the numpy and standalone backends (the batched crossbar
+  products, the per-chip device draws and conductances, the copies' inputs).
+* A chip's device draw is the same alone (``mismatch.first_chip = k``) or in a batch of 64.
+* Pooled chains pass the Gaussian exactness and spike-and-slab checks of
+  :mod:`tests.test_statistics` (and fail them with the noise off by sqrt(2)).
+* The chains are independent: the correlation of two chains' ``u_i`` is within
+  ``Z / sqrt(ESS)``.
+* Files: samples (samples, Q, M), a ``chips`` group; bad ensembles refused with the field named.
+"""
+
+from __future__ import annotations
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+
+import models
+from circuit_sim import Config, run_inference
+from circuit_sim.errors import ConfigError
+
+from ._configs import base_dict
+from ._physics import Z, break_noise
+from .test_statistics import _gaussian_2d, _slab, check_gaussian_exactness, check_slab
+
+SQRT2 = math.sqrt(2.0)
+MISMATCH = {"gm_sigma": 0.1, "c_sigma": 0.05, "threshold_offset_sigma": "2 mV",
+            "weight_gain_sigma": 0.1, "weight_offset_sigma": 0.05}
+DICT = [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7], [0.2, 0.0, 0.8, 0.6]]
+
+
+def _noiseless(backend: str, **mismatch) -> Config:
+    d = base_dict(model={"n_features": 3, "n_components": 4, "sigma": 0.5, "dictionary": DICT,
+                         "prior": "laplace", "lam": 1.0, "pi": 0.3},
+                  input={"x": [3.0, -2.0, 2.5]}, noise=[],
+                  run={"duration": "120 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
+                       "backend": backend, "crossbar": "dense"})
+    d["mismatch"] = {**MISMATCH, **mismatch}
+    return Config.from_dict(d)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "standalone"])
+def test_every_copy_follows_its_own_run_at_T0(backend):
+    chips, chains = 3, 2
+    batch = _noiseless(backend, chips=chips, first_chip=2).replace(**{"run.chains": chains})
+    starts = np.random.default_rng(5).normal(0.0, 2.0, (chips * chains, 4))
+    res = run_inference(batch, u_init=starts)
+    assert res.u.shape == (300, chips * chains, 4)
+    for q in range(chips * chains):
+        alone = run_inference(_noiseless(backend, first_chip=2 + q // chains),
+                              u_init=starts[q])
+        moved = np.max(np.abs(alone.u[-1] - alone.u[0]))
+        assert moved > 0.5, "the dynamics must be non-trivial"
+        np.testing.assert_allclose(res.u[:, q], alone.u, rtol=0, atol=1e-10,
+                                   err_msg=f"copy {q} (chip {2 + q // chains})")
+    # the chips differ (their draws are not the same chip's)
+    assert np.max(np.abs(res.u[-1, 0] - res.u[-1, chains])) > 1e-3
+
+
+def test_a_chips_draw_is_the_same_alone_or_in_a_batch():
+    batch = _noiseless("numpy", chips=64).design.ensemble
+    for k in (0, 1, 37, 63):
+        alone = _noiseless("numpy", first_chip=k).design.devices.as_dict()
+        for name, arr in batch.devices[k].as_dict().items():
+            np.testing.assert_array_equal(arr, alone[name], err_msg=f"chip {k}: {name}")
+    # and chips are different draws
+    assert not np.array_equal(batch.devices[1].gm_rel, batch.devices[2].gm_rel)
+    np.testing.assert_array_equal(batch.devices[0].gm_rel,
+                                  _noiseless("numpy").design.devices.gm_rel)
+
+
+def _chains(cfg: Config, chains: int) -> Config:
+    return cfg.replace(**{"run.chains": chains})
+
+
+def test_pooled_chains_gaussian_quick_numpy():
+    """16 chains of 25 tau_u each: the pooled covariance within the ESS noise of the Euler law
+    (the check of tests.test_statistics, now on the pooled chains); fails with sqrt(2)."""
+    def cfg():
+        return _chains(_gaussian_2d("numpy", n_tau=250.0, h=0.03), 16)
+
+    out = check_gaussian_exactness(cfg(), tolerance=None)
+    assert out["noise_rel"] < 0.1, out
+    with break_noise(SQRT2), pytest.raises(AssertionError, match=r"^(\|C_hat|relative Frob)"):
+        check_gaussian_exactness(cfg(), tolerance=None)
+
+
+def test_chains_are_independent_and_agree():
+    res = run_inference(_chains(_gaussian_2d("numpy", n_tau=400.0, h=0.03), 8))
+    u = res.kept(res.u)                                     # (n, 8, 2)
+    n = len(u)
+    tau = np.max(models.integrated_autocorrelation_time(u.reshape(n, -1)))
+    ess = n / tau
+    worst = 0.0
+    for a in range(8):
+        for b in range(a + 1, 8):
+            for i in range(2):
+                worst = max(worst, abs(np.corrcoef(u[:, a, i], u[:, b, i])[0, 1]))
+    # 56 pairs: the largest of 56 |N(0, 1/ESS)| is below Z / sqrt(ESS) with probability > 0.99
+    assert worst < Z / math.sqrt(ess), f"cross-chain correlation {worst:.3f}, ESS {ess:.0f}"
+    mt = res.metrics
+    assert mt["chains"] == 8 and mt["n_samples"] == 8 * n
+    assert abs(mt["r_hat"] - 1) < 0.05, mt["r_hat"]
+    # pooled ESS: about the sum of the chains' (each chain's own autocorrelation)
+    assert 0.5 * 8 * ess < mt["ess"] < 2.0 * 8 * ess
+    # R-hat sees chains that disagree: half the chains started far away, run for 3 tau_u
+    starts = np.zeros((8, 2))
+    starts[4:] = [6.0, -6.0]
+    res2 = run_inference(_chains(_gaussian_2d("numpy", n_tau=3.0, h=0.03), 8), u_init=starts)
+    assert np.max(models.split_r_hat(res2.u)) > 1.1
+
+
+@pytest.mark.slow
+def test_pooled_chains_gaussian_exactness_standalone():
+    out = check_gaussian_exactness(_chains(_gaussian_2d(n_tau=1000.0), 32))
+    assert out["noise_rel"] < 0.05 / Z, out
+    with break_noise(SQRT2), pytest.raises(AssertionError,
+                                           match=r"^(\|C_hat - C_h\|_F|mean of u|relative Frob)"):
+        check_gaussian_exactness(_chains(_gaussian_2d(n_tau=1000.0), 32))
+
+
+@pytest.mark.slow
+def test_pooled_chains_spike_and_slab_standalone():
+    from ._configs import DICT_2D, X_2D
+
+    model = {"n_features": 2, "n_components": 2, "prior": "laplace", "lam": 1.0, "pi": 0.3,
+             "sigma": 0.5, "dictionary": DICT_2D}
+    d = _slab(model, list(X_2D), n_tau=2000.0)
+    d["run"]["chains"] = 32
+    out = check_slab(d)
+    print(out)
+    with break_noise(SQRT2), pytest.raises(AssertionError, match=r"^(TV|P\(s)"):
+        check_slab(d)
+
+
+def test_ensemble_file_layout(tmp_path):
+    cfg = _noiseless("numpy", chips=3).replace(**{"run.chains": 2, "run.duration": "20 ns"})
+    out = tmp_path / "ens.h5"
+    res = run_inference(cfg, out=out)
+    with h5py.File(out, "r") as f:
+        assert f["u"].shape == (50, 6, 4) and f["v"].attrs["units"] == "V"
+        assert f.attrs["chains"] == 2 and f.attrs["chips"] == 3
+        assert f["dictionary"].shape == (3, 3, 4)
+        assert f["devices/gm_rel"].shape == (3, 4)
+        assert "chips" in f and f["chips/chip"][:].tolist() == [0, 1, 2]
+    assert res.u0_final.shape == (6, 4)
+    assert "posterior_error_median" in res.metrics or "activity_median" in res.metrics
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"run.chains": 0}, "run.chains"),
+    ({"run.chains": 2.5}, "run.chains"),
+    ({"mismatch.chips": -1}, "mismatch.chips"),
+    ({"run.chains": 4, "run.crossbar": "summed"}, "run.crossbar"),
+])
+def test_bad_ensembles_are_refused(change, field):
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        _noiseless("numpy").replace(**change)
+
+
+def test_ensemble_learning_is_refused_with_a_reason():
+    from circuit_sim import load_config
+    from .test_statistics import ROOT
+
+    cfg = load_config(ROOT / "experiments" / "configs" / "bars.toml")
+    with pytest.raises(ConfigError, match=r"run\.chains.*learning"):
+        cfg.replace(**{"run.chains": 4})
