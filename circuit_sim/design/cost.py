@@ -25,6 +25,9 @@ STEP_B, STEP_PLASTICITY = 0.28e-9, 0.3e-9
 #: seconds per step whatever the size (the runtime backends: Python per code object per step)
 STEP_A = {"standalone": 0.5e-6, "cython": 270e-6, "numpy": 180e-6}
 BACKEND_FACTOR = {"standalone": 1.0, "cython": 6.0, "numpy": 25.0}
+#: seconds per step per node (latent and residual) of every copy: the per-unit state update
+#: and noise draw (measured 12 ns standalone on 64 copies of slab_8's 14 nodes)
+STEP_NODE = {"standalone": 12e-9, "cython": 15e-9, "numpy": 40e-9}
 #: bytes per synapse of the crossbar in Brian2 (conductance, indices, bookkeeping) and the
 #: dictionary's copy; bytes per unit of the latent nodes' variables
 SYNAPSE_BYTES, UNIT_BYTES = 48, 400
@@ -35,10 +38,12 @@ LEARNING_CHUNK_BYTES = 256_000_000
 def step_seconds(design) -> float:
     """Estimated wall seconds per simulated step of ``design`` on its backend."""
     nm = design.n_features * design.n_components
-    t = STEP_B * nm
+    t = STEP_B * nm * design.copies  # an ensemble: every copy's products
     if design.learning is not None:
         t += STEP_PLASTICITY * nm / design.timestep.plasticity_stride
-    return STEP_A[design.backend] + t * BACKEND_FACTOR[design.backend]
+    nodes = 0.0 if design.copies == 1 else \
+        STEP_NODE[design.backend] * design.copies * (design.n_features + design.n_components)
+    return STEP_A[design.backend] + t * BACKEND_FACTOR[design.backend] + nodes
 
 
 def recording_bytes(design, n_steps: int | None = None) -> int:
@@ -46,12 +51,14 @@ def recording_bytes(design, n_steps: int | None = None) -> int:
     ``n_steps`` (default: the design's), held in memory while it runs."""
     n_steps = design.timestep.n_steps if n_steps is None else n_steps
     samples = n_steps // design.timestep.record_stride + 1
-    return samples * design.n_components * 8 * (2 if design.learn_u0 else 1)
+    return samples * design.n_components * design.copies * 8 * (2 if design.learn_u0 else 1)
 
 
-def network_bytes(n_features: int, n_components: int) -> int:
-    """Bytes of the network's state: the crossbar and dictionary, the units' variables."""
-    return SYNAPSE_BYTES * n_features * n_components + UNIT_BYTES * n_components
+def network_bytes(n_features: int, n_components: int, chips: int = 1, copies: int = 1) -> int:
+    """Bytes of the network's state: the crossbar and dictionary (one per chip), the units'
+    variables (one set per copy)."""
+    return (SYNAPSE_BYTES * n_features * n_components * chips
+            + UNIT_BYTES * (n_components + n_features) * copies)
 
 
 def available_memory() -> int:
@@ -92,7 +99,7 @@ def estimate(design, learning: bool = False) -> Estimate:
     """The cost of running ``design`` (inference; ``learning=True``: a learning run, whose
     samples are held one chunk at a time)."""
     n = design.timestep.n_steps
-    net = network_bytes(design.n_features, design.n_components)
+    net = network_bytes(design.n_features, design.n_components, design.chips, design.copies)
     rec = recording_bytes(design, n)
     if learning:
         held = min(rec, LEARNING_CHUNK_BYTES) if design.backend == "standalone" else \

@@ -13,8 +13,9 @@ Samples of an ensemble are (samples, Q, M), copy ``q`` being chain ``q % chains`
 * **Chips.** Each chip's chains are pooled into that chip's figures of merit (the same as a
   run of that chip alone); the summary has, for the posterior error, the activity bias and
   the energy per effective sample, the median and the 10th and 90th percentiles across
-  chips (``<name>_median``, ``_p10``, ``_p90``), and the top-level ``posterior_error`` etc.
-  are the medians. The per-chip values are kept (``chip_metrics``) for the file and the
+  chips (``<name>_median``, ``_p10``, ``_p90``); the chips share one MALA reference of the
+  intended posterior (where one is the judge); every figure in the run's metrics is the
+  median over chips. The per-chip values are kept (``chip_metrics``) for the file and the
   figure.
 """
 
@@ -26,9 +27,10 @@ import models
 
 from . import metrics
 
-#: Figures of merit summarised across chips (median, 10th and 90th percentile).
-CHIP_SUMMARY = ("posterior_error", "activity", "activity_bias", "energy_per_sample",
-                "autocorrelation_time", "T_measured", "cov_error", "tv_s")
+#: Figures of merit whose spread across chips is summarised (median, 10th and 90th
+#: percentile); every other figure common to the chips gets its median.
+CHIP_SPREAD = ("posterior_error", "activity", "activity_bias", "energy_per_sample",
+               "T_measured")
 
 
 def chains_pooled(arr: np.ndarray) -> np.ndarray:
@@ -47,8 +49,10 @@ def r_hat(u: np.ndarray, s: np.ndarray, model) -> float:
     return float(np.nanmax(np.concatenate([np.atleast_1d(v) for v in values])))
 
 
-def pooled_metrics(u: np.ndarray, s: np.ndarray, design, record_interval: float) -> dict:
-    """Figures of merit of the chains of one chip, kept samples (n, K, M)."""
+def pooled_metrics(u: np.ndarray, s: np.ndarray, design, record_interval: float,
+                   mala_ref: dict | None = None) -> dict:
+    """Figures of merit of the chains of one chip, kept samples (n, K, M) (``mala_ref``: the
+    MALA reference of the posterior, shared by the chips)."""
     n, k, _ = u.shape
     out = {"n_samples": int(n * k), "chains": int(k)}
     if n < 20:
@@ -64,7 +68,7 @@ def pooled_metrics(u: np.ndarray, s: np.ndarray, design, record_interval: float)
     # the power and give K times the effective samples, so the energy per sample is a copy's
     out.update(metrics.power_metrics(design.circuit, design.n_components, tau_s))
     out.update(metrics.exact_comparison(chains_pooled(u), chains_pooled(s), design, design.x,
-                                        unit_ess))
+                                        unit_ess, mala_ref))
     return out
 
 
@@ -88,20 +92,22 @@ def ensemble_metrics(res) -> tuple[dict, dict]:
     u, s = res.kept(res.u), res.kept(res.s)
     rec = ts.record_stride * ts.dt
     k = design.chains
-    per_chip = [pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec)
-                for c in range(design.chips)]
+    # every chip samples (or should) the same intended posterior: one MALA reference for all,
+    # started from states of every copy
+    ref = (metrics.mala_reference(chains_pooled(u), design.model, design.x,
+                                  design.seeds.rng("mala"))
+           if design.chips > 1 and len(u) >= 20 and metrics.uses_mala(design) else None)
+    per_chip = [pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec,
+                               ref) for c in range(design.chips)]
     if design.chips == 1:
         mt.update(per_chip[0])
         return mt, {}
-    chip_metrics = {key: np.array([p.get(key, np.nan) for p in per_chip], dtype=float)
-                    for key in CHIP_SUMMARY if any(key in p for p in per_chip)}
+    keys = [key for key in per_chip[0] if all(key in p for p in per_chip)]
+    chip_metrics = {key: np.array([p[key] for p in per_chip], dtype=float) for key in keys}
     chip_metrics["chip"] = np.asarray(design.ensemble.chip_index, dtype=float)
-    mt["n_samples"] = per_chip[0]["n_samples"]
-    for key, values in chip_metrics.items():
-        if key == "chip":
-            continue
-        spread = _spread(values)
-        mt.update({f"{key}_{name}": v for name, v in spread.items()})
-        if "median" in spread:
-            mt[key] = spread["median"]
+    for key in keys:
+        values = chip_metrics[key]
+        mt[key] = float(np.median(values)) if key not in ("n_samples", "chains") else per_chip[0][key]
+        if key in CHIP_SPREAD:
+            mt.update({f"{key}_{name}": v for name, v in _spread(values).items()})
     return mt, chip_metrics

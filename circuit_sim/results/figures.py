@@ -225,3 +225,48 @@ def plot_learning(data: dict, path) -> Path:
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+#: The panels of the chips figure: key of ``chip_metrics``, axis label, SI unit, scale.
+CHIP_PANELS = (("posterior_error", "posterior error", "", 1.0),
+               ("activity_bias", "activity bias  P(s != 0) / pi - 1", "", 1.0),
+               ("energy_per_sample", "energy per effective sample [fJ]", "J", 1e15))
+
+
+def plot_chips(res, path=None):
+    """Figure of a mismatch Monte Carlo (``mismatch.chips > 1``): each chip's posterior
+    error (with its own noise floor), activity bias and energy per effective sample against
+    the chip's index, the median and the 10th-90th percentile band across chips; the title
+    states the design, the mismatch figures and the number of chips. PNG if ``path``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cm, d = res.chip_metrics, res.design
+    panels = [p for p in CHIP_PANELS if p[0] in cm]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
+    chip = cm["chip"]
+    for ax, (key, label, _, scale) in zip(axes[0], panels):
+        v = cm[key] * scale
+        ax.plot(chip, v, "o", ms=3.5, label="one chip")
+        if key == "posterior_error" and "posterior_error_floor" in cm:
+            ax.plot(chip, cm["posterior_error_floor"], "_", color="0.4", ms=7,
+                    label="its noise floor (exact sampler)")
+        p10, med, p90 = np.percentile(v[np.isfinite(v)], [10, 50, 90]) if np.any(np.isfinite(v)) \
+            else (np.nan,) * 3
+        ax.axhspan(p10, p90, color="C1", alpha=0.15, label="10th-90th percentile")
+        ax.axhline(med, color="C1", lw=1.2, label=f"median {med:.3g}")
+        ax.set_xlabel("chip index (its device draw: mismatch.first_chip)")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=7)
+    mm = d.mismatch
+    sig = (f"sigma G_m {mm.gm_sigma:.3g}, C {mm.c_sigma:.3g}, offset "
+           f"{format_si(mm.threshold_offset_sigma, 'V')}, weight gain {mm.weight_gain_sigma:.3g}, "
+           f"weight offset {mm.weight_offset_sigma:.3g}") if mm is not None else "no mismatch"
+    fig.suptitle(f"{d.caption()}\n{d.chips} chips x {d.chains} chain(s), {res.model.n_features} "
+                 f"inputs x {res.model.n_components} latents; mismatch: {sig}", fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig

@@ -223,7 +223,9 @@ class InferenceResult:
         return hdf5.write_inference(self, path)
 
     def plot(self, path=None):
-        """Figure: marginals of ``s`` (exact where computable) and sample traces; PNG if ``path``."""
-        from .figures import plot_inference
+        """Figure: marginals of ``s`` (exact where computable) and sample traces (an
+        ensemble: chip 0's chains pooled, chain 0's trace); several chips: the spread across
+        chips (:func:`.figures.plot_chips`). PNG if ``path``."""
+        from .figures import plot_chips, plot_inference
 
-        return plot_inference(self, path)
+        return plot_chips(self, path) if self.chip_metrics else plot_inference(self, path)

@@ -151,8 +151,9 @@ def mala_reference(u: np.ndarray, model, x: np.ndarray, rng: np.random.Generator
 
 def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
                     rng: np.random.Generator, n_chains: int = 8,
-                    n_steps: int = MALA_REFERENCE_STEPS, ess=None) -> dict:
-    """Compare with a MALA reference (:func:`mala_reference`).
+                    n_steps: int = MALA_REFERENCE_STEPS, ess=None, ref: dict | None = None) -> dict:
+    """Compare with a MALA reference (:func:`mala_reference`; ``ref``: one already run on
+    the same posterior, e.g. shared by the chips of an ensemble).
 
     ``posterior_error`` is the largest marginal TV distance of a code ``s_i`` between
     circuit and reference (:func:`models.code_total_variation`); also the largest
@@ -160,7 +161,7 @@ def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
     noise floors at the two runs' effective sample sizes (``*_floor``,
     :func:`.quality.mala_floors`) when the circuit's per-unit ``ess`` (M,) is given.
     """
-    ref = mala_reference(u, model, x, rng, n_chains, n_steps)
+    ref = mala_reference(u, model, x, rng, n_chains, n_steps) if ref is None else ref
     ref_s = ref["s"]
     tv = [models.code_total_variation(s[:, i], ref_s[:, i]) for i in range(model.n_components)]
     sd = np.maximum(ref_s.std(0), 1e-12)
@@ -174,12 +175,20 @@ def mala_comparison(u: np.ndarray, s: np.ndarray, model, x: np.ndarray,
                if ess is not None else {})}
 
 
+def uses_mala(design) -> bool:
+    """Whether the design's posterior is judged against a MALA reference."""
+    m = design.model
+    return (m.prior != "gaussian" and m.n_components > 2 and design.learning is None
+            and not design.is_stream and m.n_components <= MALA_REFERENCE_MAX_M)
+
+
 def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray,
-                     unit_ess: np.ndarray | None = None) -> dict:
+                     unit_ess: np.ndarray | None = None, mala_ref: dict | None = None) -> dict:
     """The comparison with the exact posterior that the design admits (see the module
     docstring), plus the activity and its bias against the prior's ``pi``. With each
     unit's effective sample size ``unit_ess`` (M,), also the floors of :mod:`.quality`
-    (the Gaussian ones at the slowest unit's)."""
+    (the Gaussian ones at the slowest unit's). ``mala_ref``: a MALA reference already run
+    on this posterior (:func:`mala_reference`)."""
     model = design.model
     out = {}
     if len(u) < 20:
@@ -195,9 +204,9 @@ def exact_comparison(u: np.ndarray, s: np.ndarray, design, x: np.ndarray,
         if unit_ess is not None:
             out.update(quality.grid_floors(models.grid_posterior(model, x), u, s, unit_ess,
                                            u_edges, s_edges))
-    elif (design.learning is None and not design.is_stream
-          and model.n_components <= MALA_REFERENCE_MAX_M):
-        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala"), ess=unit_ess))
+    elif uses_mala(design):
+        out.update(mala_comparison(u, s, model, x, design.seeds.rng("mala"), ess=unit_ess,
+                                   ref=mala_ref))
     if model.prior == "laplace":
         out["activity"] = float(np.mean(s != 0))
         if model.pi is not None and model.pi > 0:

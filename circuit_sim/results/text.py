@@ -36,6 +36,7 @@ def inference_summary(res) -> str:
              f"{res.run_time:.2f} s of it simulating "
              f"(seed {design.seed}); {len(res.t)} samples, burn-in {res.burn_in}"
              + ("  [INTERRUPTED]" if res.interrupted else "")]
+    lines.extend(ensemble_lines(res))
     if "autocorrelation_time" in mt:
         lines.append(f"  autocorrelation time {format_si(mt['autocorrelation_time'], 's')} per "
                      f"effective sample (ESS {mt['ess']:.0f}; {mt['ess_per_second']:.4g} "
@@ -47,6 +48,31 @@ def inference_summary(res) -> str:
                         if "energy_per_sample" in mt else ""))
     lines.extend(quality_lines(res))
     return "\n".join(lines)
+
+
+def ensemble_lines(res) -> list[str]:
+    """What an ensemble is and how its figures are pooled (nothing for a plain run)."""
+    d, mt = res.design, res.metrics
+    if d.copies == 1:
+        return []
+    ens = d.ensemble
+    first, last = ens.chip_index[0], ens.chip_index[-1]
+    chips = f"chip {first}" if d.chips == 1 else f"{d.chips} chips ({first}-{last})"
+    lines = [f"  ensemble     : {chips} x {d.chains} chain(s) = {d.copies} copies in one network; "
+             + ("the chains pooled (ESS summed over chains"
+                + (f", split R-hat {mt['r_hat']:.4f}" if "r_hat" in mt else "") + ")"
+                + ("; every figure below is the median over chips" if d.chips > 1 else ""))]
+    if d.chips > 1:
+        for key, label, unit in (("posterior_error", "posterior error", ""),
+                                 ("activity_bias", "activity bias", ""),
+                                 ("energy_per_sample", "energy per sample", "J"),
+                                 ("T_measured", "temperature", "")):
+            if f"{key}_median" in mt:
+                f = (lambda v: format_si(v, unit)) if unit else (lambda v: f"{v:.4g}")
+                lines.append(f"    across chips: {label} median {f(mt[key + '_median'])} "
+                             f"(10th-90th percentile {f(mt[key + '_p10'])} to "
+                             f"{f(mt[key + '_p90'])})")
+    return lines
 
 
 #: The quality figures of an inference run: key, label, what it means (formatted with the
@@ -68,7 +94,7 @@ QUALITY = (
      "the same for the codes s_i, their atom at zero included"),
     ("tv_s_vs_mala", "TV(s) vs MALA",
      "largest total-variation distance of a code's marginal from a MALA reference "
-     "({mala_samples} samples, ESS {mala_ess:.0f}, acceptance {mala_acceptance:.2f})"),
+     "({mala_samples:.0f} samples, ESS {mala_ess:.0f}, acceptance {mala_acceptance:.2f})"),
     ("activity_error_vs_mala", "activity vs MALA",
      "largest |P(s_i != 0) circuit - P(s_i != 0) MALA| over the {M} units"),
     ("mean_error_vs_mala", "E[s] vs MALA",

@@ -1,0 +1,349 @@
+"""Ensembles (issue 16): the cost of a chain-step when K copies step together, effective
+samples per CPU-second of many chains, and a 64-chip mismatch Monte Carlo in one network.
+
+Usage::
+
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py            # every table (~10 min)
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py --only step,ess,chips,scale
+
+Tables (ratios are measured in this one run; lower is better for costs):
+
+* ``step``: microseconds per chain-step (one chain advanced one step) at (N, M) = (64, 128)
+  and (256, 512), spike-and-slab, no recording:
+
+  - ``standalone K=1``: the circuit's compiled loop, one chain (binary run time / steps);
+  - ``standalone K``: ``run.chains = K`` (binary run time / steps / K);
+  - ``numpy batched K``: the peer a user would write, the same arithmetic on K chains at
+    once with numpy (one BLAS thread): ``S = h(U); R = X - S Phi^T; D = R Phi; U += c h'(U)
+    D - h lam sign(U) + sqrt(2h) randn(K, M)``, timed around the loop.
+
+  Targets: at K = 32 to 64, (64, 128): <= 0.25x standalone K=1 and <= 0.3x numpy batched;
+  (256, 512): <= 0.5x standalone K=1.
+* ``ess``: minimum (over units' activity indicators) ESS per CPU-second on the 64x128
+  posterior of ``ess_per_second.py``: the circuit with ``run.chains = K`` (binary loop CPU
+  time), BlackJAX NUTS on one chain and NUTS vmapped over K chains (warm-up and compilation
+  excluded, as the circuit's compilation is). The chains' ESS add. Needs ``pip install -e
+  '.[bench]'``.
+* ``chips``: a 64-chip mismatch Monte Carlo on ``experiments/configs/slab_8_chips.toml``:
+  ``circuit-sim infer`` (one network) against ``circuit-sim sweep`` over
+  ``mismatch.first_chip = 0..63`` (the same 64 chips as 64 sweep points, 2 workers), end to
+  end, wall time, each with a fresh standalone build cache.
+* ``scale``: (1024, 2048) inference, K = 1, standalone: step cost and peak memory (RSS of
+  the program) against the numpy reference loop and against (weights + state + recording).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ----------------------------------------------------------------------------- step
+def _problem_dict(n: int, m: int, n_steps: int, dt: float, chains: int) -> dict:
+    from step_cost import base_dict
+
+    d = base_dict(n, m)
+    dur = n_steps * dt
+    d["run"] = {"duration": f"{dur!r} s", "dt": f"{dt!r} s", "record_every": f"{dur!r} s",
+                "seed": 1, "backend": "standalone", "chains": chains, "crossbar": "dense"}
+    return d
+
+
+def _binary_seconds(cfg, scratch: str) -> float:
+    """Run ``cfg`` (standalone) in ``scratch``; the compiled loop's own run time."""
+    from circuit_sim import run_inference
+    from step_cost import chdir
+
+    info = os.path.join(scratch, "output", "results", "last_run_info.txt")
+    if os.path.exists(info):
+        os.remove(info)
+    with chdir(scratch):
+        res = run_inference(cfg, build_dir=os.path.join(scratch, "output"))
+    if not np.all(np.isfinite(res.u)):
+        raise FloatingPointError("the circuit diverged")
+    with open(info) as f:
+        return float(f.read().split()[0])
+
+
+def standalone_chain_step(n: int, m: int, chains: int, target: float = 3.0) -> float:
+    """Seconds per chain-step of the compiled loop (median of three runs)."""
+    from circuit_sim import Config
+    from step_cost import Problem
+
+    p = Problem(n, m)
+    scratch = tempfile.mkdtemp(prefix="ensemble_bench_")
+    base = p.base
+
+    def cfg(n_steps):
+        d = _problem_dict(n, m, n_steps, p.dt, chains)
+        d["input"] = base["input"]
+        return Config.from_dict(d)
+
+    _binary_seconds(cfg(200), scratch)                 # build
+    pilot = 2000
+    per = _binary_seconds(cfg(pilot), scratch) / pilot
+    n_steps = int(np.clip(target / max(per, 1e-9), pilot, 5_000_000))
+    times = sorted(_binary_seconds(cfg(n_steps), scratch) / n_steps for _ in range(3))
+    return times[1] / chains
+
+
+def numpy_batched_chain_step(n: int, m: int, chains: int, target: float = 2.0) -> float:
+    """Seconds per chain-step of the batched numpy peer (best of three)."""
+    from step_cost import Problem
+
+    p = Problem(n, m)
+    mod = p.model
+    phi = np.ascontiguousarray(mod.dictionary)
+    x = p.x
+    u0, c, hl, sd = mod.u0, p.h / mod.sigma**2, p.h * mod.lam, np.sqrt(2.0 * p.h)
+
+    def loop(n_steps):
+        rng = np.random.default_rng(0)
+        u = np.zeros((chains, m))
+        t0 = time.process_time()
+        for _ in range(n_steps):
+            s = np.sign(u) * np.maximum(np.abs(u) - u0, 0.0)
+            r = x - s @ phi.T
+            d = r @ phi
+            u += c * (np.abs(u) > u0) * d - hl * np.sign(u) + sd * rng.standard_normal((chains, m))
+        el = time.process_time() - t0
+        if not np.all(np.isfinite(u)):
+            raise FloatingPointError("numpy peer diverged")
+        return el
+
+    per = loop(200) / 200
+    n_steps = int(np.clip(target / max(per, 1e-9), 500, 2_000_000))
+    return min(loop(n_steps) for _ in range(3)) / n_steps / chains
+
+
+def table_step(sizes, ks) -> list[str]:
+    out = [f"{'size':<9} {'K':>4} {'standalone K=1':>15} {'standalone K':>13} "
+           f"{'numpy batched K':>16} {'vs K=1':>7} {'vs numpy':>8}   [us per chain-step]"]
+    for n, m in sizes:
+        one = standalone_chain_step(n, m, 1)
+        log(f"  {n}x{m} standalone K=1: {1e6 * one:.3f} us/step")
+        for k in ks:
+            sk = standalone_chain_step(n, m, k)
+            nk = numpy_batched_chain_step(n, m, k)
+            log(f"  {n}x{m} K={k}: standalone {1e6 * sk:.3f}, numpy batched {1e6 * nk:.3f} "
+                "us per chain-step")
+            out.append(f"{n}x{m:<6} {k:>4} {1e6 * one:15.3f} {1e6 * sk:13.3f} {1e6 * nk:16.3f} "
+                       f"{sk / one:7.3f} {sk / nk:8.3f}")
+    return out
+
+
+# ----------------------------------------------------------------------------- ess
+def circuit_chains_rate(k: int, n_steps: int) -> tuple[float, float, float]:
+    """(min-ESS summed over chains, binary CPU seconds, ratio of ESS to K x min ESS of one)."""
+    import ess_per_second as eps
+    from circuit_sim import run_inference
+
+    p = eps.make_problem()
+    cfg, _, _ = eps.circuit_config(p, "leimkuhler_matthews", n_steps, 0.25, None)
+    cfg = cfg.replace(**{"run.chains": k})
+    res = run_inference(cfg)
+    active = res.kept(res.s) != 0                   # (n, K, M)
+    ess = np.zeros(active.shape[2])
+    for c in range(k):
+        st = eps.indicator_stats(active[:, c])
+        ess += np.nan_to_num(st["ess"], nan=0.0)
+    live = ess[ess > 0]
+    return float(np.min(live)), float(res.run_time), float(np.mean(active))
+
+
+def nuts_rate(k: int, n_samples: int, seed: int = 7) -> tuple[float, float]:
+    """(min-ESS summed over k chains, CPU seconds of sampling) for BlackJAX NUTS, one chain
+    (k = 1) or vmapped over k chains, warm-up adapted on one chain and shared."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    import blackjax
+    import jax.numpy as jnp
+
+    import ess_per_second as eps
+
+    p = eps.make_problem()
+    phi, x = jnp.asarray(p.phi), jnp.asarray(p.x)
+    u0, lam, two_s2 = p.u0, eps.LAM, 2.0 * eps.SIGMA ** 2
+
+    def logdensity(u):
+        s = jnp.sign(u) * jnp.maximum(jnp.abs(u) - u0, 0.0)
+        r = x - phi @ s
+        return -(r @ r) / two_s2 - lam * jnp.sum(jnp.abs(u))
+
+    key = jax.random.key(seed)
+    k_warm, k_run = jax.random.split(key)
+    start = jnp.asarray(np.random.default_rng(seed).standard_normal(eps.M) * 0.01)
+    (state, params), _ = blackjax.window_adaptation(blackjax.nuts, logdensity).run(
+        k_warm, start, num_steps=1000)
+    kernel = blackjax.nuts(logdensity, **params)
+
+    def one_chain(kk, st):
+        def body(s, kkk):
+            s, _ = kernel.step(kkk, s)
+            return s, s.position
+        return jax.lax.scan(body, st, jax.random.split(kk, n_samples))[1]
+
+    keys = jax.random.split(k_run, k)
+    states = jax.vmap(lambda _: state)(jnp.arange(k))
+    fn = jax.jit(jax.vmap(one_chain))
+    compiled = fn.lower(keys, states).compile()
+    cpus = []
+    for _ in range(2):
+        c0 = time.process_time()
+        pos = compiled(keys, states)
+        jax.block_until_ready(pos)
+        cpus.append(time.process_time() - c0)
+    active = np.abs(np.asarray(pos)) > u0              # (k, n, M)
+    ess = np.zeros(eps.M)
+    for c in range(k):
+        st = eps.indicator_stats(active[c])
+        ess += np.nan_to_num(st["ess"], nan=0.0)
+    return float(np.min(ess[ess > 0])), min(cpus)
+
+
+def table_ess(k: int) -> list[str]:
+    rows = []
+    ess, cpu, act = circuit_chains_rate(k, 1_500_000 // k * 4)
+    rows.append((f"circuit LM, run.chains = {k} [binary loop]", ess, cpu))
+    log(f"  circuit {k} chains: min-ESS {ess:.0f} in {cpu:.2f} s (activity {act:.3f})")
+    try:
+        e1, c1 = nuts_rate(1, 15000)
+        rows.append(("NUTS (BlackJAX), 1 chain", e1, c1))
+        ek, ck = nuts_rate(k, max(1000, 15000 // k * 2))
+        rows.append((f"NUTS (BlackJAX), vmap over {k} chains", ek, ck))
+    except ImportError as exc:
+        log(f"  NUTS skipped: {exc} (pip install -e '.[bench]')")
+    out = [f"{'sampler':<44} {'min-ESS':>8} {'CPU s':>8} {'ESS/CPU-s':>10} {'circuit / this':>15}"]
+    base = rows[0][1] / rows[0][2]
+    for name, e, c in rows:
+        out.append(f"{name:<44} {e:8.0f} {c:8.2f} {e / c:10.1f} {base / (e / c):15.2f}")
+    return out
+
+
+# ----------------------------------------------------------------------------- chips
+SWEEP = """base = "{base}"
+description = "the 64 chips of slab_8_chips.toml as 64 sweep points"
+[grid]
+"mismatch.chips" = [1]
+"mismatch.first_chip" = [{chips}]
+"""
+
+
+def _timed(cmd: list[str], env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def table_chips(n_chips: int = 64, workers: int = 2) -> list[str]:
+    cfg = ROOT / "experiments" / "configs" / "slab_8_chips.toml"
+    tmp = Path(tempfile.mkdtemp(prefix="chips_bench_"))
+    exe = [sys.executable, "-m", "circuit_sim.cli"]
+    env = dict(os.environ, CIRCUIT_SIM_CACHE=str(tmp / "cache_batch"))
+    t_batch = _timed(exe + ["infer", str(cfg), "--quiet", "--set", f"mismatch.chips={n_chips}",
+                            "--out", str(tmp / "batch.h5")], env)
+    log(f"  one network of {n_chips} chips: {t_batch:.1f} s wall")
+    sweep = tmp / "chips_sweep.toml"
+    sweep.write_text(SWEEP.format(base=cfg, chips=", ".join(map(str, range(n_chips)))))
+    env = dict(os.environ, CIRCUIT_SIM_CACHE=str(tmp / "cache_sweep"))
+    t_sweep = _timed(exe + ["sweep", str(sweep), "--out", str(tmp / "sweep"), "--workers",
+                            str(workers), "--quiet"], env)
+    log(f"  {n_chips} sweep points ({workers} workers): {t_sweep:.1f} s wall")
+    return [f"{n_chips}-chip mismatch Monte Carlo, slab_8 (6x8), end to end, wall, fresh caches:",
+            f"  one network (mismatch.chips = {n_chips})       {t_batch:8.1f} s",
+            f"  {n_chips} sweep points ({workers} workers)          {t_sweep:8.1f} s",
+            f"  speed-up                                  {t_sweep / t_batch:8.2f}x"]
+
+
+# ----------------------------------------------------------------------------- scale
+def _scale_config(n: int, m: int, n_steps: int, record: int):
+    from circuit_sim import Config
+    from step_cost import Problem
+
+    p = Problem(n, m)
+    d = _problem_dict(n, m, n_steps, p.dt, 1)
+    d["input"] = p.base["input"]
+    d["run"]["record_every"] = f"{record * p.dt!r} s"
+    return Config.from_dict(d), p
+
+
+def scale_child(scratch: str, n: int, m: int, n_steps: int, record: int) -> None:
+    """In a fresh process: run the (already built) program; print its seconds per step, the
+    program's peak RSS and this process's (bytes)."""
+    cfg, _ = _scale_config(n, m, n_steps, record)
+    t = _binary_seconds(cfg, scratch) / n_steps
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(f"{t!r} {child} {own}")
+
+
+def table_scale(n: int = 1024, m: int = 2048, n_steps: int = 2000, record: int = 10) -> list[str]:
+    from step_cost import numpy_reference
+
+    cfg, p = _scale_config(n, m, 200, record)
+    scratch = tempfile.mkdtemp(prefix="scale_bench_")
+    _binary_seconds(cfg, scratch)                       # build (compilers are children too)
+    out = subprocess.run([sys.executable, __file__, "--scale-child", scratch, str(n), str(m),
+                          str(n_steps), str(record)], check=True, capture_output=True,
+                         text=True).stdout.split()
+    t, child, own = float(out[-3]), int(out[-2]), int(out[-1])
+    ref = numpy_reference(p, 300, "off") / 300
+    weights, state = 8 * n * m, 8 * 12 * (n + m)
+    rec = 8 * m * (n_steps // record + 1)
+    need = weights + state + rec
+    return [f"({n}, {m}) inference, standalone, K = 1, {n_steps} steps, recording every "
+            f"{record} steps:",
+            f"  step {1e3 * t:.3f} ms; numpy reference loop {1e3 * ref:.3f} ms: {t / ref:.3f}x",
+            f"  peak RSS: the compiled program {child / 1e6:.1f} MB, the Python process "
+            f"{own / 1e6:.1f} MB; weights {weights / 1e6:.1f} MB + state {state / 1e6:.2f} MB + "
+            f"recording {rec / 1e6:.2f} MB = {need / 1e6:.1f} MB: program {child / need:.2f}x"]
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--scale-child"]:
+        scale_child(argv[1], *map(int, argv[2:6]))
+        return 0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", default="step,ess,chips,scale")
+    ap.add_argument("--ks", default="32,64", help="ensemble sizes of the step table")
+    args = ap.parse_args(argv)
+    import brian2 as b2
+
+    b2.BrianLogger.log_level_error()
+    only = set(args.only.split(","))
+    t0 = time.perf_counter()
+    ks = [int(k) for k in args.ks.split(",")]
+    if "step" in only:
+        print("\n".join(table_step([(64, 128), (256, 512)], ks)), flush=True)
+    if "ess" in only:
+        print("\n".join(table_ess(max(ks))), flush=True)
+    if "chips" in only:
+        print("\n".join(table_chips()), flush=True)
+    if "scale" in only:
+        print("\n".join(table_scale()), flush=True)
+    print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
