@@ -24,14 +24,14 @@ import numpy as np
 
 import brian2 as b2
 
-from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp
+from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp, noise_kernel_cpp
 from .equations import ensemble_order, row_major_order
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
                      volts_per_unit: float, order_forward: int, order_backward: int,
                      standalone: bool, full_backward: bool = False, chips: int = 1,
-                     chains: int = 1) -> list:
+                     chains: int = 1, dynamic_weights: bool = True) -> list:
     """Attach the dense crossbar products; return extra objects to add to the network.
 
     Parameters
@@ -54,10 +54,13 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
         conductances (:func:`~.equations.ensemble_order`), each read by its chip's ``chains``
         copies; the products are then ``S G^T`` and ``VR G`` per chip, matrix-matrix products
         (:func:`_add_ensemble_kernel`).
+    dynamic_weights : bool
+        The conductances change during the run (an ensemble's C++ kernel then re-reads them
+        every step; otherwise once).
     """
     if chips * chains > 1:
         return _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit, order_forward,
-                                    order_backward, standalone, chips, chains)
+                                    order_backward, standalone, chips, chains, dynamic_weights)
     n, m = len(residual), len(latent)
     if not standalone:
         pre, post = row_major_order(n, m)
@@ -95,7 +98,8 @@ def _add_kernel_functions(residual, code: str, order_forward: int, order_backwar
     code; each function's code object gets the whole (static, per-file) kernel source."""
     for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
-        f.implementations.add_implementation("cpp", code, name=fname)
+        f.implementations.add_implementation("cpp", code, name=fname,
+                                             compiler_kwds={"headers": ["<cstdint>"]})
         residual.namespace[fname] = f
         residual.run_regularly(f"kernel_{fname[9:]} = {fname}(t)", when="start", order=order,
                                name=f"{fname}_kernel")
@@ -114,7 +118,8 @@ def _array_names(latent, residual, crossbar) -> dict:
 
 
 def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, order_forward: int,
-                         order_backward: int, standalone: bool, chips: int, chains: int) -> list:
+                         order_backward: int, standalone: bool, chips: int, chains: int,
+                         dynamic_weights: bool = True) -> list:
     """The products of an ensemble: per chip ``c``, ``I_s[c] = V_u S[c] G[c]^T`` (chains x N)
     and ``I_d[c] = VR[c] G[c]`` (chains x M), with ``G[c]`` the chip's (N, M) conductances;
     every entry of ``I_d`` is computed (the force masks it with ``h'``)."""
@@ -122,7 +127,7 @@ def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, orde
     n, m = len(residual) // q, len(latent) // q
     if standalone:
         code = ensemble_kernel_cpp(_array_names(latent, residual, crossbar), n, m, chips,
-                                   chains, volts_per_unit)
+                                   chains, volts_per_unit, dynamic_weights)
         _add_kernel_functions(residual, code, order_forward, order_backward)
         return []
     pre, post = ensemble_order(n, m, chips, chains)
@@ -148,3 +153,22 @@ def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, orde
                                 name="crossbar_dense_forward"),
             b2.NetworkOperation(backward, clock=latent.clock, when="start",
                                 order=order_backward, name="crossbar_dense_backward")]
+
+
+def add_noise_kernel(latent, residual, integrator: str, order: int) -> None:
+    """Draw every latent node's white noise (``eta_0``, and ``rprev_0`` for
+    Leimkuhler-Matthews) in one C++ call per step (standalone ensembles; see
+    :func:`.crossbar_source.noise_kernel_cpp`), seeded at run time from the residual
+    group's shared ``noise_seed`` (a ``run_args`` value: the seed changes no generated code).
+    Scheduled at ``order`` of the ``start`` slot, before the state update reads ``eta_0``."""
+    dev = b2.get_device()
+    names = {"eta": dev.get_array_name(latent.variables["eta_0"]),
+             "rprev": dev.get_array_name(latent.variables["rprev_0"])}
+    code = noise_kernel_cpp(names, len(latent), integrator)
+    f = b2.Function(pyfunc=None, arg_units=[b2.second, b2.second, 1], return_unit=1,
+                    stateless=False)
+    f.implementations.add_implementation("cpp", code, name="circuit_white_noise",
+                                         compiler_kwds={"headers": ["<cstdint>", "<cmath>"]})
+    residual.namespace["circuit_white_noise"] = f
+    residual.run_regularly("kernel_noise = circuit_white_noise(t, dt, noise_seed)",
+                           when="start", order=order, name="latent_white_noise")

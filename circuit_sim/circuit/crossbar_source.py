@@ -114,8 +114,15 @@ _ENSEMBLE_TEMPLATE = """
 // circuit-sim ensemble crossbar: {chips} chip(s) x {chains} chain(s), N = {n}, M = {m}.
 // g holds one row-major N x M block per chip; chain k of chip c is copy q = c * {chains} + k,
 // whose s, hp, i_d are entries q * M .. q * M + M - 1 and vr, i_s entries q * N ...
+// Both products read G^T (M x N per chip, kept here): a column of G is then contiguous, so
+// I_s = sum over the active units j of s_j G[:, j] (one AXPY of length N per active unit) and
+// I_d[j] = G[:, j] . vr (one dot product per unit with h'(u_j) != 0), every copy against the
+// same G^T of its chip (read from cache by all its chains). G^T is rebuilt every step when the
+// weights change ({dynamic}), once otherwise. Each of the two functions is compiled into its
+// own code object, each with its own (static) copy of G^T.
 static bool _crossbar_order_checked = false;
-static int _crossbar_union[{m}];
+static bool _crossbar_transposed = false;
+static double _crossbar_gt[{total}];
 
 static void _crossbar_check_order()
 {{
@@ -141,90 +148,71 @@ static void _crossbar_check_order()
     _crossbar_order_checked = true;
 }}
 
-// I_s[q, i] = V_u sum_j G[c, i, j] s[q, j], four chains at a time (each row of G read once
-// per four chains); over the columns active in any of the four when they are few.
+static void _crossbar_transpose()
+{{
+    if (_crossbar_transposed && !{dynamic}) return;
+    const double* __restrict g = &brian::{g}[0];
+    for (int c = 0; c < {chips}; c++)
+        for (int i = 0; i < {n}; i++)
+            for (int j = 0; j < {m}; j++)
+                _crossbar_gt[(long)c * {nm}L + (long)j * {n} + i] = g[(long)c * {nm}L + (long)i * {m} + j];
+    _crossbar_transposed = true;
+}}
+
+// I_s[q, :] = V_u sum_j s[q, j] G[c, :, j] over the active units of copy q, one AXPY each
+// into the output (the active units listed without branches: which units are active changes
+// every step, and a branch per unit mispredicts about as often)
 static double crossbar_forward(double)
 {{
     _crossbar_check_order();
-    const double* __restrict g = &brian::{g}[0];
+    _crossbar_transpose();
     const double* __restrict s = brian::{s};
     double* __restrict out = brian::{i_s};
-    for (int c = 0; c < {chips}; c++) {{
-        const double* __restrict G = g + (long)c * {nm}L;
-        for (int k0 = 0; k0 < {chains}; k0 += 4) {{
-            const int nb = {chains} - k0 < 4 ? {chains} - k0 : 4;
-            const long q0 = (long)c * {chains} + k0;
-            const double* s0 = s + q0 * {m};
-            const double* s1 = s0 + (nb > 1 ? {m} : 0);
-            const double* s2 = s0 + (nb > 2 ? 2 * {m} : 0);
-            const double* s3 = s0 + (nb > 3 ? 3 * {m} : 0);
-            int n_union = 0;
-            for (int j = 0; j < {m}; j++)
-                if (s0[j] != 0.0 || s1[j] != 0.0 || s2[j] != 0.0 || s3[j] != 0.0)
-                    _crossbar_union[n_union++] = j;
-            double acc[4][{n}];
-            if (2 * n_union > {m}) {{
-                for (int i = 0; i < {n}; i++) {{
-                    const double* __restrict row = G + (long)i * {m};
-                    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-                    for (int j = 0; j < {m}; j++) {{
-                        const double w = row[j];
-                        a0 += w * s0[j]; a1 += w * s1[j]; a2 += w * s2[j]; a3 += w * s3[j];
-                    }}
-                    acc[0][i] = a0; acc[1][i] = a1; acc[2][i] = a2; acc[3][i] = a3;
-                }}
-            }} else {{
-                for (int i = 0; i < {n}; i++) {{
-                    const double* __restrict row = G + (long)i * {m};
-                    double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
-                    for (int a = 0; a < n_union; a++) {{
-                        const int j = _crossbar_union[a];
-                        const double w = row[j];
-                        a0 += w * s0[j]; a1 += w * s1[j]; a2 += w * s2[j]; a3 += w * s3[j];
-                    }}
-                    acc[0][i] = a0; acc[1][i] = a1; acc[2][i] = a2; acc[3][i] = a3;
-                }}
-            }}
-            for (int b = 0; b < nb; b++) {{
-                double* __restrict o = out + (q0 + b) * {n};
-                for (int i = 0; i < {n}; i++) o[i] = {v_u} * acc[b][i];
-            }}
+    int act[{m}];
+    for (long q = 0; q < {copies}L; q++) {{
+        const double* __restrict gt = _crossbar_gt + (q / {chains}) * {nm}L;
+        const double* __restrict sq = s + q * {m};
+        int na = 0;
+        for (int j = 0; j < {m}; j++) {{
+            act[na] = j;
+            na += (sq[j] != 0.0);
+        }}
+        double* __restrict o = out + q * {n};
+        for (int i = 0; i < {n}; i++) o[i] = 0.0;
+        for (int a = 0; a < na; a++) {{
+            const double sj = {v_u} * sq[act[a]];
+            const double* __restrict col = gt + (long)act[a] * {n};
+            for (int i = 0; i < {n}; i++) o[i] += sj * col[i];
         }}
     }}
     return 0.0;
 }}
 
-// I_d[q, j] = sum_i G[c, i, j] vr[q, i], every entry, four chains at a time.
+// I_d[q, j] = G[c, :, j] . vr[q, :] where h'(u_j) != 0 (0 elsewhere: the force reads it times
+// h'), the units listed as in the forward product
 static double crossbar_backward(double)
 {{
-    const double* __restrict g = &brian::{g}[0];
+    _crossbar_transpose();
     const double* __restrict vr = brian::{vr};
+    const double* __restrict hp = brian::{hp};
     double* __restrict out = brian::{i_d};
-    for (int c = 0; c < {chips}; c++) {{
-        const double* __restrict G = g + (long)c * {nm}L;
-        for (int k0 = 0; k0 < {chains}; k0 += 4) {{
-            const int nb = {chains} - k0 < 4 ? {chains} - k0 : 4;
-            const long q0 = (long)c * {chains} + k0;
-            double acc[4][{m}];
-            for (int b = 0; b < 4; b++)
-                for (int j = 0; j < {m}; j++) acc[b][j] = 0.0;
-            const double* r = vr + q0 * {n};
-            for (int i = 0; i < {n}; i++) {{
-                const double* __restrict row = G + (long)i * {m};
-                const double r0 = r[i];
-                const double r1 = nb > 1 ? r[{n} + i] : 0.0;
-                const double r2 = nb > 2 ? r[2 * {n} + i] : 0.0;
-                const double r3 = nb > 3 ? r[3 * {n} + i] : 0.0;
-                for (int j = 0; j < {m}; j++) {{
-                    const double w = row[j];
-                    acc[0][j] += w * r0; acc[1][j] += w * r1;
-                    acc[2][j] += w * r2; acc[3][j] += w * r3;
-                }}
-            }}
-            for (int b = 0; b < nb; b++) {{
-                double* __restrict o = out + (q0 + b) * {m};
-                for (int j = 0; j < {m}; j++) o[j] = acc[b][j];
-            }}
+    int act[{m}];
+    for (long q = 0; q < {copies}L; q++) {{
+        const double* __restrict gt = _crossbar_gt + (q / {chains}) * {nm}L;
+        const double* __restrict r = vr + q * {n};
+        const double* __restrict hq = hp + q * {m};
+        double* __restrict o = out + q * {m};
+        int na = 0;
+        for (int j = 0; j < {m}; j++) {{
+            o[j] = 0.0;
+            act[na] = j;
+            na += (hq[j] != 0.0);
+        }}
+        for (int a = 0; a < na; a++) {{
+            const double* __restrict col = gt + (long)act[a] * {n};
+            double acc = 0.0;
+            for (int i = 0; i < {n}; i++) acc += col[i] * r[i];
+            o[act[a]] = acc;
         }}
     }}
     return 0.0;
@@ -233,11 +221,110 @@ static double crossbar_backward(double)
 
 
 def ensemble_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int,
-                        v_u: float) -> str:
+                        v_u: float, dynamic_weights: bool = True) -> str:
     """The ensemble kernel's C++ (:func:`circuit_sim.circuit.crossbar._add_ensemble_kernel`):
     the same two functions and order check as :func:`dense_kernel_cpp`, for ``chips`` blocks
-    of conductances each read by ``chains`` copies, four chains per pass over a row of ``G``
-    (a matrix-matrix product in register blocks). Plain loops: no OpenMP, no BLAS, which is
-    what a brian2cuda port would rewrite as one batched GEMM per product."""
+    of conductances each read by ``chains`` copies, through a transposed copy of each chip's
+    ``G`` (skipping inactive units in both products; rebuilt every step if
+    ``dynamic_weights``). Plain loops: no OpenMP, no BLAS, which is what a brian2cuda port
+    would rewrite as one batched product per step."""
     return _ENSEMBLE_TEMPLATE.format(n=n, m=m, nm=n * m, total=chips * n * m, chips=chips,
-                                     chains=chains, v_u=repr(float(v_u)), **names)
+                                     chains=chains, copies=chips * chains, v_u=repr(float(v_u)),
+                                     dynamic="true" if dynamic_weights else "false", **names)
+
+
+_NOISE_TEMPLATE = """
+// circuit-sim white noise of an ensemble's {n} latent nodes, drawn in one pass per step:
+// xoshiro256** (Blackman & Vigna) seeded through splitmix64 from the run-time seed, and the
+// ziggurat method for normal deviates (Marsaglia & Tsang 2000: 128 layers of equal area
+// V = 9.91256303526217e-3, tail beyond R = 3.442619855899 by Marsaglia's 1964 method).
+static uint64_t _cn_s[4];
+static bool _cn_ready = false;
+static double _cn_x[129], _cn_ratio[128], _cn_f[129];
+static const double _CN_R = 3.442619855899, _CN_V = 9.91256303526217e-3;
+
+static inline uint64_t _cn_rotl(const uint64_t v, const int k) {{ return (v << k) | (v >> (64 - k)); }}
+
+static inline uint64_t _cn_next()
+{{
+    const uint64_t out = _cn_rotl(_cn_s[1] * 5, 7) * 9;
+    const uint64_t t = _cn_s[1] << 17;
+    _cn_s[2] ^= _cn_s[0]; _cn_s[3] ^= _cn_s[1]; _cn_s[1] ^= _cn_s[2]; _cn_s[0] ^= _cn_s[3];
+    _cn_s[2] ^= t;
+    _cn_s[3] = _cn_rotl(_cn_s[3], 45);
+    return out;
+}}
+
+static inline double _cn_uniform() {{ return (double)(_cn_next() >> 11) * 1.1102230246251565e-16; }}  // [0, 1)
+
+static void _cn_init(const double seed)
+{{
+    uint64_t z = (uint64_t)seed;
+    for (int k = 0; k < 4; k++) {{  // splitmix64
+        z += 0x9e3779b97f4a7c15ULL;
+        uint64_t y = z;
+        y = (y ^ (y >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        y = (y ^ (y >> 27)) * 0x94d049bb133111ebULL;
+        _cn_s[k] = y ^ (y >> 31);
+    }}
+    // layer i spans heights f(x[i]) .. f(x[i+1]) and has half-width x[i]; x[0] = V / f(R) is
+    // the base strip (it holds the tail), x[128] = 0 the top
+    _cn_x[0] = _CN_V / exp(-0.5 * _CN_R * _CN_R);
+    _cn_x[1] = _CN_R;
+    for (int i = 1; i < 128; i++) {{
+        const double y = exp(-0.5 * _cn_x[i] * _cn_x[i]) + _CN_V / _cn_x[i];
+        _cn_x[i + 1] = y < 1.0 ? sqrt(-2.0 * log(y)) : 0.0;
+    }}
+    _cn_x[128] = 0.0;
+    for (int i = 0; i < 128; i++) _cn_ratio[i] = _cn_x[i + 1] / _cn_x[i];
+    for (int i = 0; i <= 128; i++) _cn_f[i] = exp(-0.5 * _cn_x[i] * _cn_x[i]);
+    _cn_ready = true;
+}}
+
+static inline double _cn_normal()
+{{
+    for (;;) {{
+        const uint64_t b = _cn_next();
+        const int i = (int)(b & 127);
+        const double u = 2.0 * ((double)(b >> 11) * 1.1102230246251565e-16) - 1.0;  // [-1, 1)
+        if (fabs(u) < _cn_ratio[i]) return u * _cn_x[i];  // under the curve: most draws
+        if (i == 0) {{  // the tail beyond R
+            double a, e;
+            do {{
+                a = -log(1.0 - _cn_uniform()) / _CN_R;
+                e = -log(1.0 - _cn_uniform());
+            }} while (2.0 * e < a * a);
+            return u < 0.0 ? -(_CN_R + a) : _CN_R + a;
+        }}
+        const double x = u * _cn_x[i];  // the wedge between the layer and the curve
+        if (_cn_f[i] + _cn_uniform() * (_cn_f[i + 1] - _cn_f[i]) < exp(-0.5 * x * x)) return x;
+    }}
+}}
+
+// eta = N(0, 1) / sqrt(dt) (Euler-Maruyama) or (R_prev + R) / (2 sqrt(dt)) (Leimkuhler-Matthews)
+static double circuit_white_noise(double, double dt, double seed)
+{{
+    if (!_cn_ready) _cn_init(seed);
+    double* __restrict eta = brian::{eta};
+{body}
+    return 0.0;
+}}
+"""
+
+_NOISE_EULER = """    const double scale = 1.0 / sqrt(dt);
+    for (int k = 0; k < {n}; k++) eta[k] = scale * _cn_normal();"""
+_NOISE_LM = """    double* __restrict rprev = brian::{rprev};
+    const double scale = 0.5 / sqrt(dt);
+    for (int k = 0; k < {n}; k++) {{
+        const double r = _cn_normal();
+        eta[k] = scale * (rprev[k] + r);
+        rprev[k] = r;
+    }}"""
+
+
+def noise_kernel_cpp(names: dict, n: int, integrator: str) -> str:
+    """C++ of ``circuit_white_noise(t, dt, seed)``: every latent node's white-noise variable
+    ``eta_0`` (and, Leimkuhler-Matthews, ``rprev_0``) for this step in one loop (``names``:
+    Brian2's array names of ``eta`` and ``rprev``; ``n`` nodes)."""
+    body = (_NOISE_LM if integrator == "leimkuhler_matthews" else _NOISE_EULER).format(n=n, **names)
+    return _NOISE_TEMPLATE.format(n=n, body=body, **names)

@@ -220,7 +220,7 @@ def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bo
     return "\n".join(lines)
 
 
-def residual_equations(dense: bool, run_time_stop: bool) -> str:
+def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = False) -> str:
     """Residual nodes: the forward current, the stored residual voltage and the input
     stage's shared counters (patch index, next switch step, step count)."""
     lines = ["i_s : amp", "vr : volt",
@@ -229,6 +229,9 @@ def residual_equations(dense: bool, run_time_stop: bool) -> str:
              "n_step : 1 (shared)   # steps since the start of the stream"]
     if dense:
         lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
+    if noise_kernel:  # an ensemble's white noise, drawn by one C++ call per step
+        lines += ["noise_seed : 1 (shared)  # its generator's seed (run_args)",
+                  "kernel_noise : 1 (shared)"]
     if run_time_stop:
         lines += ["n_stop : 1 (shared)   # stop after this many steps (run_args)",
                   "kernel_stop : 1 (shared)", "kernel_progress : 1 (shared)"]

@@ -19,7 +19,7 @@ from models.constraints import Shown
 from ..design import quantise
 from ..errors import ConfigError
 from . import equations as eq
-from .crossbar import add_dense_kernel
+from .crossbar import add_dense_kernel, add_noise_kernel
 
 # The input TimedArrays are indexed by patch number (k seconds with dt = 1 s), not by time:
 # Brian2's warning that their dt differs from the clock's does not apply.
@@ -249,7 +249,8 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         ns[f"a_rtn_{k}"] = half * b2.amp
         ns[f"p_rtn_{k}"] = 0.5 * -np.expm1(-2.0 * rate * design.dt)
         setattr(latent, f"q_rtn_{k}", "2 * int(rand() < 0.5) - 1")  # stationary start
-    draws = eq.noise_draw_code(n_white, poles, design.integrator)
+    # a standalone ensemble draws its white noise in one C++ call per step (noise_kernel)
+    draws = eq.noise_draw_code(0 if noise_kernel(design) else n_white, poles, design.integrator)
     if noise.telegraph:
         draws = "\n".join(x for x in (draws, eq.telegraph_code(len(noise.telegraph))) if x)
     for k in range(n_white):
@@ -260,11 +261,19 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     return latent, extra
 
 
+def noise_kernel(design) -> bool:
+    """Whether the latent nodes' white noise is drawn by the C++ noise kernel (a standalone
+    ensemble with white noise; :func:`.crossbar.add_noise_kernel`)."""
+    return (design.backend == "standalone" and design.copies > 1
+            and design.noise.white_amplitude is not None)
+
+
 def _residual(design, ns, clock) -> b2.NeuronGroup:
     c = design.circuit
     residual = b2.NeuronGroup(design.n_features * design.copies,
                               eq.residual_equations(design.crossbar == "dense",
-                                                    design.backend == "standalone"),
+                                                    design.backend == "standalone",
+                                                    noise_kernel(design)),
                               namespace=dict(ns), clock=clock, name="residual")
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
@@ -333,7 +342,8 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
                                  eq.ORDER_SUM_S, eq.ORDER_SUM_D,
                                  standalone=design.backend == "standalone",
                                  full_backward=design.dynamics == "lca",
-                                 chips=design.chips, chains=design.chains)
+                                 chips=design.chips, chains=design.chains,
+                                 dynamic_weights=_dynamic_weights(design))
     else:
         upd = crossbar.summed_updaters
         upd["i_s_post"].when, upd["i_s_post"].order = "start", eq.ORDER_SUM_S
@@ -342,6 +352,14 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
         upd = crossbar.summed_updaters["norm2_pre"]
         upd.when, upd.order = "start", eq.ORDER_SUM_D
     return crossbar, extra
+
+
+def _dynamic_weights(design) -> bool:
+    """Whether the conductances change during a run (learning, drift, retention leak, a
+    re-quantised dynamic memory)."""
+    w = design.weights
+    return design.learning is not None or (w is not None and (
+        w.drift_sigma > 0 or w.retention_time is not None or (w.bits is not None and w.dynamic)))
 
 
 def build_network(design) -> CircuitNetwork:
@@ -368,6 +386,8 @@ def build_network(design) -> CircuitNetwork:
     clock = b2.Clock(dt=design.dt * b2.second, name="circuit_clock")
     latent, extra_u0 = _latent(design, ns, clock)
     residual = _residual(design, ns, clock)
+    if noise_kernel(design):
+        add_noise_kernel(latent, residual, design.integrator, eq.ORDER_S)
     crossbar, extra = _crossbar(design, ns, latent, residual, clock)
     record = ["v", "u0"] if design.learn_u0 else "v"
     monitor = b2.StateMonitor(latent, record, record=True,

@@ -44,8 +44,17 @@ def _run_standalone(design, circ, directory, reporter: Reporter) -> tuple[float,
     with Interrupt() as ctrl_c, BuildProgress(reporter, watcher):
         with stopped_by(ctrl_c), reporting_program_errors(directory):
             b2.device.build(directory=directory, run=True, compile=True, with_output=False,
-                            run_args={circ.residual.n_stop: n_steps})
+                            run_args=_run_args(design, circ, n_steps))
     return float(getattr(b2.device, "_last_run_time", float("nan"))), ctrl_c.requested
+
+
+def _run_args(design, circ, n_steps: int) -> dict:
+    """The standalone program's command-line values: its length, and the seed of an
+    ensemble's white-noise generator (stream ``noise``, index (0, 1))."""
+    args = {circ.residual.n_stop: n_steps}
+    if "noise_seed" in circ.residual.variables:
+        args[circ.residual.noise_seed] = design.seeds.integer("noise", 0, 1)
+    return args
 
 
 def _run_runtime(design, circ, reporter: Reporter) -> tuple[float, bool]:
