@@ -290,9 +290,13 @@ def test_gaussian_2d_quick_numpy():
 
 @pytest.mark.slow
 def test_gaussian_exactness_64x128():
+    """Euler at h = 0.02 on the 64x128 Gaussian posterior, 150000 tau_u shared by 8 chains (an
+    ensemble: a third of one chain's CPU time; the single-chain 64x128 path is
+    test_examples.py::test_gaussian_64x128_claim)."""
     cfg = load_config(ROOT / "experiments" / "configs" / "gaussian_64x128.toml")
     d = dict(cfg.raw)
-    d["run"] = _run_section(cfg.circuit.tau_u, 0.02, 150000.0, 2.0, "standalone")
+    d["run"] = _run_section(cfg.circuit.tau_u, 0.02, 150000.0 / 8, 2.0, "standalone")
+    d["run"]["chains"] = 8
     out = check_gaussian_exactness(Config.from_dict(d))
     print(out)
 

@@ -21,11 +21,17 @@ Samples of an ensemble are (samples, Q, M), copy ``q`` being chain ``q % chains`
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 import models
 
 from . import metrics
+
+#: Threads computing the chips' figures of merit (at most the machine's cores).
+CHIP_THREADS = 2
 
 #: Figures of merit whose spread across chips is summarised (median, 10th and 90th
 #: percentile); every other figure common to the chips gets its median.
@@ -97,8 +103,15 @@ def ensemble_metrics(res) -> tuple[dict, dict]:
     ref = (metrics.mala_reference(chains_pooled(u), design.model, design.x,
                                   design.seeds.rng("mala"))
            if design.chips > 1 and len(u) >= 20 and metrics.uses_mala(design) else None)
-    per_chip = [pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec,
-                               ref) for c in range(design.chips)]
+    def chip(c: int) -> dict:
+        return pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec, ref)
+
+    if design.chips > 1 and (os.cpu_count() or 1) > 1:
+        # the chips' figures on two threads (their FFTs and array passes release the GIL)
+        with ThreadPoolExecutor(max_workers=min(CHIP_THREADS, os.cpu_count())) as pool:
+            per_chip = list(pool.map(chip, range(design.chips)))
+    else:
+        per_chip = [chip(c) for c in range(design.chips)]
     if design.chips == 1:
         mt.update(per_chip[0])
         return mt, {}
