@@ -50,6 +50,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+#: (target, measured, limit, met) of every table run, printed at the end
+TARGETS: list[tuple[str, str, bool]] = []
+
+
+def target(name: str, value: float, limit: float, lower_is_better: bool = True) -> None:
+    met = value <= limit if lower_is_better else value >= limit
+    TARGETS.append((name, f"{value:.3g} ({'<=' if lower_is_better else '>='} {limit:g})", met))
 
 
 def log(msg: str) -> None:
@@ -147,6 +154,10 @@ def table_step(sizes, ks) -> list[str]:
                 "us per chain-step")
             out.append(f"{n}x{m:<6} {k:>4} {1e6 * one:15.3f} {1e6 * sk:13.3f} {1e6 * nk:16.3f} "
                        f"{sk / one:7.3f} {sk / nk:8.3f}")
+            target(f"chain-step {n}x{m} K={k} / standalone K=1", sk / one,
+                   0.25 if (n, m) == (64, 128) else 0.5)
+            if (n, m) == (64, 128):
+                target(f"chain-step {n}x{m} K={k} / numpy batched K={k}", sk / nk, 0.3)
     return out
 
 
@@ -236,6 +247,8 @@ def table_ess(k: int) -> list[str]:
     base = rows[0][1] / rows[0][2]
     for name, e, c in rows:
         out.append(f"{name:<44} {e:8.0f} {c:8.2f} {e / c:10.1f} {base / (e / c):15.2f}")
+    for (name, e, c), limit in zip(rows[1:], (10.0, 2.0)):
+        target(f"ESS/CPU-s circuit ({k} chains) / {name}", base / (e / c), limit, False)
     return out
 
 
@@ -279,6 +292,7 @@ def table_chips(n_chips: int = 64, workers: int = 2) -> list[str]:
            f"  {'build cache':<12} {'one network':>12} {f'{n_chips} sweep points':>17} {'speed-up':>9}"]
     for cache, tb, ts in rows:
         out.append(f"  {cache:<12} {tb:10.1f} s {ts:15.1f} s {ts / tb:8.2f}x")
+        target(f"{n_chips}-chip Monte Carlo speed-up ({cache} caches)", ts / tb, 5.0, False)
     return out
 
 
@@ -318,6 +332,9 @@ def table_scale(n: int = 1024, m: int = 2048, n_steps: int = 2000, record: int =
     weights, state = 8 * n * m, 8 * 12 * (n + m)
     rec = 8 * m * (n_steps // record + 1)
     need = weights + state + rec
+    target(f"({n}, {m}) step / numpy reference", t / ref, 1.0)
+    target(f"({n}, {m}) peak memory of the program / (weights + state + recording)",
+           child / need, 1.5)
     return [f"({n}, {m}) inference, standalone, K = 1, {n_steps} steps, recording every "
             f"{record} steps:",
             f"  step {1e3 * t:.3f} ms; numpy reference loop {1e3 * ref:.3f} ms: {t / ref:.3f}x",
@@ -349,6 +366,9 @@ def main(argv=None) -> int:
         print("\n".join(table_chips()), flush=True)
     if "scale" in only:
         print("\n".join(table_scale()), flush=True)
+    print("\ntargets (issue 16):")
+    for name, value, met in TARGETS:
+        print(f"  {'MET    ' if met else 'NOT MET'} {name}: {value}")
     print(f"\ntotal benchmark time {time.perf_counter() - t0:.0f} s", flush=True)
     return 0
 

@@ -43,7 +43,8 @@ def _noiseless(backend: str, **mismatch) -> Config:
     return Config.from_dict(d)
 
 
-@pytest.mark.parametrize("backend", ["numpy", "standalone"])
+@pytest.mark.parametrize("backend", ["numpy", "standalone",
+                                     pytest.param("cython", marks=pytest.mark.slow)])
 def test_every_copy_follows_its_own_run_at_T0(backend):
     chips, chains = 3, 2
     batch = _noiseless(backend, chips=chips, first_chip=2).replace(**{"run.chains": chains})
@@ -149,6 +150,8 @@ def test_ensemble_file_layout(tmp_path):
         assert "chips" in f and f["chips/chip"][:].tolist() == [0, 1, 2]
     assert res.u0_final.shape == (6, 4)
     assert "posterior_error_median" in res.metrics or "activity_median" in res.metrics
+    assert res.plot(tmp_path / "chips.png") is not None and (tmp_path / "chips.png").stat().st_size
+    assert "3 chips (0-2) x 2 chain(s) = 6 copies" in res.summary()
 
 
 @pytest.mark.parametrize("change, field", [

@@ -35,8 +35,8 @@ CHIP_THREADS = 2
 
 #: Figures of merit whose spread across chips is summarised (median, 10th and 90th
 #: percentile); every other figure common to the chips gets its median.
-CHIP_SPREAD = ("posterior_error", "activity", "activity_bias", "energy_per_sample",
-               "T_measured")
+CHIP_SPREAD = ("posterior_error", "activity", "activity_bias", "activity_error_vs_mala",
+               "energy_per_sample", "T_measured")
 
 
 def chains_pooled(arr: np.ndarray) -> np.ndarray:

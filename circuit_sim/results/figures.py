@@ -227,10 +227,14 @@ def plot_learning(data: dict, path) -> Path:
     return path
 
 
-#: The panels of the chips figure: key of ``chip_metrics``, axis label, SI unit, scale.
-CHIP_PANELS = (("posterior_error", "posterior error", "", 1.0),
-               ("activity_bias", "activity bias  P(s != 0) / pi - 1", "", 1.0),
-               ("energy_per_sample", "energy per effective sample [fJ]", "J", 1e15))
+#: The panels of the chips figure: key of ``chip_metrics``, axis label, scale; the first of
+#: each group that the chips have is drawn.
+CHIP_PANELS = ((("tv_s_vs_mala", "posterior error: largest TV of a code vs MALA", 1.0),
+                ("tv_s", "posterior error: largest TV of a code vs grid quadrature", 1.0),
+                ("cov_error", "posterior error: relative covariance error", 1.0)),
+               (("activity_error_vs_mala", "largest |P(s_i != 0) - MALA's|", 1.0),
+                ("activity_bias", "activity bias  P(s != 0) / pi - 1", 1.0)),
+               (("energy_per_sample", "energy per effective sample [fJ]", 1e15),))
 
 
 def plot_chips(res, path=None):
@@ -243,14 +247,15 @@ def plot_chips(res, path=None):
     import matplotlib.pyplot as plt
 
     cm, d = res.chip_metrics, res.design
-    panels = [p for p in CHIP_PANELS if p[0] in cm]
+    panels = [next(p for p in group if p[0] in cm) for group in CHIP_PANELS
+              if any(p[0] in cm for p in group)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
     chip = cm["chip"]
-    for ax, (key, label, _, scale) in zip(axes[0], panels):
+    for ax, (key, label, scale) in zip(axes[0], panels):
         v = cm[key] * scale
         ax.plot(chip, v, "o", ms=3.5, label="one chip")
-        if key == "posterior_error" and "posterior_error_floor" in cm:
-            ax.plot(chip, cm["posterior_error_floor"], "_", color="0.4", ms=7,
+        if f"{key}_floor" in cm:
+            ax.plot(chip, cm[f"{key}_floor"] * scale, "_", color="0.4", ms=7,
                     label="its noise floor (exact sampler)")
         p10, med, p90 = np.percentile(v[np.isfinite(v)], [10, 50, 90]) if np.any(np.isfinite(v)) \
             else (np.nan,) * 3

@@ -64,6 +64,7 @@ def ensemble_lines(res) -> list[str]:
                 + ("; every figure below is the median over chips" if d.chips > 1 else ""))]
     if d.chips > 1:
         for key, label, unit in (("posterior_error", "posterior error", ""),
+                                 ("activity_error_vs_mala", "activity vs MALA", ""),
                                  ("activity_bias", "activity bias", ""),
                                  ("energy_per_sample", "energy per sample", "J"),
                                  ("T_measured", "temperature", "")):
