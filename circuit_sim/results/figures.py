@@ -88,8 +88,9 @@ def _trace(ax, res, i):
     sec = ax.secondary_yaxis("right", functions=(lambda u: u * vu * 1e3, lambda mv: mv / (vu * 1e3)))
     sec.set_ylabel(f"v_{i} [mV]")
     total = len(res.t) * res.record_stride * res.dt
-    ax.set_title(f"{format_si(span, 's')} of {format_si(total, 's')} shown (after burn-in)",
-                 fontsize=9)
+    chain = " of chain 0" if res.design.copies > 1 else ""
+    ax.set_title(f"{format_si(span, 's')} of {format_si(total, 's')}{chain} shown (after "
+                 "burn-in)", fontsize=9)
 
 
 def plot_inference(res, path=None):
@@ -118,7 +119,9 @@ def plot_inference(res, path=None):
            if "posterior_error" in mt else "")
     fig.suptitle(f"{res.design.caption()}; {res.design.integrator}, dt = {format_si(res.dt, 's')}\n"
                  f"{res.model.n_features} inputs x {m_all} latents, {shown}; "
-                 f"{len(s)} samples after burn-in, ESS {mt.get('ess', float('nan')):.0f}{err}",
+                 f"{len(s)} samples after burn-in"
+                 + (f" ({res.design.chains} chains pooled)" if res.design.chains > 1 else "")
+                 + f", ESS {mt.get('ess', float('nan')):.0f}{err}",
                  fontsize=9)
     fig.tight_layout()
     if path is not None:

@@ -35,6 +35,7 @@ def inference_summary(res) -> str:
              f"circuit time on backend '{design.backend}' in {res.wall_time:.2f} s wall, "
              f"{res.run_time:.2f} s of it simulating "
              f"(seed {design.seed}); {len(res.t)} samples, burn-in {res.burn_in}"
+             + (f" (each of the {design.copies} copies)" if design.copies > 1 else "")
              + ("  [INTERRUPTED]" if res.interrupted else "")]
     lines.extend(ensemble_lines(res))
     if "autocorrelation_time" in mt:
@@ -42,8 +43,11 @@ def inference_summary(res) -> str:
                      f"effective sample (ESS {mt['ess']:.0f}; {mt['ess_per_second']:.4g} "
                      f"effective samples per second of circuit time)")
     if "power_total" in mt:
+        copies = (f" (one copy; the network's {design.copies} copies draw "
+                  f"{format_si(mt['power_total'] * design.copies, 'W')})"
+                  if design.copies > 1 else "")
         lines.append(f"  power {format_si(mt['power_per_unit'], 'W')} per unit, "
-                     f"{format_si(mt['power_total'], 'W')} total"
+                     f"{format_si(mt['power_total'], 'W')} total{copies}"
                      + (f"; energy per effective sample {format_si(mt['energy_per_sample'], 'J')}"
                         if "energy_per_sample" in mt else ""))
     lines.extend(quality_lines(res))
