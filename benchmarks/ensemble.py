@@ -313,9 +313,14 @@ def scale_child(scratch: str, n: int, m: int, n_steps: int, record: int) -> None
     program's peak RSS and this process's (bytes)."""
     cfg, _ = _scale_config(n, m, n_steps, record)
     t = _binary_seconds(cfg, scratch) / n_steps
-    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"{t!r} {child} {own}")
+    # the compiled program alone, run again as it was, under /usr/bin/time: the peak RSS of a
+    # process forked from this one counts this process's pages until the exec (Linux keeps
+    # the high-water mark across exec), and RUSAGE_CHILDREN would also count the compiler
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", os.path.join(scratch, "output", "main"),
+                          f"residual.n_stop={n_steps}"], cwd=os.path.join(scratch, "output"),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
+    print(f"{t!r} {int(out.stderr.split()[-1]) * 1024} {own}")
 
 
 def table_scale(n: int = 1024, m: int = 2048, n_steps: int = 2000, record: int = 10) -> list[str]:
