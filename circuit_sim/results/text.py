@@ -63,7 +63,8 @@ def ensemble_lines(res) -> list[str]:
     first, last = ens.chip_index[0], ens.chip_index[-1]
     chips = f"chip {first}" if d.chips == 1 else f"{d.chips} chips ({first}-{last})"
     lines = [f"  ensemble     : {chips} x {d.chains} chain(s) = {d.copies} copies in one network; "
-             + ("the chains pooled (ESS summed over chains"
+             + (("each chip's chains pooled (ESS summed over chains" if d.chains > 1 else
+                 "one chain per chip (R-hat over each chain's two halves")
                 + (f", split R-hat {mt['r_hat']:.4f}" if "r_hat" in mt else "") + ")"
                 + ("; every figure below is the median over chips" if d.chips > 1 else ""))]
     if d.chips > 1:
