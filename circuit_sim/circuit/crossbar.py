@@ -25,7 +25,6 @@ import numpy as np
 import brian2 as b2
 
 from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp, noise_kernel_cpp
-from .equations import ensemble_order, row_major_order
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
@@ -63,13 +62,9 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
                                     order_backward, standalone, chips, chains, dynamic_weights)
     n, m = len(residual), len(latent)
     if not standalone:
-        pre, post = row_major_order(n, m)
-        if not (np.array_equal(crossbar.i[:], pre) and np.array_equal(crossbar.j[:], post)):
-            raise RuntimeError("dense crossbar: expected the synapses in row-major order "
-                               "(pre = k % M, post = k // M), got another order")
+        _check_order(crossbar, n, m)
         g = crossbar.variables["g"].get_value()  # live view of the synaptic state
         s = latent.variables["s"].get_value()
-        hp = latent.variables["hp"].get_value()
         i_d = latent.variables["i_d"].get_value()
         vr = residual.variables["vr"].get_value()
         i_s = residual.variables["i_s"].get_value()
@@ -105,6 +100,19 @@ def _add_kernel_functions(residual, code: str, order_forward: int, order_backwar
                                name=f"{fname}_kernel")
 
 
+def _check_order(crossbar, n: int, m: int, chips: int = 1, chains: int = 1) -> None:
+    """Assert the synapse order the kernels read (runtime backends; the C++ kernels check the
+    same on their first call): one row-major ``N x M`` block per chip, synapse ``c N M + i M +
+    j`` from latent ``c K_c M + j`` to residual ``c K_c N + i``. Computed here, not taken from
+    :mod:`.equations`, so that a wrong order there is caught."""
+    c, r = np.divmod(np.arange(chips * n * m), n * m)
+    if not (np.array_equal(crossbar.i[:], c * chains * m + r % m)
+            and np.array_equal(crossbar.j[:], c * chains * n + r // m)):
+        raise RuntimeError("dense crossbar: expected the synapses in row-major order (one N x M "
+                           "block per chip, pre = c K_c M + k % M, post = c K_c N + (k // M) % N), "
+                           "got another order")
+
+
 def _array_names(latent, residual, crossbar) -> dict:
     dev = b2.get_device()
     return {"g": dev.get_array_name(crossbar.variables["g"], access_data=False),
@@ -130,10 +138,7 @@ def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, orde
                                    chains, volts_per_unit, dynamic_weights)
         _add_kernel_functions(residual, code, order_forward, order_backward)
         return []
-    pre, post = ensemble_order(n, m, chips, chains)
-    if not (np.array_equal(crossbar.i[:], pre) and np.array_equal(crossbar.j[:], post)):
-        raise RuntimeError("ensemble crossbar: expected one row-major block of synapses per "
-                           "chip (equations.ensemble_order), got another order")
+    _check_order(crossbar, n, m, chips, chains)
     g = crossbar.variables["g"].get_value().reshape(chips, n, m)  # live views
     gt = g.transpose(0, 2, 1)
     s = latent.variables["s"].get_value().reshape(chips, chains, m)

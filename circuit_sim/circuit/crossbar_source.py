@@ -5,32 +5,46 @@ to the program's standard output (Brian2 keeps it in ``results/stdout.txt``) as 
 
 from __future__ import annotations
 
-_TEMPLATE = """
+#: The one-time check of the synapse order both kernels assume: one row-major N x M block per
+#: chip, connecting the chip's first chain (a single circuit: one block).
+_ORDER_CHECK = """
 static bool _crossbar_order_checked = false;
-static int _crossbar_active[{m}];
 
 static void _crossbar_check_order()
 {{
     if (_crossbar_order_checked) return;
     const std::vector<int32_t>& pre = brian::{pre};
     const std::vector<int32_t>& post = brian::{post};
-    if ((long)pre.size() != {nm}L) {{
-        fprintf(stdout, "circuit-sim dense crossbar: expected {nm} synapses, found %ld\\n",
+    if ((long)pre.size() != {total}L) {{
+        fprintf(stdout, "circuit-sim dense crossbar: expected {total} synapses, found %ld\\n",
                 (long)pre.size());
         fflush(stdout);
         exit(3);
     }}
-    for (long k = 0; k < {nm}L; k++) {{
-        if (pre[k] != k % {m} || post[k] != k / {m}) {{
+    for (long k = 0; k < {total}L; k++) {{
+        const long c = k / {nm}L, r = k % {nm}L;
+        const long epre = c * {chains}L * {m}L + r % {m}, epost = c * {chains}L * {n}L + r / {m};
+        if (pre[k] != epre || post[k] != epost) {{
             fprintf(stdout, "circuit-sim dense crossbar: synapse %ld is (%d, %d), expected "
-                    "row-major order (%ld, %ld)\\n", k, pre[k], post[k], k % {m}, k / {m});
+                    "row-major order (%ld, %ld)\\n", k, pre[k], post[k], epre, epost);
             fflush(stdout);
             exit(3);
         }}
     }}
     _crossbar_order_checked = true;
 }}
+"""
 
+
+def _order_check(names: dict, n: int, m: int, chips: int = 1, chains: int = 1) -> str:
+    """The C++ of :data:`_ORDER_CHECK` for ``chips`` blocks of ``N x M``, ``chains`` per chip."""
+    return _ORDER_CHECK.format(n=n, m=m, nm=n * m, total=chips * n * m, chains=chains,
+                               pre=names["pre"], post=names["post"])
+
+
+_TEMPLATE = """
+static int _crossbar_active[{m}];
+{order_check}
 // i_s[i] = V_u * sum_j g[i, j] s[j] over the active columns (s_j != 0)
 static double crossbar_forward(double)
 {{
@@ -107,7 +121,8 @@ def dense_kernel_cpp(names: dict, n: int, m: int, v_u: float, full_backward: boo
         Compute every entry of ``G^T vr`` (LCA reads the drive of inactive units).
     """
     return _TEMPLATE.format(n=n, m=m, nm=n * m, v_u=repr(float(v_u)),
-                            full="true" if full_backward else "false", **names)
+                            full="true" if full_backward else "false",
+                            order_check=_order_check(names, n, m), **names)
 
 
 _ENSEMBLE_TEMPLATE = """
@@ -120,34 +135,9 @@ _ENSEMBLE_TEMPLATE = """
 // same G^T of its chip (read from cache by all its chains). G^T is rebuilt every step when the
 // weights change ({dynamic}), once otherwise. Each of the two functions is compiled into its
 // own code object, each with its own (static) copy of G^T.
-static bool _crossbar_order_checked = false;
 static bool _crossbar_transposed = false;
 static double _crossbar_gt[{total}];
-
-static void _crossbar_check_order()
-{{
-    if (_crossbar_order_checked) return;
-    const std::vector<int32_t>& pre = brian::{pre};
-    const std::vector<int32_t>& post = brian::{post};
-    if ((long)pre.size() != {total}L) {{
-        fprintf(stdout, "circuit-sim ensemble crossbar: expected {total} synapses, found %ld\\n",
-                (long)pre.size());
-        fflush(stdout);
-        exit(3);
-    }}
-    for (long k = 0; k < {total}L; k++) {{
-        const long c = k / {nm}L, r = k % {nm}L;
-        const long epre = c * {chains}L * {m}L + r % {m}, epost = c * {chains}L * {n}L + r / {m};
-        if (pre[k] != epre || post[k] != epost) {{
-            fprintf(stdout, "circuit-sim ensemble crossbar: synapse %ld is (%d, %d), expected "
-                    "(%ld, %ld)\\n", k, pre[k], post[k], epre, epost);
-            fflush(stdout);
-            exit(3);
-        }}
-    }}
-    _crossbar_order_checked = true;
-}}
-
+{order_check}
 static void _crossbar_transpose()
 {{
     if (_crossbar_transposed && !{dynamic}) return;
@@ -230,7 +220,9 @@ def ensemble_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int,
     would rewrite as one batched product per step."""
     return _ENSEMBLE_TEMPLATE.format(n=n, m=m, nm=n * m, total=chips * n * m, chips=chips,
                                      chains=chains, copies=chips * chains, v_u=repr(float(v_u)),
-                                     dynamic="true" if dynamic_weights else "false", **names)
+                                     dynamic="true" if dynamic_weights else "false",
+                                     order_check=_order_check(names, n, m, chips, chains),
+                                     **names)
 
 
 _NOISE_TEMPLATE = """
