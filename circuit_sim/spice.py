@@ -216,6 +216,9 @@ def _check_exportable(cfg: Config) -> None:
                           "inference at a fixed input)", "a [learning] section")
     if cfg.input.kind != "fixed":
         raise ConfigError("input.kind", "\"fixed\" (one input x) for the SPICE export", cfg.input.kind)
+    if cfg.comparator is not None:
+        raise ConfigError("[comparator]", "ideal comparators for the SPICE export (it does "
+                          "not export a finite gain or offset yet)", "a [comparator] section")
     if cfg.transconductor is not None or cfg.circuit.output_conductance is not None:
         raise ConfigError("[transconductor] / circuit.output_conductance", "an ideal linear "
                           "transconductor for the SPICE export (it does not export these "

@@ -17,7 +17,7 @@ from .learning import (LearningTrajectory, bars_data, bars_dictionary, learning_
                        learning_reference)
 from .samplers import euler_maruyama, langevin_drift, map_descent, mala
 from .sparse_coding import (SparseCodingModel, energy, energy_gradient, lambda_max,
-                            max_stable_step, pi_from_u0, soft_threshold,
+                            max_stable_step, pi_from_u0, smooth_soft_threshold, soft_threshold,
                             soft_threshold_derivative, u0_from_pi, zero_by_energy)
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "SparseCodingModel",
     "pi_from_u0",
     "u0_from_pi",
+    "smooth_soft_threshold",
     "soft_threshold",
     "soft_threshold_derivative",
     "zero_by_energy",

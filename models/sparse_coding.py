@@ -277,6 +277,50 @@ def soft_threshold_derivative(u, u0: float, positive: bool = False):
     return _soft_threshold_derivative(u, u0, positive)[()]
 
 
+def _softplus(z: np.ndarray) -> np.ndarray:
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def smooth_soft_threshold(u, u0: float, width: float, positive: bool = False):
+    """The soft threshold made by two comparators of finite gain: ``h_w`` and ``h_w'``.
+
+    One comparator fires for ``u > u0``, the other for ``u < -u0``; with a finite gain each
+    output is a sigmoid of width ``w``, ``g_+ = sigmoid((u - u0) / w)`` and ``g_- =
+    sigmoid((-u - u0) / w)``, and each rectifier passes the integral of its gate::
+
+        h_w(u)  = w [softplus((u - u0) / w) - softplus((-u - u0) / w)],   h_w' = g_+ + g_-
+        positive: w [softplus((u - u0) / w) + softplus((-u - u0) / w)],   h_w' = g_+ - g_-
+
+    with ``softplus(z) = log(1 + e^z)``. ``h_w'`` is the exact derivative of ``h_w``, so
+    the Langevin flow on ``E_w(u) = |x - Phi h_w(u)|^2 / (2 sigma^2) + lam |u|_1`` samples
+    ``exp(-E_w)``; ``h_w`` is smooth everywhere, and ``w -> 0`` gives :func:`soft_threshold`
+    and :func:`soft_threshold_derivative` (the largest difference, ``w log 2``, at
+    ``|u| = u0``). Codes are never exactly zero: in the dead zone ``|h_w| <= 2 w e^(-u0/w)``.
+
+    Parameters
+    ----------
+    u : array_like, any shape
+        Potentials.
+    u0 : float
+        Threshold, >= 0.
+    width : float
+        ``w > 0``, dimensionless (the comparator's transition width over ``V_u``).
+    positive : bool
+
+    Returns
+    -------
+    s, ds_du : numpy.ndarray
+        ``h_w(u)`` and ``h_w'(u)``, each the shape of ``u``.
+    """
+    u, u0, positive = _threshold_args(u, u0, positive)
+    w = v.real_scalar("width", width, lower=0.0, lower_inclusive=False)
+    zp, zm = (u - u0) / w, (-u - u0) / w
+    gp, gm = 0.5 * (1.0 + np.tanh(0.5 * zp)), 0.5 * (1.0 + np.tanh(0.5 * zm))
+    if positive:
+        return (w * (_softplus(zp) + _softplus(zm)))[()], (gp - gm)[()]
+    return (w * (_softplus(zp) - _softplus(zm)))[()], (gp + gm)[()]
+
+
 # --------------------------------------------------------------------------------------------
 # energy and gradient
 # --------------------------------------------------------------------------------------------

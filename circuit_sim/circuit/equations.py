@@ -176,10 +176,25 @@ def telegraph_code(n_rtn: int) -> str:
                      for k in range(n_rtn))
 
 
-def threshold_code(prior: str, positive: bool) -> str:
-    """Abstract code storing ``s = h(u)`` and ``hp = h'(u)`` from ``v``."""
+def threshold_code(prior: str, positive: bool, comparator: bool = False) -> str:
+    """Abstract code storing ``s = h(u)`` and ``hp = h'(u)`` from ``v``.
+
+    ``comparator``: the comparators have a finite gain, ``s = h_w(u)`` and ``hp = h_w'(u)``
+    of :func:`models.smooth_soft_threshold` with ``w = w_cmp`` (namespace); ``softplus(z) =
+    max(z, 0) + log(1 + exp(-|z|))`` and ``sigmoid(z) = (1 + tanh(z/2)) / 2``, both without
+    overflow.
+    """
     if prior == "gaussian":
         return "s = v / V_u\nhp = 1.0"
+    if comparator:
+        sp = "w_cmp * ({z} * int({z} > 0) + log(1 + exp(-abs({z}))))"
+        gate = "0.5 * (1 + tanh(0.5 * {z}))"
+        zp, zm = "(v / V_u - u0) / w_cmp", "(-v / V_u - u0) / w_cmp"
+        op = "+" if positive else "-"
+        return (f"zp_cmp = {zp}\nzm_cmp = {zm}\n"
+                f"s = {sp.format(z='zp_cmp')} {op} {sp.format(z='zm_cmp')}\n"
+                f"hp = {gate.format(z='zp_cmp')} {'-' if positive else '+'} "
+                f"{gate.format(z='zm_cmp')}")
     active = "int(abs(v) / V_u > u0)"
     if positive:
         return f"s = (abs(v) / V_u - u0) * {active}\nhp = sign(v) * {active}"

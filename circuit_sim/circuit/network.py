@@ -162,6 +162,8 @@ def _namespace(design) -> dict:
         ns["I_sat"] = design.config.transconductor.saturation_current * b2.amp
     if c.output_conductance is not None:
         ns["G_o"] = c.output_conductance * b2.siemens
+    if design.config.comparator is not None:
+        ns["w_cmp"] = design.config.comparator.width / c.volts_per_unit
     w = design.weights
     if w is not None and w.retention_time is not None:
         ns["tau_ret"] = w.retention_time * b2.second
@@ -238,7 +240,9 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     if n_white:
         latent.amp_0 = unit["amp"] * b2.amp * b2.second**0.5
     if model.prior == "laplace":  # comparator offsets move the soft threshold
-        latent.u0 = np.maximum(model.u0 + unit["offset"] / c.volts_per_unit, 0.0)
+        cmp = design.config.comparator
+        offset = unit["offset"] + (0.0 if cmp is None else cmp.offset)
+        latent.u0 = np.maximum(model.u0 + offset / c.volts_per_unit, 0.0)
     else:
         latent.u0 = model.u0
     latent.v = np.tile(design.u_init, q) * c.volts_per_unit * b2.volt
@@ -255,7 +259,8 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         draws = "\n".join(x for x in (draws, eq.telegraph_code(len(noise.telegraph))) if x)
     for k in range(n_white):
         setattr(latent, f"rprev_{k}", "randn()")
-    latent.run_regularly(eq.threshold_code(model.prior, model.positive)
+    latent.run_regularly(eq.threshold_code(model.prior, model.positive,
+                                           design.config.comparator is not None)
                          + ("\n" + draws if draws else ""), when="start", order=eq.ORDER_S,
                          name="latent_store_s")
     return latent, extra

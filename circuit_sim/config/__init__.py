@@ -18,7 +18,7 @@ from functools import cached_property
 from ..errors import ConfigError
 from .fields import check_keys
 from .keys import flatten, normalise_key, parse_assignment, set_key
-from .nonideal import MismatchConfig, TransconductorConfig, WeightConfig
+from .nonideal import ComparatorConfig, MismatchConfig, TransconductorConfig, WeightConfig
 from .sections import (BACKENDS, CROSSBAR_MODES, INTEGRATORS, NOISE_KINDS, CircuitConfig,
                        InputConfig, LearningConfig, ModelConfig, NoiseConfig, RunConfig)
 from .toml import dumps_toml, read_toml, read_toml_text
@@ -49,6 +49,7 @@ class Config:
     mismatch: MismatchConfig | None = None
     weights: WeightConfig | None = None
     transconductor: TransconductorConfig | None = None
+    comparator: ComparatorConfig | None = None
 
     # ---- construction
     @classmethod
@@ -56,7 +57,7 @@ class Config:
         if not isinstance(d, dict):
             raise ConfigError("config", "a table of sections", type(d).__name__)
         check_keys(d, ("model", "input", "circuit", "noise", "run", "learning", "mismatch",
-                        "weights", "transconductor"), "config")
+                        "weights", "transconductor", "comparator"), "config")
         for section in ("model", "input", "circuit", "run"):
             if section not in d:
                 raise ConfigError(f"[{section}]", "a section in the config file", None)
@@ -98,8 +99,12 @@ class Config:
         transconductor = (TransconductorConfig.from_dict(d["transconductor"],
                                                          circuit.transconductance)
                           if "transconductor" in d else None)
+        comparator = ComparatorConfig.from_dict(d["comparator"]) if "comparator" in d else None
+        if comparator is not None and model.prior != "laplace":
+            raise ConfigError("[comparator]", "a soft threshold to make (prior = \"laplace\")",
+                              "prior = \"gaussian\" (no threshold)")
         cfg = cls(model, inp, circuit, noises, run, learning, source, d, mismatch, weights,
-                  transconductor)
+                  transconductor, comparator)
         cfg.design  # resolve once: validates what only the derived design reveals
         return cfg
 

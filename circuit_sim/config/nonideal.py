@@ -40,7 +40,16 @@ saturates, ``I = I_max tanh(G_m V_u F / I_max)`` (``F = -dE/du``) instead of ``G
 ``I_max tanh(dv / V_L)``, as ``circuit-sim characterize`` writes it) must agree with
 ``G_m = I_max / V_L`` to 10%.
 
-This module parses the three sections; the draws are :mod:`circuit_sim.design.devices` and the
+``[comparator]`` -- the soft threshold's two comparators (``u > u0`` and ``u < -u0``) have a
+finite gain ``A`` and an offset: each output is a sigmoid of width ``V_w = swing / (4 A)``
+(the slope of a sigmoid of width ``V_w`` at its midpoint is ``1 / (4 V_w)`` of its swing, the
+comparator's ``A``), or ``width`` given directly; the rectifier passes the integral of its
+gate, so ``s = h_w(u)`` with ``w = V_w / V_u`` (:func:`models.smooth_soft_threshold`): a
+smooth threshold whose derivative is the comparators' output, and the circuit samples
+``exp(-E_w)``. ``offset`` (V, either sign, the same for every unit; per-unit random offsets
+are ``mismatch.threshold_offset_sigma``) moves the threshold to ``u0 + offset / V_u``.
+
+This module parses the four sections; the draws are :mod:`circuit_sim.design.devices` and the
 circuit wires them in (:mod:`circuit_sim.circuit.network`).
 """
 
@@ -60,6 +69,7 @@ _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_
                   "first_chip")
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
 _TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range")
+_COMPARATOR_KEYS = ("gain", "swing", "width", "offset")
 
 
 def _table(d, section: str, keys: tuple) -> str:
@@ -299,3 +309,50 @@ class TransconductorConfig:
                               f"{d['linear_range']} (I_max / V_L = {i_max / v_l:.4g} S)")
         return cls(i_max, v_l)
 
+
+
+@dataclass(frozen=True)
+class ComparatorConfig:
+    """``[comparator]``: finite gain and offset of the soft threshold's comparators (see the
+    module docstring).
+
+    Attributes
+    ----------
+    width : float
+        The transition width ``V_w`` in V (``swing / (4 gain)``, or given).
+    offset : float
+        Systematic offset in V (moves every unit's threshold by ``offset / V_u``).
+    gain, swing : float or None
+        What ``width`` came from, when it was not given directly.
+    """
+
+    width: float
+    offset: float = 0.0
+    gain: float | None = None
+    swing: float | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ComparatorConfig":
+        w = _table(d, "comparator", _COMPARATOR_KEYS)
+        gain = number(d, "gain", w, low=0, low_open=True)
+        swing = quantity(d, "swing", "voltage", w)
+        width = quantity(d, "width", "voltage", w)
+        offset = quantity(d, "offset", "voltage", w, default=None, positive=False)
+        if width is not None and (gain is not None or swing is not None):
+            raise ConfigError(f"{w}.width", "either width, or gain and swing (not both)",
+                              d["width"])
+        if width is None:
+            if gain is None or swing is None:
+                missing = "gain" if gain is None else "swing"
+                raise ConfigError(f"{w}.{missing}", "gain (V/V) and swing (the output's "
+                                  "voltage swing, e.g. \"1.8 V\"), or width, e.g. \"2 mV\"",
+                                  None)
+            width = swing / (4.0 * gain)
+        return cls(width, 0.0 if offset is None else offset, gain, swing)
+
+    def resolved_dict(self) -> dict:
+        """What was given (gain and swing, or width) and the offset, in SI; it parses back
+        to the same section."""
+        out = ({"gain": self.gain, "swing": f"{self.swing!r} V"} if self.gain is not None
+               else {"width": f"{self.width!r} V"})
+        return {**out, "offset": f"{self.offset!r} V"}

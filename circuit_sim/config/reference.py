@@ -80,6 +80,10 @@ MEANINGS = {
     "circuit.supply_current": "total supply current of a unit (a characterised cell's); power = supply_current x supply_voltage",
     "transconductor.saturation_current": "I_max: the force current is I_max tanh(G_m V_u F / I_max); required with [transconductor]",
     "transconductor.linear_range": "V_L of the fit I_max tanh(dv / V_L); checked against G_m = I_max / V_L (10%)",
+    "comparator.gain": "open-loop gain A (V/V) of the threshold's comparators; with swing, width = swing / (4 A)",
+    "comparator.swing": "the comparators' output swing (with gain)",
+    "comparator.width": "transition width V_w of each comparator's sigmoid (instead of gain and swing): s = h_w(u), w = V_w / V_u",
+    "comparator.offset": "systematic offset of the comparators (either sign): u0 -> u0 + offset / V_u",
     "run.duration": "circuit time simulated; required for a fixed input (absent: one pass over a stream)",
     "run.dt": "integration step; absent: chosen from lambda_max and the integrator (see summary)",
     "run.record_every": "interval between recorded samples; absent: every step up to a memory cap",
@@ -142,6 +146,8 @@ def _examples():
     yield nonideal.MismatchConfig.from_dict, ({"gm_sigma": 0.01},)
     yield nonideal.WeightConfig.from_dict, ({"bits": 4},)
     yield nonideal.TransconductorConfig.from_dict, ({"saturation_current": "60 nA"}, 1e-6)
+    yield nonideal.ComparatorConfig.from_dict, ({"gain": 100, "swing": "1 V", "offset": "1 mV"},)
+    yield nonideal.ComparatorConfig.from_dict, ({"width": "1 mV"},)
 
 
 def reference_rows() -> list[dict]:

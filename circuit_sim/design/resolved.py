@@ -212,6 +212,7 @@ class Design:
                                     w.drift_sigma > 0),
             self.circuit.rail_voltage is None, self.circuit.residual_time_constant is None,
             self.config.transconductor is None, self.circuit.output_conductance is None,
+            self.config.comparator is None,
             [n.get("flicker_corner") is None for n in self.config.noise if n.kind == "measured"],
             None if lc is None else (lc.threshold_time_constant is None, lc.gamma > 0,
                                      lc.dynamics))))
@@ -262,13 +263,30 @@ def _warn_time_scales(cfg, tau_u: float) -> None:
                           "inputs (tau_x << tau_Phi)", stacklevel=4)
 
 
+def _comparator_curvature(cfg, model) -> float:
+    """The curvature a finite-gain comparator adds (units of ``1/tau_u``): the force's term
+    ``h_w''(u) [Phi^T r] / sigma^2`` with ``max h_w'' = 1 / (4 w)``, the drive estimated at
+    ``s = 0`` (``r = x``; a stream's first patch is not known here: the bars / image patches
+    are of the order of the atoms, so ``|Phi^T x| <= max_j |Phi_j|^2``)."""
+    cmp = cfg.comparator
+    if cmp is None:
+        return 0.0
+    w = cmp.width / cfg.circuit.volts_per_unit
+    phi = model.dictionary
+    if cfg.input.kind == "fixed":
+        drive = float(np.max(np.abs(phi.T @ np.asarray(cfg.input.x, dtype=float))))
+    else:
+        drive = float(np.max(np.sum(phi**2, axis=0)))
+    return drive / (4.0 * w * model.sigma**2)
+
+
 def _timestep(cfg, model, chip_devices, tau_u: float, noise_sources, duration) -> TimeStep:
     tau = tau_u
     mm = cfg.mismatch
     if mm is not None and (mm.gm_sigma > 0 or mm.c_sigma > 0):
         # the fastest unit (of every chip), tau_j = C_j / G_m,j, bounds the step
         tau = tau_u / max(float(np.max(d.gm_rel / d.c_rel)) for d in chip_devices)
-    lam_max = models.lambda_max(model)
+    lam_max = models.lambda_max(model) + _comparator_curvature(cfg, model)
     dt, auto = choose_dt(cfg.run, tau, tau_u, lam_max,
                          model.lam if model.prior == "laplace" else None)
     check_flicker_poles(noise_sources, dt)

@@ -105,4 +105,6 @@ def resolved_dict(design) -> dict:
         out["transconductor"] = {"saturation_current": q(t.saturation_current, "A"),
                                  **({"linear_range": q(t.linear_range, "V")}
                                     if t.linear_range is not None else {})}
+    if cfg.comparator is not None:
+        out["comparator"] = cfg.comparator.resolved_dict()
     return out

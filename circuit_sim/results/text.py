@@ -37,6 +37,7 @@ def inference_summary(res) -> str:
              f"(seed {design.seed}); {len(res.t)} samples, burn-in {res.burn_in}"
              + (f" (each of the {design.copies} copies)" if design.copies > 1 else "")
              + ("  [INTERRUPTED]" if res.interrupted else "")]
+    lines.extend(nonideal_lines(design))
     lines.extend(ensemble_lines(res))
     if "autocorrelation_time" in mt:
         lines.append(f"  autocorrelation time {format_si(mt['autocorrelation_time'], 's')} per "
@@ -52,6 +53,27 @@ def inference_summary(res) -> str:
                         if "energy_per_sample" in mt else ""))
     lines.extend(quality_lines(res))
     return "\n".join(lines)
+
+
+def nonideal_lines(design) -> list[str]:
+    """The cell's non-idealities in force (transconductor, output conductance, comparators),
+    each with what it does in the model's own units; nothing for an ideal cell."""
+    cfg, c = design.config, design.circuit
+    parts = []
+    if cfg.transconductor is not None:
+        i_max = cfg.transconductor.saturation_current
+        parts.append(f"transconductor saturates at I_max = {format_si(i_max, 'A')} "
+                     f"(|force| <= {i_max / (c.transconductance * c.volts_per_unit):.3g})")
+    if c.output_conductance is not None:
+        parts.append(f"output conductance {format_si(c.output_conductance, 'S')} "
+                     f"(leak G_o/G_m = {c.output_conductance / c.transconductance:.3g})")
+    cmp = cfg.comparator
+    if cmp is not None:
+        src = (f"gain {cmp.gain:.4g}, swing {format_si(cmp.swing, 'V')}: " if cmp.gain else "")
+        parts.append(f"comparators {src}width {format_si(cmp.width, 'V')} "
+                     f"(w = {cmp.width / c.volts_per_unit:.3g} of u), offset "
+                     f"{format_si(cmp.offset, 'V')} (u0 {cmp.offset / c.volts_per_unit:+.3g})")
+    return [f"  non-ideal    : {'; '.join(parts)}"] if parts else []
 
 
 def ensemble_lines(res) -> list[str]:
