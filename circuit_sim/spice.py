@@ -216,6 +216,9 @@ def _check_exportable(cfg: Config) -> None:
                           "inference at a fixed input)", "a [learning] section")
     if cfg.input.kind != "fixed":
         raise ConfigError("input.kind", "\"fixed\" (one input x) for the SPICE export", cfg.input.kind)
+    if cfg.wires is not None:
+        raise ConfigError("[crossbar]", "ideal wires for the SPICE export (it does not export "
+                          "wire resistance yet)", "a [crossbar] section")
     if cfg.comparator is not None:
         raise ConfigError("[comparator]", "ideal comparators for the SPICE export (it does "
                           "not export a finite gain or offset yet)", "a [comparator] section")

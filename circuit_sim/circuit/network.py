@@ -301,8 +301,8 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
     def per_synapse(arrays) -> np.ndarray:
         return np.concatenate([a[post, pre] for a in arrays])
 
-    phi = per_synapse([quantise(design.model.dictionary * d.weight_gain + d.weight_offset, w)
-                       for d in chips])
+    phi = per_synapse([design.wired(quantise(design.model.dictionary * d.weight_gain
+                                             + d.weight_offset, w)) for d in chips])
     crossbar.g = phi * g_w * b2.siemens
     if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
         crossbar.wgain = dev.weight_gain[post, pre]

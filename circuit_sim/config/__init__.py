@@ -18,7 +18,7 @@ from functools import cached_property
 from ..errors import ConfigError
 from .fields import check_keys
 from .keys import flatten, normalise_key, parse_assignment, set_key
-from .nonideal import ComparatorConfig, MismatchConfig, TransconductorConfig, WeightConfig
+from .nonideal import ComparatorConfig, CrossbarConfig, MismatchConfig, TransconductorConfig, WeightConfig
 from .sections import (BACKENDS, CROSSBAR_MODES, INTEGRATORS, NOISE_KINDS, CircuitConfig,
                        InputConfig, LearningConfig, ModelConfig, NoiseConfig, RunConfig)
 from .toml import dumps_toml, read_toml, read_toml_text
@@ -27,6 +27,22 @@ __all__ = ["Config", "load_config", "loads_config", "dumps_toml", "ConfigError",
            "INTEGRATORS", "CROSSBAR_MODES", "NOISE_KINDS", "ModelConfig", "InputConfig",
            "CircuitConfig", "NoiseConfig", "RunConfig", "LearningConfig", "MismatchConfig",
            "WeightConfig", "set_key", "normalise_key", "flatten", "parse_assignment"]
+
+
+def _wires(d: dict, learning, weights) -> CrossbarConfig | None:
+    """``[crossbar]`` (wire resistance), refused where the weights change during the run (its
+    exact solution is for static conductances)."""
+    if "crossbar" not in d:
+        return None
+    wires = CrossbarConfig.from_dict(d["crossbar"])
+    if learning is not None:
+        raise ConfigError("[crossbar]", "static weights (IR drop is solved once for the "
+                          "programmed conductances; not built for learning yet)", "[learning]")
+    if weights is not None and weights.dynamic:
+        raise ConfigError("[crossbar]", "static weights (IR drop is solved once; not built "
+                          "with weights.retention_time or weights.drift_sigma yet)",
+                          "[weights] with retention or drift")
+    return wires
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class Config:
     weights: WeightConfig | None = None
     transconductor: TransconductorConfig | None = None
     comparator: ComparatorConfig | None = None
+    wires: CrossbarConfig | None = None  # the [crossbar] section (wire resistance)
 
     # ---- construction
     @classmethod
@@ -57,7 +74,7 @@ class Config:
         if not isinstance(d, dict):
             raise ConfigError("config", "a table of sections", type(d).__name__)
         check_keys(d, ("model", "input", "circuit", "noise", "run", "learning", "mismatch",
-                        "weights", "transconductor", "comparator"), "config")
+                        "weights", "transconductor", "comparator", "crossbar"), "config")
         for section in ("model", "input", "circuit", "run"):
             if section not in d:
                 raise ConfigError(f"[{section}]", "a section in the config file", None)
@@ -103,8 +120,9 @@ class Config:
         if comparator is not None and model.prior != "laplace":
             raise ConfigError("[comparator]", "a soft threshold to make (prior = \"laplace\")",
                               "prior = \"gaussian\" (no threshold)")
+        wires = _wires(d, learning, weights)
         cfg = cls(model, inp, circuit, noises, run, learning, source, d, mismatch, weights,
-                  transconductor, comparator)
+                  transconductor, comparator, wires)
         cfg.design  # resolve once: validates what only the derived design reveals
         return cfg
 

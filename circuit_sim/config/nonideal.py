@@ -49,7 +49,11 @@ smooth threshold whose derivative is the comparators' output, and the circuit sa
 ``exp(-E_w)``. ``offset`` (V, either sign, the same for every unit; per-unit random offsets
 are ``mismatch.threshold_offset_sigma``) moves the threshold to ``u0 + offset / V_u``.
 
-This module parses the four sections; the draws are :mod:`circuit_sim.design.devices` and the
+``[crossbar]`` -- wire resistance per cell pitch (``wire_resistance`` for both, or
+``row_resistance`` and ``column_resistance``): IR drop, solved exactly for the static weights
+(:mod:`circuit_sim.design.ir_drop`); the chip computes with ``Phi_eff = G_eff / G_w``.
+
+This module parses the five sections; the draws are :mod:`circuit_sim.design.devices` and the
 circuit wires them in (:mod:`circuit_sim.circuit.network`).
 """
 
@@ -70,6 +74,7 @@ _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
 _TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range")
 _COMPARATOR_KEYS = ("gain", "swing", "width", "offset")
+_CROSSBAR_KEYS = ("wire_resistance", "row_resistance", "column_resistance")
 
 
 def _table(d, section: str, keys: tuple) -> str:
@@ -356,3 +361,37 @@ class ComparatorConfig:
         out = ({"gain": self.gain, "swing": f"{self.swing!r} V"} if self.gain is not None
                else {"width": f"{self.width!r} V"})
         return {**out, "offset": f"{self.offset!r} V"}
+
+
+@dataclass(frozen=True)
+class CrossbarConfig:
+    """``[crossbar]``: wire resistance per cell pitch (see the module docstring).
+
+    Attributes
+    ----------
+    row_resistance, column_resistance : float
+        In ohm, > 0.
+    """
+
+    row_resistance: float
+    column_resistance: float
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CrossbarConfig":
+        w = _table(d, "crossbar", _CROSSBAR_KEYS)
+        both = quantity(d, "wire_resistance", "resistance", w)
+        row = quantity(d, "row_resistance", "resistance", w)
+        col = quantity(d, "column_resistance", "resistance", w)
+        if both is not None and (row is not None or col is not None):
+            raise ConfigError(f"{w}.wire_resistance", "either wire_resistance, or "
+                              "row_resistance and column_resistance (not both)",
+                              d["wire_resistance"])
+        if both is None and (row is None or col is None):
+            missing = "row_resistance" if row is None else "column_resistance"
+            raise ConfigError(f"{w}.{missing}", "a resistance per cell pitch, e.g. \"2 ohm\" "
+                              "(or wire_resistance for both)", None)
+        return cls(both, both) if both is not None else cls(row, col)
+
+    def resolved_dict(self) -> dict:
+        return {"row_resistance": f"{self.row_resistance!r} ohm",
+                "column_resistance": f"{self.column_resistance!r} ohm"}

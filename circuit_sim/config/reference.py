@@ -84,6 +84,9 @@ MEANINGS = {
     "comparator.swing": "the comparators' output swing (with gain)",
     "comparator.width": "transition width V_w of each comparator's sigmoid (instead of gain and swing): s = h_w(u), w = V_w / V_u",
     "comparator.offset": "systematic offset of the comparators (either sign): u0 -> u0 + offset / V_u",
+    "crossbar.wire_resistance": "resistance of the row and column wires per cell pitch: IR drop, solved exactly (static weights)",
+    "crossbar.row_resistance": "resistance of a row wire (residual node's) per cell pitch (with column_resistance, instead of wire_resistance)",
+    "crossbar.column_resistance": "resistance of a column wire (latent output's) per cell pitch",
     "run.duration": "circuit time simulated; required for a fixed input (absent: one pass over a stream)",
     "run.dt": "integration step; absent: chosen from lambda_max and the integrator (see summary)",
     "run.record_every": "interval between recorded samples; absent: every step up to a memory cap",
@@ -148,6 +151,9 @@ def _examples():
     yield nonideal.TransconductorConfig.from_dict, ({"saturation_current": "60 nA"}, 1e-6)
     yield nonideal.ComparatorConfig.from_dict, ({"gain": 100, "swing": "1 V", "offset": "1 mV"},)
     yield nonideal.ComparatorConfig.from_dict, ({"width": "1 mV"},)
+    yield nonideal.CrossbarConfig.from_dict, ({"wire_resistance": "1 ohm"},)
+    yield nonideal.CrossbarConfig.from_dict, ({"row_resistance": "1 ohm",
+                                               "column_resistance": "1 ohm"},)
 
 
 def reference_rows() -> list[dict]:

@@ -22,6 +22,7 @@ from ..errors import ConfigError
 from ..seeds import Seeds
 from .cost import check_network_size
 from .devices import DeviceDraw, draw_devices
+from .ir_drop import effective_conductances, relative_error
 from .ensemble import Ensemble, check_ensemble, single
 from .noise import NoiseDesign, resolve_noise
 from .streams import Schedule, make_stream
@@ -198,6 +199,25 @@ class Design:
         ``u = 0`` nothing would ever switch on; a draw of the prior instead (stream
         ``start``)."""
         return self.seeds.rng("start").laplace(0.0, 1.0 / self.model.lam, self.n_components)
+
+    def wired(self, phi: np.ndarray) -> np.ndarray:
+        """The dictionary the crossbar computes with for programmed weights ``phi`` (N, M):
+        ``phi`` itself, or with wire resistance (``[crossbar]``) ``G_eff / G_w``
+        (:mod:`.ir_drop`)."""
+        wires = self.config.wires
+        if wires is None:
+            return phi
+        g_w = self.circuit.transconductance
+        return effective_conductances(phi * g_w, wires.row_resistance,
+                                      wires.column_resistance) / g_w
+
+    @cached_property
+    def ir_drop_error(self) -> float | None:
+        """``|Phi_eff - Phi|_F / |Phi|_F`` of the nominal dictionary (None without wires)."""
+        if self.config.wires is None:
+            return None
+        phi = self.model.dictionary
+        return relative_error(phi, self.wired(phi))
 
     def structure_key(self, kind: str) -> str:
         """What decides the generated code's layout (the standalone build cache's key)."""

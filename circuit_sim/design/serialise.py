@@ -107,4 +107,6 @@ def resolved_dict(design) -> dict:
                                     if t.linear_range is not None else {})}
     if cfg.comparator is not None:
         out["comparator"] = cfg.comparator.resolved_dict()
+    if cfg.wires is not None:
+        out["crossbar"] = cfg.wires.resolved_dict()
     return out

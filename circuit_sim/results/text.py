@@ -73,6 +73,11 @@ def nonideal_lines(design) -> list[str]:
         parts.append(f"comparators {src}width {format_si(cmp.width, 'V')} "
                      f"(w = {cmp.width / c.volts_per_unit:.3g} of u), offset "
                      f"{format_si(cmp.offset, 'V')} (u0 {cmp.offset / c.volts_per_unit:+.3g})")
+    if cfg.wires is not None:
+        w = cfg.wires
+        parts.append(f"crossbar wires {format_si(w.row_resistance, 'ohm')} (rows) / "
+                     f"{format_si(w.column_resistance, 'ohm')} (columns) per cell: IR drop moves "
+                     f"the dictionary by {100 * design.ir_drop_error:.3g}% (Frobenius)")
     return [f"  non-ideal    : {'; '.join(parts)}"] if parts else []
 
 
