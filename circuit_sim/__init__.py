@@ -38,7 +38,8 @@ __all__ = ["ConfigError", "Config", "load_config", "loads_config", "resolve", "D
            "load_learning", "plot_learning", "dictionary_recovery", "run_sweep", "read_index",
            "load_sweep", "export_spice", "atom_shapes", "tiles_from_figure", "draw_tiles",
            "load_natural_images", "default_photographs", "whiten_images", "radial_power",
-           "patch_radial_power", "random_patches", "__version__"]
+           "patch_radial_power", "random_patches", "characterize", "effective_conductances",
+           "__version__"]
 
 _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"),
          "load_config": ("config", "load_config"), "loads_config": ("config", "loads_config"),
@@ -60,7 +61,9 @@ _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"
          "whiten_images": ("design.images", "whiten"),
          "radial_power": ("design.images", "radial_power"),
          "patch_radial_power": ("design.images", "patch_radial_power"),
-         "random_patches": ("design.images", "random_patches")}
+         "random_patches": ("design.images", "random_patches"),
+         "characterize": ("characterize", "characterize"),
+         "effective_conductances": ("design.ir_drop", "effective_conductances")}
 
 
 def __getattr__(name):
