@@ -114,9 +114,16 @@ class Characterization:
         def q(v, unit):
             return format_si(v, unit, digits=4)
 
-        noise = [f'kind = "measured"', f'white_psd = "{self.white_psd:.4g} A^2/Hz"']
+        summary = f'white_psd = "{self.white_psd:.4g} A^2/Hz"'
         if self.flicker_corner is not None:
-            noise.append(f'flicker_corner = "{q(self.flicker_corner, "Hz")}"')
+            summary += f', flicker_corner = "{q(self.flicker_corner, "Hz")}"'
+        noise = ['kind = "measured"',
+                 "# ngspice's .noise spectrum as it is (Hz, A^2/Hz): the node follows it within",
+                 f"# {self.spectrum_deviation():.2%} over its band (noise.SpectrumNoise); the two-"
+                 "parameter",
+                 f"# summary S_w (1 + f_c/f) would be: {summary}",
+                 "spectrum_f = [" + ", ".join(f"{x:.6g}" for x in self.f) + "]",
+                 "spectrum_psd = [" + ", ".join(f"{x:.6g}" for x in self.psd) + "]"]
         nl = "\n"
         return f"""# circuit-sim characterize {self.cell} --subckt {self.subckt}: T = {self.temperature:.5g} K, \
 supply {q(self.supply_voltage, 'V')}, common mode {q(self.common_mode, 'V')}{', corner ' + self.corner if self.corner else ''}
@@ -142,6 +149,33 @@ linear_range = "{q(self.linear_range, 'V')}"  # V_L in I = I_max tanh(dv / V_L)
 duration = "{q(duration, 's')}"
 """
 
+    def spectrum(self, capacitance: float | None = None):
+        """The output noise as :class:`noise.SpectrumNoise` on the band of a node of
+        ``capacitance`` (default the cell's own) driven by this cell (see
+        :data:`circuit_sim.design.noise.SPECTRUM_BAND`)."""
+        from noise import SpectrumNoise
+
+        from .design.noise import SPECTRUM_BAND
+
+        f_node = self.transconductance / (4.0 * (capacitance or self.capacitance))
+        lo = max(SPECTRUM_BAND[0] * f_node, float(self.f[0]))
+        hi = min(SPECTRUM_BAND[1] * f_node, float(self.f[-1]))
+        return SpectrumNoise(self.f, self.psd, lo, hi, poles_per_decade=3.0, name="measured")
+
+    def spectrum_deviation(self, capacitance: float | None = None) -> float:
+        """The realised spectrum's largest relative error against ngspice's over the node's
+        band, ``G_m / (4 C)`` down to 1e-4 of it."""
+        f_node = self.transconductance / (4.0 * (capacitance or self.capacitance))
+        return self.spectrum(capacitance).max_deviation(1e-4 * f_node, f_node)
+
+    def summary_deviation(self, capacitance: float | None = None) -> float:
+        """The same for the two-parameter summary ``S_w (1 + f_c / f)``."""
+        f_node = self.transconductance / (4.0 * (capacitance or self.capacitance))
+        sp = self.spectrum(capacitance)
+        f = np.logspace(math.log10(1e-4 * f_node), math.log10(min(f_node, self.f[-1])), 161)
+        model = self.white_psd * (1.0 + (self.flicker_corner or 0.0) / f)
+        return float(np.max(np.abs(model / sp.data(f) - 1.0)))
+
     def report(self, volts_per_unit: float) -> str:
         """The cell in the terms circuit engineers use."""
         gm, c, sw = self.transconductance, self.capacitance, self.white_psd
@@ -164,7 +198,10 @@ duration = "{q(duration, 's')}"
             f"  large signal: I_max = {format_si(self.saturation_current, 'A')}, V_L = "
             f"{format_si(self.linear_range, 'V')} (tanh fit error {self.fit_error:.2%} of "
             f"I_max; I_max/V_L = {format_si(self.saturation_current / self.linear_range, 'S')})",
-            f"  output noise {sw:.4g} A^2/Hz white, 1/f corner {fc}",
+            f"  output noise {sw:.4g} A^2/Hz white, 1/f corner {fc}; over the node's band "
+            f"({format_si(1e-4 * enbw, 'Hz')} to {format_si(enbw, 'Hz')}) that summary is off "
+            f"ngspice's spectrum by up to {self.summary_deviation():.1%}, the tabulated spectrum "
+            f"the fragment carries by {self.spectrum_deviation():.2%}",
             f"  input-referred {vn * 1e9:.4g} nV/sqrt(Hz); over the node's noise bandwidth "
             f"G_m/(4C) = {format_si(enbw, 'Hz')}: {format_si(vn * math.sqrt(enbw), 'V')} rms "
             f"(kT/C: {format_si(math.sqrt(kt / c), 'V')} rms)",

@@ -20,6 +20,7 @@ from .sources import (
     ThermalNoise,
     one_pole_equivalent_psd,
 )
+from .spectrum import SpectrumNoise
 from .units import format_si, parse_quantity, si_value
 from .temperature import (
     BOLTZMANN,
@@ -44,6 +45,7 @@ __all__ = [
     "FlickerNoise",
     "InjectedNoise",
     "MeasuredNoise",
+    "SpectrumNoise",
     "CommonModeNoise",
     "TelegraphNoise",
     "NoiseSource",

@@ -19,13 +19,14 @@ from models import constraints as _c
 
 from .sources import (CommonModeNoise, FlickerNoise, InjectedNoise, MeasuredNoise, ShotNoise,
                       TelegraphNoise, ThermalNoise)
+from .spectrum import SpectrumNoise
 from .temperature import _node
 from .units import format_si
 
 __all__ = ["BudgetEntry", "NoiseBudget", "noise_budget", "fill_psd", "format_si"]
 
 _SOURCE_TYPES = (ThermalNoise, ShotNoise, FlickerNoise, InjectedNoise, MeasuredNoise,
-                 CommonModeNoise, TelegraphNoise)
+                 CommonModeNoise, TelegraphNoise, SpectrumNoise)
 
 @dataclass(frozen=True)
 class BudgetEntry:

@@ -28,6 +28,8 @@ CLAIMS = {
     "images_oc2.toml": "test_examples.py::test_images_oc2_claim",
     "ota5_gaussian.toml": "test_examples.py::test_ota5_gaussian_claim",
     "slab_8_chips.toml": "test_examples.py::test_slab_8_chips_claim",
+    "gaussian_ir.toml": "test_examples.py::test_gaussian_ir_claim",
+    "gaussian_common.toml": "test_examples.py::test_gaussian_common_claim",
 }
 
 
@@ -89,6 +91,49 @@ def test_ota5_gaussian_claim():
     lin = run_inference(cfg.replace(**{"transconductor.saturation_current": "1 A"})).metrics
     assert lin["cov_error"] < 2 * lin["cov_error_floor"], (lin["cov_error"], lin["cov_error_floor"])
     print(m["cov_error"], m["cov_error_floor"], lin["cov_error"], lin["cov_error_floor"])
+
+
+@pytest.mark.slow
+def test_gaussian_ir_claim():
+    """gaussian_ir.toml: ideal wires at the floor; at N = M = 16 with 3 kohm per cell the
+    error is the closed form of Phi_eff's posterior against Phi's."""
+    cfg = load_config(CONFIGS / "gaussian_ir.toml")
+    m = run_inference(cfg).metrics
+    assert m["cov_error"] < 2 * m["cov_error_floor"], (m["cov_error"], m["cov_error_floor"])
+    x = np.random.default_rng(116).normal(0.0, 0.5, 16).round(4).tolist()
+    big = cfg.replace(**{"model.n_features": 16, "model.n_components": 16, "input.x": x,
+                         "crossbar.wire_resistance": "3 kohm"})
+    model = big.build_model()
+    eff = models.SparseCodingModel(big.design.wired(model.dictionary), sigma=model.sigma,
+                                   prior="gaussian")
+    c0, c1 = (models.gaussian_posterior(mdl, big.x)[1] for mdl in (model, eff))
+    exact = np.linalg.norm(c1 - c0) / np.linalg.norm(c0)
+    m = run_inference(big).metrics
+    assert abs(m["cov_error"] - exact) < 4 * m["cov_error_floor"], (m["cov_error"], exact)
+    assert m["cov_error"] > 1.5 * m["cov_error_floor"], (m["cov_error"], m["cov_error_floor"])
+    print(exact, m["cov_error"], m["cov_error_floor"])
+
+
+@pytest.mark.slow
+def test_gaussian_common_claim():
+    """gaussian_common.toml: independent noise at the floor; 10% common-mode noise gives the
+    continuous-Lyapunov law's error."""
+    from scipy.linalg import solve_continuous_lyapunov
+
+    cfg = load_config(CONFIGS / "gaussian_common.toml")
+    m = run_inference(cfg).metrics
+    assert m["cov_error"] < 2 * m["cov_error_floor"], (m["cov_error"], m["cov_error_floor"])
+    s = 3.98343e-24
+    res = run_inference(cfg.replace(**{"noise.1.psd": f"{0.9 * s!r} A^2/Hz",
+                                       "noise.2.psd": f"{0.1 * s!r} A^2/Hz"}))
+    a = models.gaussian_precision(res.model)
+    t_c = 0.1 * (1 - 0.004141947)
+    q = (1 - t_c) * np.eye(8) + t_c * np.ones((8, 8))
+    post = np.linalg.inv(a)
+    exact = np.linalg.norm(solve_continuous_lyapunov(a, 2 * q) - post) / np.linalg.norm(post)
+    m = res.metrics
+    assert abs(m["cov_error"] - exact) < 4 * m["cov_error_floor"], (m["cov_error"], exact)
+    print(exact, m["cov_error"], m["cov_error_floor"])
 
 
 @pytest.mark.slow

@@ -88,7 +88,8 @@ def force_expression(prior: str, positive: bool, dynamics: str) -> str:
 def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: list,
                      learn_u0: bool = False, dynamics: str = "langevin",
                      shared_u0: bool = False, saturation: bool = False,
-                     leak: bool = False, common: bool = False, n_rtn: int = 0) -> str:
+                     leak: bool = False, common: bool = False, n_rtn: int = 0,
+                     spectrum: tuple = ()) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
@@ -103,7 +104,9 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     ``I_max tanh(G_m V_u F / I_max)`` (the small-signal ``G_m`` kept; ``I_max`` the namespace's
     ``I_sat``). ``leak``: its finite output conductance draws ``-G_o v`` from the node.
     ``common``: a common-mode noise current ``amp_c * eta_c`` (``eta_c`` one draw per step
-    for all units, linked from the group ``common_noise``).
+    for all units, linked from the group ``common_noise``). ``spectrum``: ``(P, Q)`` per
+    tabulated spectrum, its low-pass currents ``ys_<k>_<p>`` and high-pass currents
+    ``ih_<k>_<q>`` (stepped by :func:`spectrum_code`).
     """
     noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
     if common:
@@ -112,6 +115,10 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     force = "I_sat * tanh(Gmj * V_u * force / I_sat)" if saturation else "Gmj * V_u * force"
     drive = force + (" - G_o * v" if leak else "")
     drive += "".join(f" + a_rtn_{k} * q_rtn_{k}" for k in range(n_rtn))
+    drive += "".join(f" + ys_{k}_{p}" for k, (n_lp, _) in enumerate(spectrum)
+                     for p in range(n_lp))
+    drive += "".join(f" + ih_{k}_{q}" for k, (_, n_hp) in enumerate(spectrum)
+                     for q in range(n_hp))
     drive = f"{drive} + {flick}" if flick else drive
     eqs = [f"dv/dt = ({drive}) / Cj{noise} : volt",
            f"force = {force_expression(prior, positive, dynamics)} : 1",
@@ -137,6 +144,12 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
         eqs.append("eta_c : second**-0.5 (linked)  # the common-mode draw of this step")
     for k in range(n_rtn):
         eqs.append(f"q_rtn_{k} : 1  # state (+1 or -1) of telegraph source {k}")
+    for k, (n_lp, n_hp) in enumerate(spectrum):
+        eqs += [f"ys_{k}_{p} : amp  # low-pass component {p} of spectrum {k}"
+                for p in range(n_lp)]
+        for q in range(n_hp):
+            eqs += [f"zh_{k}_{q} : second**0.5  # low-passed white draw of high-pass {q}",
+                    f"ih_{k}_{q} : amp  # high-pass component {q} of spectrum {k}"]
     for k, n in enumerate(flicker_poles):
         for p in range(n):
             eqs.append(f"dy_{k}_{p}/dt = -y_{k}_{p} / tauf_{k}_{p} + "
@@ -165,6 +178,24 @@ def noise_draw_code(n_white: int, flicker_poles: list, integrator: str = "euler"
     lines = [line for k in range(n_white) for line in white_draw_code(f"_{k}", integrator)]
     lines += [f"etaf_{k}_{p} = randn() / sqrt(dt)" for k, n in enumerate(flicker_poles)
               for p in range(n)]
+    return "\n".join(lines)
+
+
+def spectrum_code(spectrum: tuple) -> str:
+    """Abstract code stepping the components of each tabulated spectrum once per step, each
+    exactly for any ``dt`` (``dec = exp(-dt / tau)`` in the namespace): a low-pass component
+    is the sampled Ornstein-Uhlenbeck current ``ys <- dec ys + sd sqrt(1 - dec^2) N(0, 1)``
+    (``sqs = sd sqrt(1 - dec^2)``); a high-pass one is ``ih = a (eta - z / tau)`` with this
+    step's white draw ``eta`` and ``z`` its low-pass, ``z <- dec z + tau (1 - dec) eta``."""
+    lines = []
+    for k, (n_lp, n_hp) in enumerate(spectrum):
+        lines += [f"ys_{k}_{p} = ys_{k}_{p} * decs_{k}_{p} + sqs_{k}_{p} * randn()"
+                  for p in range(n_lp)]
+        for q in range(n_hp):
+            lines += [f"etah_{k}_{q} = randn() / sqrt(dt)",
+                      f"ih_{k}_{q} = ah_{k}_{q} * (etah_{k}_{q} - zh_{k}_{q} / tauh_{k}_{q})",
+                      f"zh_{k}_{q} = zh_{k}_{q} * dech_{k}_{q} + tauh_{k}_{q} * "
+                      f"(1 - dech_{k}_{q}) * etah_{k}_{q}"]
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ Brian2 and runs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,8 +109,9 @@ class CircuitNetwork:
 
     def state_names(self) -> list[str]:
         """Latent state variables a resume needs beyond ``v``, ``u0`` and ``g`` (the previous
-        Leimkuhler-Matthews draw, the flicker OU currents)."""
-        return [k for k in self.latent.variables if k.startswith(("rprev_", "y_"))]
+        Leimkuhler-Matthews draw, the flicker OU currents, a spectrum's components)."""
+        return [k for k in self.latent.variables
+                if k.startswith(("rprev_", "y_", "ys_", "zh_", "ih_"))]
 
 
 def add_run_time_stop(circ: CircuitNetwork) -> None:
@@ -201,6 +203,22 @@ def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str,
     return [grp]
 
 
+def _spectrum_states(latent, ns, spectrum, dt: float) -> None:
+    """Constants of each tabulated spectrum's components (:func:`.equations.spectrum_code`)
+    and their stationary start: ``ys ~ N(0, sd^2)``, ``z ~ N(0, tau / 2)``."""
+    for k, (lp_tau, lp_sd, hp_tau, hp_amp) in enumerate(spectrum):
+        for p, (tau, sd) in enumerate(zip(lp_tau, lp_sd)):
+            dec = math.exp(-dt / tau)
+            ns[f"decs_{k}_{p}"] = dec
+            ns[f"sqs_{k}_{p}"] = sd * math.sqrt(1.0 - dec * dec) * b2.amp
+            setattr(latent, f"ys_{k}_{p}", f"{float(sd)!r} * amp * randn()")
+        for q, (tau, amp) in enumerate(zip(hp_tau, hp_amp)):
+            ns[f"dech_{k}_{q}"] = math.exp(-dt / tau)
+            ns[f"tauh_{k}_{q}"] = tau * b2.second
+            ns[f"ah_{k}_{q}"] = amp * b2.amp * b2.second**0.5
+            setattr(latent, f"zh_{k}_{q}", f"{math.sqrt(float(tau) / 2)!r} * second**0.5 * randn()")
+
+
 def _per_unit(design) -> dict:
     """Per-unit arrays of every copy, (Q M,): relative C and G_m, white amplitude (A
     s^0.5; None without white noise), threshold offsets (V), each copy from its chip."""
@@ -229,7 +247,8 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
                                saturation=design.config.transconductor is not None,
                                leak=c.output_conductance is not None,
                                common=noise.common_amplitude is not None,
-                               n_rtn=len(noise.telegraph)),
+                               n_rtn=len(noise.telegraph),
+                               spectrum=tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum)),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     if noise.common_amplitude is not None:
@@ -253,10 +272,14 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         ns[f"a_rtn_{k}"] = half * b2.amp
         ns[f"p_rtn_{k}"] = 0.5 * -np.expm1(-2.0 * rate * design.dt)
         setattr(latent, f"q_rtn_{k}", "2 * int(rand() < 0.5) - 1")  # stationary start
+    _spectrum_states(latent, ns, noise.spectrum, design.dt)
     # a standalone ensemble draws its white noise in one C++ call per step (noise_kernel)
     draws = eq.noise_draw_code(0 if noise_kernel(design) else n_white, poles, design.integrator)
     if noise.telegraph:
         draws = "\n".join(x for x in (draws, eq.telegraph_code(len(noise.telegraph))) if x)
+    if noise.spectrum:
+        shape = tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum)
+        draws = "\n".join(x for x in (draws, eq.spectrum_code(shape)) if x)
     for k in range(n_white):
         setattr(latent, f"rprev_{k}", "randn()")
     latent.run_regularly(eq.threshold_code(model.prior, model.positive,

@@ -73,9 +73,11 @@ MEANINGS = {
     'noise (kind = "measured").name': "label in the budget (default: the kind); its 1/f part is '<name> 1/f'",
     'noise (kind = "measured").white_psd': "white floor of a cell's output current noise (e.g. from ngspice .noise; circuit-sim characterize)",
     'noise (kind = "measured").flicker_corner': "where its 1/f part equals the floor; absent: white only",
-    'noise (kind = "measured").f_min': "lowest frequency of the synthesised 1/f band (default the lower of 1e-3 / (2 pi tau_u) and 1e-3 f_max)",
-    'noise (kind = "measured").f_max': "highest frequency of the 1/f band (default 10 x flicker_corner, where 1/f is a tenth of the floor)",
-    'noise (kind = "measured").poles_per_decade': "relaxation processes per decade summed to make 1/f",
+    'noise (kind = "measured").f_min': "lowest frequency of the synthesised band (1/f: default the lower of 1e-3 / (2 pi tau_u) and 1e-3 f_max; spectrum: 1e-5 G_m / (4 C))",
+    'noise (kind = "measured").f_max': "highest frequency of the band (1/f: default 10 x flicker_corner; spectrum: 2 G_m / (4 C))",
+    'noise (kind = "measured").poles_per_decade': "relaxation processes per decade (default 2 for 1/f, 3 for a spectrum)",
+    'noise (kind = "measured").spectrum_f': "a tabulated output noise spectrum (instead of white_psd): frequencies in Hz, increasing (>= 8; characterize writes ngspice's)",
+    'noise (kind = "measured").spectrum_psd': "its one-sided PSD in A^2/Hz at spectrum_f; fitted as white + low-pass + high-pass Lorentzian currents (noise.SpectrumNoise)",
     "circuit.output_conductance": "G_o of the transconductor's output: a leak -G_o v at the node (adds (G_o/G_m) u^2/2 to the energy); absent: ideal",
     "circuit.supply_current": "total supply current of a unit (a characterised cell's); power = supply_current x supply_voltage",
     "transconductor.saturation_current": "I_max: the force current is I_max tanh(G_m V_u F / I_max); required with [transconductor]",
@@ -140,6 +142,8 @@ def _examples():
                            {"kind": "flicker", "white_psd": "1e-24 A^2/Hz",
                             "corner_frequency": "1 MHz"}, {"kind": "injected", "fill_to": 1.0},
                            {"kind": "measured", "white_psd": "1e-24 A^2/Hz"},
+                           {"kind": "measured", "spectrum_f": [float(10 ** k) for k in range(8)],
+                            "spectrum_psd": [1e-24] * 8},
                            {"kind": "common", "psd": "1e-24 A^2/Hz"},
                            {"kind": "rtn", "amplitude": "1 nA", "rate": "1 MHz"}]):
         yield sections.NoiseConfig.from_dict, (n, i)

@@ -18,7 +18,7 @@ import models
 import noise
 
 from ..errors import ConfigError
-from .fields import check_keys, choice, flag, number, quantity
+from .fields import _note, check_keys, choice, flag, number, quantity
 
 BACKENDS = ("numpy", "cython", "standalone")
 INTEGRATORS = ("euler", "leimkuhler_matthews")
@@ -249,6 +249,46 @@ class CircuitConfig:
         return self.capacitance / self.transconductance
 
 
+def _spectrum_list(d: dict, key: str, where: str, unit: str) -> tuple:
+    _note(where, key, kind="list", default=None)
+    v = d[key]
+    if (not isinstance(v, list) or len(v) < 8
+            or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+        raise ConfigError(f"{where}.{key}", f"a list of >= 8 numbers in {unit} (SI)",
+                          v if not isinstance(v, list) else f"{len(v)} entries")
+    return tuple(float(x) for x in v)
+
+
+def _measured_params(d: dict, w: str) -> dict:
+    """A ``measured`` entry: a white floor (and 1/f corner), or a tabulated spectrum
+    (``spectrum_f`` in Hz, ``spectrum_psd`` in A^2/Hz; :class:`noise.SpectrumNoise`)."""
+    p = {}
+    if "spectrum_f" in d or "spectrum_psd" in d:
+        for key in ("spectrum_f", "spectrum_psd"):
+            if key not in d:
+                raise ConfigError(f"{w}.{key}", "spectrum_f (Hz) and spectrum_psd (A^2/Hz) "
+                                  "together", None)
+        for key in ("white_psd", "flicker_corner"):
+            if key in d:
+                raise ConfigError(f"{w}.{key}", "no white_psd or flicker_corner with a "
+                                  "tabulated spectrum (it is fitted from the table)", d[key])
+        p["spectrum_f"] = _spectrum_list(d, "spectrum_f", w, "Hz")
+        p["spectrum_psd"] = _spectrum_list(d, "spectrum_psd", w, "A^2/Hz")
+        if len(p["spectrum_f"]) != len(p["spectrum_psd"]):
+            raise ConfigError(f"{w}.spectrum_psd", f"as many values as spectrum_f "
+                              f"({len(p['spectrum_f'])})", f"{len(p['spectrum_psd'])}")
+    elif "white_psd" not in d:
+        raise ConfigError(f"{w}.white_psd", "a PSD (required), e.g. \"3e-26 A^2/Hz\", or "
+                          "spectrum_f and spectrum_psd", None)
+    else:
+        p["white_psd"] = quantity(d, "white_psd", "current_psd", w, allow_zero=True)
+        p["flicker_corner"] = quantity(d, "flicker_corner", "frequency", w)
+    p["f_min"] = quantity(d, "f_min", "frequency", w)
+    p["f_max"] = quantity(d, "f_max", "frequency", w)
+    p["poles_per_decade"] = number(d, "poles_per_decade", w, None, low=0, low_open=True)
+    return p
+
+
 @dataclass(frozen=True)
 class NoiseConfig:
     """One ``[[noise]]`` entry, as parsed (SI floats); :mod:`circuit_sim.design.noise` makes the
@@ -313,14 +353,8 @@ class NoiseConfig:
             p["psd"] = quantity(d, "psd", "current_psd", w, allow_zero=True)
         elif kind == "measured":
             check_keys(d, ("kind", "name", "white_psd", "flicker_corner", "f_min", "f_max",
-                            "poles_per_decade"), w)
-            if "white_psd" not in d:
-                raise ConfigError(f"{w}.white_psd", "a PSD (required), e.g. \"3e-26 A^2/Hz\"", None)
-            p["white_psd"] = quantity(d, "white_psd", "current_psd", w, allow_zero=True)
-            p["flicker_corner"] = quantity(d, "flicker_corner", "frequency", w)
-            p["f_min"] = quantity(d, "f_min", "frequency", w)
-            p["f_max"] = quantity(d, "f_max", "frequency", w)
-            p["poles_per_decade"] = number(d, "poles_per_decade", w, 2.0, low=0, low_open=True)
+                            "poles_per_decade", "spectrum_f", "spectrum_psd"), w)
+            p.update(_measured_params(d, w))
         else:  # injected
             check_keys(d, ("kind", "name", "psd", "fill_to"), w)
             if ("psd" in d) == ("fill_to" in d):

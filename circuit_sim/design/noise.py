@@ -51,6 +51,9 @@ class NoiseDesign:
         every node receives (None: none).
     telegraph : tuple of (half step in A, rate in Hz)
         One two-state process per unit for each random telegraph source.
+    spectrum : tuple of (lp_taus (P,) s, lp_sds (P,) A, hp_taus (Q,) s, hp_amps (Q,) A s^0.5)
+        The colored components of each tabulated spectrum (:class:`noise.SpectrumNoise`;
+        its white part is in ``white_amplitude``), per unit independent.
     active : bool
         False for the deterministic dynamics (MAP descent, LCA): the circuit then runs
         without noise while the budget still describes the configured sources.
@@ -64,6 +67,7 @@ class NoiseDesign:
     active: bool = True
     common_amplitude: float | None = None
     telegraph: tuple = field(default=())
+    spectrum: tuple = field(default=())
 
     @property
     def T_eff(self) -> float:
@@ -93,7 +97,7 @@ def _one_over_f(n, white: float, corner: float, f_min: float, f_max: float, name
         raise ConfigError(f"{n.where}.f_min", f"a frequency below f_max = "
                           f"{noise.format_si(f_max, 'Hz')}", noise.format_si(f_min, "Hz"))
     return noise.FlickerNoise(white_psd=white, corner_frequency=corner, f_min=f_min,
-                              f_max=f_max, poles_per_decade=n.get("poles_per_decade"),
+                              f_max=f_max, poles_per_decade=n.get("poles_per_decade") or 2.0,
                               name=name)
 
 
@@ -109,9 +113,35 @@ def _flicker(n, white_natural: float, tau_u: float):
                        n.get("f_max") or 1e3 * fc, n.name)
 
 
-def _measured(n, tau_u: float) -> list:
+#: A tabulated spectrum is followed from ``SPECTRUM_BAND[0]`` to ``SPECTRUM_BAND[1]`` times the
+#: node's noise bandwidth ``G_m / (4 C)`` (clipped to the table): five decades below it, where
+#: the slowest poles are already static over a run, to twice it, above which the node filters
+#: the noise away (its response has fallen to a fifth).
+SPECTRUM_BAND = (1e-5, 2.0)
+
+
+def _spectrum(n, circuit):
+    """A ``measured`` entry with a tabulated spectrum: :class:`noise.SpectrumNoise` on the
+    node's band (:data:`SPECTRUM_BAND`, or ``f_min`` / ``f_max``)."""
+    f = np.asarray(n.get("spectrum_f"))
+    f_node = circuit.transconductance / (4.0 * circuit.capacitance)
+    lo = n.get("f_min") or max(SPECTRUM_BAND[0] * f_node, f[0])
+    hi = n.get("f_max") or min(SPECTRUM_BAND[1] * f_node, f[-1])
+    try:
+        return noise.SpectrumNoise(f, n.get("spectrum_psd"), lo, hi,
+                                   poles_per_decade=n.get("poles_per_decade") or 3.0,
+                                   name=n.name)
+    except ParameterError as exc:
+        raise ConfigError(n.where, "a spectrum this node can realise", str(exc)) from None
+
+
+def _measured(n, circuit) -> list:
     """A ``measured`` entry: its white floor, and its 1/f part (when it has a corner) as a
-    flicker source referred to the same floor, named ``<name> 1/f``."""
+    flicker source referred to the same floor, named ``<name> 1/f``; or a tabulated
+    spectrum (:func:`_spectrum`)."""
+    if n.get("spectrum_f") is not None:
+        return [_spectrum(n, circuit)]
+    tau_u = circuit.capacitance / circuit.transconductance
     white = n.get("white_psd")
     out = [noise.MeasuredNoise(white_psd=white, name=n.name)]
     corner = n.get("flicker_corner")
@@ -139,7 +169,7 @@ def build_sources(entries, circuit) -> tuple:
             out[i] = noise.TelegraphNoise(amplitude=n.get("amplitude"), rate=n.get("rate"),
                                           name=n.name)
         if n.kind == "measured":
-            out[i], *more = _measured(n, tau_u)
+            out[i], *more = _measured(n, circuit)
             extra.extend(more)
     white_natural = math.fsum(s.white_psd for s in out
                               if s is not None and s.kind in ("thermal", "shot"))
@@ -174,7 +204,7 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
         budget = _with_total(budget, fill[0])
     white, amp2 = [], np.zeros(len(devices.gm_rel))
     own = {n.name for n in entries if n.kind == "thermal" and n.get("conductance") is None}
-    flicker, common, telegraph = [], 0.0, []
+    flicker, common, telegraph, spectrum = [], 0.0, [], []
     for src in sources:
         if src.kind == "rtn":
             telegraph.append((src.amplitude / 2, src.rate))
@@ -185,6 +215,8 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
         if src.kind == "common":
             common += float(src.white_psd) / 2.0
             continue
+        if isinstance(src, noise.SpectrumNoise):
+            spectrum.append((*src.ou_bank(), *src.highpass()))
         psd = float(src.white_psd)
         if psd <= 0:
             continue
@@ -195,7 +227,7 @@ def resolve_noise(entries, circuit, devices, active: bool) -> NoiseDesign:
     return NoiseDesign(sources, budget, tuple(white), amplitude,
                        tuple(flicker) if active else (), active,
                        math.sqrt(common) if common > 0 and active else None,
-                       tuple(telegraph) if active else ())
+                       tuple(telegraph) if active else (), tuple(spectrum) if active else ())
 
 
 def _with_total(budget, target: float):
