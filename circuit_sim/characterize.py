@@ -140,7 +140,8 @@ volts_per_unit = "{q(volts_per_unit, 'V')}"  # chosen (--volts-per-unit), not me
 
 [transconductor]
 saturation_current = "{q(self.saturation_current, 'A')}"  # I_max
-linear_range = "{q(self.linear_range, 'V')}"  # V_L in I = I_max tanh(dv / V_L)
+linear_range = "{q(self.linear_range, 'V')}"  # V_L in I = I_max tanh((dv - V_os) / V_L)
+input_offset = "{q(self.input_offset, 'V')}"  # V_os, the fit's dv_0
 
 [[noise]]
 {nl.join(noise)}

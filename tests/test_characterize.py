@@ -133,6 +133,24 @@ def test_saturation_and_leak_follow_their_equations_at_T0(saturate, leak):
     assert np.max(np.abs(res.u - ideal)) > 0.1
 
 
+def test_input_offset_enters_inside_the_saturation_at_T0():
+    """``transconductor.input_offset`` V_os: tau du/dt = r tanh((F - V_os / V_u) / r) at
+    T = 0 to 1e-10 (r = I_max / (G_m V_u) = 0.5, V_os = 3 mV = 0.3 of u); it moves the
+    fixed point by V_os / (V_u A)."""
+    cfg = _gaussian(noise=[], run={"duration": "40 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
+                                   "u_init": [3.0, -2.5]},
+                    transconductor={"saturation_current": "5 nA", "input_offset": "3 mV"})
+    res = run_inference(cfg)
+    model = cfg.build_model()
+    u, out = np.array([3.0, -2.5]), []
+    for _ in range(len(res.t)):
+        out.append(u.copy())
+        f = models.langevin_drift(model, u, cfg.x) - 0.3
+        u = u + 0.04 * 0.5 * np.tanh(f / 0.5)
+    np.testing.assert_allclose(res.u, np.array(out), rtol=0, atol=1e-10)
+    assert cfg.design.to_toml().count('input_offset = "0.003 V"') == 1
+
+
 @pytest.mark.slow
 def test_output_conductance_samples_the_leaky_posterior():
     """With a leak G_o the chain samples the Gaussian of precision ``A + (G_o/G_m) I`` (the

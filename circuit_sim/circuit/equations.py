@@ -89,7 +89,7 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
                      learn_u0: bool = False, dynamics: str = "langevin",
                      shared_u0: bool = False, saturation: bool = False,
                      leak: bool = False, common: bool = False, n_rtn: int = 0,
-                     spectrum: tuple = ()) -> str:
+                     spectrum: tuple = (), input_offset: bool = False) -> str:
     """Equations of the latent nodes (Brian2 syntax, physical units).
 
     The white noise is the current ``amp_k * eta_k`` with ``amp_k = sqrt(S_k / 2)`` per unit
@@ -106,13 +106,15 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     ``common``: a common-mode noise current ``amp_c * eta_c`` (``eta_c`` one draw per step
     for all units, linked from the group ``common_noise``). ``spectrum``: ``(P, Q)`` per
     tabulated spectrum, its low-pass currents ``ys_<k>_<p>`` and high-pass currents
-    ``ih_<k>_<q>`` (stepped by :func:`spectrum_code`).
+    ``ih_<k>_<q>`` (stepped by :func:`spectrum_code`). ``input_offset``: the
+    transconductor's input offset ``V_os`` (namespace) is subtracted from its input ``V_u F``.
     """
     noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
     if common:
         noise += " + amp_c * eta_c / Cj"
     flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
-    force = "I_sat * tanh(Gmj * V_u * force / I_sat)" if saturation else "Gmj * V_u * force"
+    dv = "(V_u * force - V_os)" if input_offset else "V_u * force"
+    force = f"I_sat * tanh(Gmj * {dv} / I_sat)" if saturation else f"Gmj * {dv}"
     drive = force + (" - G_o * v" if leak else "")
     drive += "".join(f" + a_rtn_{k} * q_rtn_{k}" for k in range(n_rtn))
     drive += "".join(f" + ys_{k}_{p}" for k, (n_lp, _) in enumerate(spectrum)

@@ -162,6 +162,7 @@ def _namespace(design) -> dict:
         ns["v_rail"] = c.rail_voltage * b2.volt
     if design.config.transconductor is not None:
         ns["I_sat"] = design.config.transconductor.saturation_current * b2.amp
+        ns["V_os"] = design.config.transconductor.input_offset * b2.volt
     if c.output_conductance is not None:
         ns["G_o"] = c.output_conductance * b2.siemens
     if design.config.comparator is not None:
@@ -201,6 +202,11 @@ def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str,
     grp.run_regularly(draw, when="start", order=eq.ORDER_S, name="common_noise_draw")
     latent.eta_c = b2.linked_var(grp, "eta", index=np.arange(m * copies) // m)
     return [grp]
+
+
+def _has_input_offset(design) -> bool:
+    t = design.config.transconductor
+    return t is not None and t.input_offset != 0.0
 
 
 def _spectrum_states(latent, ns, spectrum, dt: float) -> None:
@@ -248,7 +254,8 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
                                leak=c.output_conductance is not None,
                                common=noise.common_amplitude is not None,
                                n_rtn=len(noise.telegraph),
-                               spectrum=tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum)),
+                               spectrum=tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum),
+                               input_offset=_has_input_offset(design)),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     if noise.common_amplitude is not None:

@@ -104,7 +104,9 @@ def resolved_dict(design) -> dict:
         t = cfg.transconductor
         out["transconductor"] = {"saturation_current": q(t.saturation_current, "A"),
                                  **({"linear_range": q(t.linear_range, "V")}
-                                    if t.linear_range is not None else {})}
+                                    if t.linear_range is not None else {}),
+                                 **({"input_offset": q(t.input_offset, "V")}
+                                    if t.input_offset else {})}
     if cfg.comparator is not None:
         out["comparator"] = cfg.comparator.resolved_dict()
     if cfg.wires is not None:
