@@ -151,6 +151,24 @@ def test_input_offset_enters_inside_the_saturation_at_T0():
     assert cfg.design.to_toml().count('input_offset = "0.003 V"') == 1
 
 
+def test_transconductor_offset_mismatch_gives_each_unit_its_offset_at_T0():
+    """``mismatch.transconductor_offset_sigma``: each unit's own V_os,j (recorded with the
+    devices) on top of ``input_offset``, linear transconductor, T = 0 to 1e-10."""
+    cfg = _gaussian(noise=[], run={"duration": "40 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
+                                   "u_init": [3.0, -2.5]},
+                    mismatch={"transconductor_offset_sigma": "2 mV"},
+                    transconductor={"saturation_current": "1 A", "input_offset": "1 mV"})
+    res = run_inference(cfg)
+    vos = cfg.design.devices.transconductor_offset
+    assert np.all(vos != 0) and np.std(vos) > 0
+    model = cfg.build_model()
+    u, out = np.array([3.0, -2.5]), []
+    for _ in range(len(res.t)):
+        out.append(u.copy())
+        u = u + 0.04 * (models.langevin_drift(model, u, cfg.x) - (1e-3 + vos) / 1e-2)
+    np.testing.assert_allclose(res.u, np.array(out), rtol=0, atol=1e-10)
+
+
 @pytest.mark.slow
 def test_output_conductance_samples_the_leaky_posterior():
     """With a leak G_o the chain samples the Gaussian of precision ``A + (G_o/G_m) I`` (the

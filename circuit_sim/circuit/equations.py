@@ -106,14 +106,14 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
     ``common``: a common-mode noise current ``amp_c * eta_c`` (``eta_c`` one draw per step
     for all units, linked from the group ``common_noise``). ``spectrum``: ``(P, Q)`` per
     tabulated spectrum, its low-pass currents ``ys_<k>_<p>`` and high-pass currents
-    ``ih_<k>_<q>`` (stepped by :func:`spectrum_code`). ``input_offset``: the
-    transconductor's input offset ``V_os`` (namespace) is subtracted from its input ``V_u F``.
+    ``ih_<k>_<q>`` (stepped by :func:`spectrum_code`). ``input_offset``: each unit's
+    transconductor input offset ``Vosj`` is subtracted from its input ``V_u F``.
     """
     noise = "".join(f" + amp_{k} * eta_{k} / Cj" for k in range(n_white))
     if common:
         noise += " + amp_c * eta_c / Cj"
     flick = " + ".join(f"y_{k}_{p}" for k, n in enumerate(flicker_poles) for p in range(n))
-    dv = "(V_u * force - V_os)" if input_offset else "V_u * force"
+    dv = "(V_u * force - Vosj)" if input_offset else "V_u * force"
     force = f"I_sat * tanh(Gmj * {dv} / I_sat)" if saturation else f"Gmj * {dv}"
     drive = force + (" - G_o * v" if leak else "")
     drive += "".join(f" + a_rtn_{k} * q_rtn_{k}" for k in range(n_rtn))
@@ -126,6 +126,8 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
            f"force = {force_expression(prior, positive, dynamics)} : 1",
            "Cj : farad (constant)      # node capacitance (mismatch: per unit)",
            "Gmj : siemens (constant)   # transconductance (mismatch: per unit)",
+           *(["Vosj : volt (constant)     # transconductor input offset (per unit)"]
+             if input_offset else []),
            "i_d : amp        # drive current from the crossbar (summed variable)",
            "s : 1            # soft-thresholded code, stored once per step",
            "hp : 1           # h'(u), stored once per step",

@@ -162,7 +162,6 @@ def _namespace(design) -> dict:
         ns["v_rail"] = c.rail_voltage * b2.volt
     if design.config.transconductor is not None:
         ns["I_sat"] = design.config.transconductor.saturation_current * b2.amp
-        ns["V_os"] = design.config.transconductor.input_offset * b2.volt
     if c.output_conductance is not None:
         ns["G_o"] = c.output_conductance * b2.siemens
     if design.config.comparator is not None:
@@ -205,8 +204,11 @@ def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str,
 
 
 def _has_input_offset(design) -> bool:
-    t = design.config.transconductor
-    return t is not None and t.input_offset != 0.0
+    """Whether the force current subtracts input offsets ``Vosj`` (a configured input offset,
+    or their mismatch)."""
+    t, mm = design.config.transconductor, design.mismatch
+    return ((t is not None and t.input_offset != 0.0)
+            or (mm is not None and mm.transconductor_offset_sigma > 0))
 
 
 def _spectrum_states(latent, ns, spectrum, dt: float) -> None:
@@ -232,13 +234,14 @@ def _per_unit(design) -> dict:
     if ens is None or ens.copies == 1:
         dev, noise = design.devices, design.noise
         return {"c_rel": dev.c_rel, "gm_rel": dev.gm_rel, "amp": noise.white_amplitude,
-                "offset": dev.threshold_offset}
+                "offset": dev.threshold_offset, "vos": dev.transconductor_offset}
     amp = (None if design.noise.white_amplitude is None else
            ens.per_copy([np.broadcast_to(nd.white_amplitude, (design.n_components,))
                          for nd in ens.noise]).ravel())
     return {"c_rel": ens.per_copy([d.c_rel for d in ens.devices]).ravel(),
             "gm_rel": ens.per_copy([d.gm_rel for d in ens.devices]).ravel(), "amp": amp,
-            "offset": ens.per_copy([d.threshold_offset for d in ens.devices]).ravel()}
+            "offset": ens.per_copy([d.threshold_offset for d in ens.devices]).ravel(),
+            "vos": ens.per_copy([d.transconductor_offset for d in ens.devices]).ravel()}
 
 
 def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
@@ -262,6 +265,9 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator,
                                q)
     latent.Cj = c.capacitance * unit["c_rel"] * b2.farad
+    if _has_input_offset(design):
+        t = design.config.transconductor
+        latent.Vosj = ((0.0 if t is None else t.input_offset) + unit["vos"]) * b2.volt
     latent.Gmj = c.transconductance * unit["gm_rel"] * b2.siemens
     if n_white:
         latent.amp_0 = unit["amp"] * b2.amp * b2.second**0.5

@@ -5,7 +5,9 @@ Two config sections, each optional (absent = ideal):
 ``[mismatch]`` -- fixed random variation of every device, drawn once from ``run.seed`` (a
 stream of its own, independent of the noise) and recorded in the output:
 
-* per latent unit ``j``: ``G_m,j = G_m (1 + gm_sigma z)``, ``C_j = C (1 + c_sigma z)`` and a
+* per latent unit ``j``: ``G_m,j = G_m (1 + gm_sigma z)``, ``C_j = C (1 + c_sigma z)``, an input
+  offset of its transconductor ``V_os,j ~ N(0, transconductor_offset_sigma)`` (V, added to
+  ``transconductor.input_offset``: the force current is ``G_m,j (V_u F - V_os,j)``) and a
   threshold (comparator) offset ``delta_j ~ N(0, threshold_offset_sigma)`` in V, which moves
   the soft threshold to ``u0_j = max(u0 + delta_j / V_u, 0)``;
 * per synapse ``(i, j)``: a gain ``1 + weight_gain_sigma z`` and an offset
@@ -69,7 +71,8 @@ from noise import parse_quantity
 from ..errors import ConfigError
 from .fields import _note, check_keys, number, quantity, table
 
-_MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "weight_gain_sigma",
+_MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "transconductor_offset_sigma",
+                  "weight_gain_sigma",
                   "weight_offset_sigma", "A_VT", "A_beta", "width", "length", "chips",
                   "first_chip")
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
@@ -140,6 +143,7 @@ class MismatchConfig:
     c_sigma: float = 0.0
     threshold_offset_sigma: float = 0.0
     weight_gain_sigma: float = 0.0
+    transconductor_offset_sigma: float = 0.0
     weight_offset_sigma: float = 0.0
     pelgrom: dict | None = None
     chips: int = 1
@@ -153,11 +157,13 @@ class MismatchConfig:
         for key, dim in (("threshold_offset_sigma", "voltage"), ("A_VT", "voltage x length"),
                          ("A_beta", "fraction x length"), ("width", "length"), ("length", "length")):
             _note(w, key, kind="quantity", dimension=dim, default=None, low=0.0, low_open=False)
-        off = d.get("threshold_offset_sigma")
-        direct["threshold_offset_sigma"] = (None if off is None else
-                                            parse_quantity(off, "voltage", f"{w}.threshold_offset_sigma"))
-        if direct["threshold_offset_sigma"] is not None and direct["threshold_offset_sigma"] < 0:
-            raise ConfigError(f"{w}.threshold_offset_sigma", "a voltage >= 0", off)
+        for key in ("threshold_offset_sigma", "transconductor_offset_sigma"):
+            off = d.get(key)
+            direct[key] = None if off is None else parse_quantity(off, "voltage", f"{w}.{key}")
+            if direct[key] is not None and direct[key] < 0:
+                raise ConfigError(f"{w}.{key}", "a voltage >= 0", off)
+        _note(w, "transconductor_offset_sigma", kind="quantity", dimension="voltage",
+              default=None, low=0.0, low_open=False)
         pel = None
         pel_keys = [k for k in ("A_VT", "A_beta", "width", "length") if k in d]
         if pel_keys:
@@ -190,11 +196,13 @@ class MismatchConfig:
     @property
     def any(self) -> bool:
         return any(getattr(self, k) > 0 for k in ("gm_sigma", "c_sigma", "threshold_offset_sigma",
-                                                  "weight_gain_sigma", "weight_offset_sigma"))
+                                                  "weight_gain_sigma", "weight_offset_sigma",
+                                                  "transconductor_offset_sigma"))
 
     def resolved_dict(self) -> dict:
         out = {"gm_sigma": self.gm_sigma, "c_sigma": self.c_sigma,
                "threshold_offset_sigma": f"{self.threshold_offset_sigma!r} V",
+               "transconductor_offset_sigma": f"{self.transconductor_offset_sigma!r} V",
                "weight_gain_sigma": self.weight_gain_sigma,
                "weight_offset_sigma": self.weight_offset_sigma}
         if self.chips > 1 or self.first_chip > 0:

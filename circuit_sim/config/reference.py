@@ -113,6 +113,7 @@ MEANINGS = {
     "mismatch.gm_sigma": "relative s.d. of each unit's G_m",
     "mismatch.c_sigma": "relative s.d. of each unit's C",
     "mismatch.threshold_offset_sigma": "s.d. of each unit's comparator offset (moves u0_j)",
+    "mismatch.transconductor_offset_sigma": "s.d. of each unit's transconductor input offset V_os,j (force current G_m,j (V_u F - V_os,j))",
     "mismatch.weight_gain_sigma": "relative s.d. of each synapse's gain",
     "mismatch.weight_offset_sigma": "s.d. of each synapse's offset, in units of Phi",
     "mismatch.A_VT": "Pelgrom threshold coefficient (e.g. \"3.5 mV um\"): sigma_VT = A_VT / sqrt(W L)",

@@ -37,6 +37,9 @@ class DeviceDraw:
         Synapse gains (relative) and offsets (units of ``Phi``).
     drift_rate : ndarray (N, M)
         Drift of each weight in units of ``Phi`` per second.
+    transconductor_offset : ndarray (M,)
+        Input offsets of the units' transconductors in V (drawn after the others, so that
+        a chip's other devices are what they were before this field existed).
     """
 
     gm_rel: np.ndarray
@@ -45,11 +48,13 @@ class DeviceDraw:
     weight_gain: np.ndarray
     weight_offset: np.ndarray
     drift_rate: np.ndarray
+    transconductor_offset: np.ndarray | None = None
 
     def as_dict(self) -> dict:
         return {"gm_rel": self.gm_rel, "c_rel": self.c_rel,
                 "threshold_offset": self.threshold_offset, "weight_gain": self.weight_gain,
-                "weight_offset": self.weight_offset, "drift_rate": self.drift_rate}
+                "weight_offset": self.weight_offset, "drift_rate": self.drift_rate,
+                "transconductor_offset": self.transconductor_offset}
 
 
 #: Relative factors below this are clipped (a sigma so large that a device would be negative).
@@ -76,6 +81,7 @@ def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, 
     rng = seeds.rng(seed, "devices", *index)
     z_gm, z_c, z_off = rng.standard_normal((3, m))
     z_gain, z_woff = rng.standard_normal((2, n, m))
+    z_tos = rng.standard_normal(m)
     drift_sigma = 0.0 if weights is None else weights.drift_sigma
     drift = drift_sigma * seeds.rng(seed, "drift", *index).standard_normal((n, m))
     return DeviceDraw(
@@ -84,4 +90,4 @@ def draw_devices(mismatch: MismatchConfig | None, weights: WeightConfig | None, 
         threshold_offset=mm.threshold_offset_sigma * z_off,
         weight_gain=np.maximum(1.0 + mm.weight_gain_sigma * z_gain, _MIN_FACTOR),
         weight_offset=mm.weight_offset_sigma * z_woff,
-        drift_rate=drift)
+        drift_rate=drift, transconductor_offset=mm.transconductor_offset_sigma * z_tos)

@@ -233,7 +233,9 @@ class Design:
             self.circuit.rail_voltage is None, self.circuit.residual_time_constant is None,
             self.config.transconductor is None, self.circuit.output_conductance is None,
             self.config.comparator is None,
-            self.config.transconductor is not None and self.config.transconductor.input_offset != 0,
+            (self.config.transconductor is not None
+             and self.config.transconductor.input_offset != 0)
+            or (mm is not None and mm.transconductor_offset_sigma > 0),
             [n.get("flicker_corner") is None for n in self.config.noise if n.kind == "measured"],
             None if lc is None else (lc.threshold_time_constant is None, lc.gamma > 0,
                                      lc.dynamics))))

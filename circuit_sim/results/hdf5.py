@@ -36,7 +36,8 @@ from ..seeds import SCHEME_VERSION
 #: The recorded-sample datasets of a run's file and their units (``u0_trace`` only when the
 #: thresholds are learned).
 SAMPLE_UNITS = {"t": "s", "u": "1", "s": "1", "v": "V", "u0_trace": "1"}
-DEVICE_UNITS = {"gm_rel": "1", "c_rel": "1", "threshold_offset": "V", "weight_gain": "1",
+DEVICE_UNITS = {"gm_rel": "1", "c_rel": "1", "threshold_offset": "V", "transconductor_offset": "V",
+                "weight_gain": "1",
                 "weight_offset": "1 (units of Phi)",
                 "drift_rate": "1/s (units of Phi per second)"}
 
