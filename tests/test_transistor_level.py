@@ -53,3 +53,21 @@ def test_transistor_level_chip_matches_the_characterised_model_and_needs_the_sat
         assert abs(tv._z(sp[q], br[q])) < 4, (q, sp[q], br[q])
     assert abs(tv._z(sp["var"], lin["var"])) > 4, (sp["var"], lin["var"])
     assert np.isfinite(r["u"]["spice"]).all() and len(r["u"]["spice"]) > 10000
+
+
+@needs_sky130
+def test_cell_mismatch_from_the_models_follows_pelgrom(tmp_path):
+    """40 instances of the OTA and of the OTA with 16x the device area (W, L x 4): the input
+    offset's s.d. falls as 1/sqrt(area) (ratio 4; the MC's own error at 40 draws is ~11% per
+    s.d.), G_m's spread too; the same seed gives the same instances."""
+    from circuit_sim import cell_mismatch
+
+    big = tmp_path / "ota5_x16.cir"
+    big.write_text(CELL.read_text().replace("W=4 L=2", "W=16 L=8").replace("W=2 L=4", "W=8 L=16"))
+    small = cell_mismatch(CELL, "ota5", draws=40)
+    large = cell_mismatch(big, "ota5", draws=40)
+    assert 1e-3 < small.offset_sigma < 20e-3
+    assert 2.5 < small.offset_sigma / large.offset_sigma < 6.5
+    assert small.gm_sigma > 2 * large.gm_sigma
+    again = cell_mismatch(CELL, "ota5", draws=40)
+    np.testing.assert_array_equal(again.input_offset, small.input_offset)
