@@ -39,7 +39,8 @@ __all__ = ["ConfigError", "Config", "load_config", "loads_config", "resolve", "D
            "load_sweep", "export_spice", "atom_shapes", "tiles_from_figure", "draw_tiles",
            "load_natural_images", "default_photographs", "whiten_images", "radial_power",
            "patch_radial_power", "random_patches", "characterize", "effective_conductances",
-           "cell_netlist", "run_cell_chip", "cell_mismatch", "__version__"]
+           "cell_netlist", "run_cell_chip", "cell_mismatch", "characterize_synapse",
+           "synapse_mismatch", "__version__"]
 
 _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"),
          "load_config": ("config", "load_config"), "loads_config": ("config", "loads_config"),
@@ -66,7 +67,9 @@ _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"
          "effective_conductances": ("design.ir_drop", "effective_conductances"),
          "cell_netlist": ("spice_cells", "cell_netlist"),
          "run_cell_chip": ("spice_cells", "run_cell_chip"),
-         "cell_mismatch": ("cell_mismatch", "cell_mismatch")}
+         "cell_mismatch": ("cell_mismatch", "cell_mismatch"),
+         "characterize_synapse": ("synapse_cell", "characterize_synapse"),
+         "synapse_mismatch": ("synapse_cell", "synapse_mismatch")}
 
 
 def __getattr__(name):

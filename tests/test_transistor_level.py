@@ -71,3 +71,39 @@ def test_cell_mismatch_from_the_models_follows_pelgrom(tmp_path):
     assert small.gm_sigma > 2 * large.gm_sigma
     again = cell_mismatch(CELL, "ota5", draws=40)
     np.testing.assert_array_equal(again.input_offset, small.input_offset)
+
+
+@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed")
+def test_synapse_bench_recovers_a_resistor(tmp_path):
+    """A cell written by hand, a 1.25 Mohm resistor: g = 0.8 uS exactly, no nonlinearity, no
+    dependence on the gate."""
+    from circuit_sim import characterize_synapse
+
+    cell = tmp_path / "res.cir"
+    cell.write_text(".subckt res a b g vss\nR1 a b 1.25Meg\n.ends res\n")
+    s = characterize_synapse(cell, "res", lib=None)
+    assert s.conductance == pytest.approx(0.8e-6, rel=1e-9)
+    assert s.nonlinearity < 1e-9
+    np.testing.assert_allclose(s.gate_conductance, 0.8e-6, rtol=1e-9)
+
+
+@needs_sky130
+def test_sky130_synapse_is_a_triode_conductance(tmp_path):
+    """The shipped synapse (nfet_01v8 in triode, W/L = 0.42/20): about 0.8 uS at V_g = 1.8 V,
+    rising monotonically with the gate; its nonlinearity grows in proportion to the voltage
+    range (the V_ds^2 / 2 term: 3.8% at +-10 mV, 19% at +-50 mV); the instances' spread falls
+    as 1/sqrt(area) (4x the area: about half)."""
+    from circuit_sim import characterize_synapse, synapse_mismatch
+
+    cell = ROOT / "experiments" / "cells" / "sky130_synapse.cir"
+    s = characterize_synapse(cell, "syn")
+    assert 0.5e-6 < s.conductance < 1.5e-6
+    assert np.all(np.diff(s.gate_conductance) > 0)
+    small = characterize_synapse(cell, "syn", v_range=0.01).nonlinearity
+    assert 0.02 < small < 0.06 and s.nonlinearity == pytest.approx(5 * small, rel=0.1)
+    g1 = synapse_mismatch(cell, "syn", draws=40)
+    big = Path(str(cell)).read_text().replace("W=0.42 L=20", "W=0.84 L=40")
+    (tmp_path / "syn_x4.cir").write_text(big)
+    g4 = synapse_mismatch(tmp_path / "syn_x4.cir", "syn", draws=40)
+    r1, r4 = g1.std(ddof=1) / g1.mean(), g4.std(ddof=1) / g4.mean()
+    assert 1.3 < r1 / r4 < 3.0, (r1, r4)
