@@ -141,10 +141,9 @@ def draw(indexes: dict, data: dict) -> dict:
                          capsize=3, label={"spectrum": "the cell's noise spectrum only",
                                            "mismatch": "mismatch only (white noise)",
                                            "both": "both"}[mode])
-    floor = [float(r["posterior_error_floor_median"]) for r in table.values()
-             if "posterior_error_floor_median" in r]
-    if floor:
-        axes[0].axhline(np.median(floor), color="k", ls=":", label="noise floor (median)")
+    xs = [a for a in AREAS if ("spectrum", a) in table]
+    axes[0].plot(xs, [float(table[("spectrum", a)]["posterior_error_floor"]) for a in xs], "k:",
+                 label="noise floor of a chip's samples")
     axes[0].set_ylabel("posterior error vs MALA (median, 10-90% of 16 chips)")
     axes[0].set_title("8-latent chip on the sky130 OTA, V_u = 10 mV")
     axes[1].plot(AREAS, [data[a][1].offset_sigma * 1e3 for a in AREAS], "o-",
@@ -191,7 +190,8 @@ def main(argv=None) -> int:
             if r is not None:
                 print(f"    {mode:8s}: posterior error median {float(r['posterior_error_median']):.4f}"
                       f" (10-90%: {float(r['posterior_error_p10']):.4f}-"
-                      f"{float(r['posterior_error_p90']):.4f})")
+                      f"{float(r['posterior_error_p90']):.4f}; floor "
+                      f"{float(r['posterior_error_floor']):.4f})")
     return 0
 
 
