@@ -236,6 +236,15 @@ duration = "{q(duration, 's')}"
         fit = self.white_psd * (1 + (self.flicker_corner or 0.0) / self.f)
         b.loglog(self.f, fit, "r--", lw=1, label=f"S_w (1 + f_c/f): {self.white_psd:.3g} A^2/Hz, "
                  f"f_c {format_si(self.flicker_corner, 'Hz') if self.flicker_corner else 'none'}")
+        sp = self.spectrum()
+        f_node = self.transconductance / (4.0 * self.capacitance)
+        band = (self.f >= sp.f_lo) & (self.f <= sp.f_hi)
+        b.loglog(self.f[band], sp.psd(self.f[band]), "c-", lw=2, alpha=0.6,
+                 label=f"realised spectrum (white + Lorentzians), within "
+                       f"{self.spectrum_deviation():.2%} over {format_si(1e-4 * f_node, 'Hz')} - "
+                       f"{format_si(f_node, 'Hz')}")
+        b.axvspan(1e-4 * f_node, f_node, color="0.93", zorder=0,
+                  label="the node's band (to G_m / (4 C), this cell's own C)")
         b.set_ylim(np.min(self.psd) / 3, np.max(self.psd) * 3)
         b.set_xlabel("frequency [Hz]")
         b.set_ylabel("current noise PSD, one-sided [A^2/Hz]")
