@@ -63,7 +63,7 @@ _LAZY = {"ConfigError": ("errors", "ConfigError"), "Config": ("config", "Config"
          "radial_power": ("design.images", "radial_power"),
          "patch_radial_power": ("design.images", "patch_radial_power"),
          "random_patches": ("design.images", "random_patches"),
-         "characterize": ("characterize", "characterize"),
+         "characterize": ("characterization", "characterize"),
          "effective_conductances": ("design.ir_drop", "effective_conductances"),
          "cell_netlist": ("spice_cells", "cell_netlist"),
          "run_cell_chip": ("spice_cells", "run_cell_chip"),

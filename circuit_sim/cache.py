@@ -1,6 +1,6 @@
 """Where circuit-sim keeps what is slow to make again: standalone builds
 (``standalone/``, :mod:`circuit_sim.circuit.backends`) and ngspice characterisations
-(``characterize/``, :mod:`circuit_sim.characterize`) and the reduced sky130 libraries
+(``characterize/``, :mod:`circuit_sim.characterization`) and the reduced sky130 libraries
 (``pdk/``, :mod:`circuit_sim.pdk`)."""
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Monte Carlo of its large-signal transfer (the sky130 route of :mod:`circuit_sim.
 Each draw is one fabricated instance of the cell: the reduced sky130 library with
 ``mc_mm_switch = 1`` gives every transistor its own ``AGAUSS`` deviations (scaled by its own
 ``1 / sqrt(W L)``), ngspice's ``reset`` redraws them, and the cell's DC transfer is fitted to
-``I_max tanh((dv - V_os) / V_L)`` as :func:`circuit_sim.characterize.characterize` does. The
+``I_max tanh((dv - V_os) / V_L)`` as :func:`circuit_sim.characterize` does. The
 spread across draws gives the Brian2 mismatch of the latent units, ``mismatch.gm_sigma`` (of
 ``G_m = I_max / V_L``) and ``mismatch.transconductor_offset_sigma`` (of ``V_os``).
 """
@@ -87,7 +87,7 @@ def cell_mismatch(cell, subckt: str, *, draws: int = 40, corner: str = "tt",
     (module docstring), ngspice's generator seeded with ``seed`` (``setseed`` before each draw's ``reset``: the same
     instances every run). Raises ConfigError when ngspice, the models or a device are
     missing."""
-    from .characterize import _fit_tanh
+    from .characterization import _fit_tanh
     from .pdk import cell_devices, reduced_library
 
     cell = Path(cell).resolve()

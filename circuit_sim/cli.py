@@ -178,7 +178,7 @@ def cmd_report(args) -> int:
 def cmd_characterize(args) -> int:
     from noise import parse_quantity
 
-    from .characterize import characterize
+    from .characterization import characterize
     from .results.hdf5 import check_output_path
 
     out = Path(args.out) if args.out else Path("output") / (Path(args.cell).stem + "_design.toml")

@@ -13,7 +13,8 @@ from scipy import constants
 
 import models
 from circuit_sim import loads_config, run_inference
-from circuit_sim.characterize import _fit_noise, characterize
+from circuit_sim import characterize
+from circuit_sim.characterization import _fit_noise
 from circuit_sim.errors import ConfigError
 
 from ._configs import make_config
