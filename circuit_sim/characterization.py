@@ -110,6 +110,7 @@ class Characterization:
     f: np.ndarray                #: noise frequencies (Hz)
     psd: np.ndarray              #: output current noise (A^2/Hz)
     from_cache: bool = False     #: read from the cache of an identical earlier run
+    bandwidth: float | None = None  #: where |G_m(f)| has fallen by 3 dB, Hz (None: not in band)
 
     def fragment(self, volts_per_unit: float, duration: float = 20e-6) -> str:
         """The design fragment (TOML): add ``[model]`` and ``[input]`` to make a config."""
@@ -143,7 +144,7 @@ volts_per_unit = "{q(volts_per_unit, 'V')}"  # chosen (--volts-per-unit), not me
 [transconductor]
 saturation_current = "{q(self.saturation_current, 'A')}"  # I_max
 linear_range = "{q(self.linear_range, 'V')}"  # V_L in I = I_max tanh((dv - V_os) / V_L)
-input_offset = "{q(self.input_offset, 'V')}"  # V_os, the fit's dv_0
+input_offset = "{q(self.input_offset, 'V')}"  # V_os, the fit's dv_0{self._bandwidth_line()}
 
 [[noise]]
 {nl.join(noise)}
@@ -151,6 +152,12 @@ input_offset = "{q(self.input_offset, 'V')}"  # V_os, the fit's dv_0
 [run]
 duration = "{q(duration, 's')}"
 """
+
+    def _bandwidth_line(self) -> str:
+        if self.bandwidth is None:
+            return ""
+        return (f'\nbandwidth = "{format_si(self.bandwidth, "Hz", digits=4)}"  # |G_m(f)| down 3 dB:'
+                " the model has no internal poles; keep the node's rates below this")
 
     def spectrum(self, capacitance: float | None = None):
         """The output noise as :class:`noise.SpectrumNoise` on the band of a node of
@@ -195,6 +202,9 @@ duration = "{q(duration, 's')}"
             f"  G_m = {format_si(gm, 'S')}, g_m/I_D = {gm / self.supply_current:.3g} /V "
             f"(I_D = supply current {format_si(self.supply_current, 'A')}); "
             f"power {format_si(self.supply_current * self.supply_voltage, 'W')}",
+            f"  G_m bandwidth (|G_m(f)| down 3 dB) "
+            f"{format_si(self.bandwidth, 'Hz') if self.bandwidth else 'beyond the .ac band'}: "
+            "above it the cell is not the one-pole node the Brian2 model is",
             f"  output conductance {format_si(self.output_conductance, 'S')} "
             f"(G_o/G_m = {self.output_conductance / gm:.3g}); capacitance at out "
             f"{format_si(c, 'F')}; tau_u = C/G_m = {format_si(c / gm, 's')}",
@@ -283,6 +293,18 @@ def _fit_tanh(dv: np.ndarray, i: np.ndarray) -> tuple[float, float, float, float
     a, b = abs(a), abs(b)
     err = float(np.sqrt(np.mean((model(dv, a, b, c) - i) ** 2)) / a)
     return float(a), float(b), float(c), err
+
+
+def _bandwidth(gm_ac: np.ndarray) -> float | None:
+    """The first frequency where ``|G_m(f)|`` (``.ac`` of the output current per volt of
+    input) is below ``1/sqrt(2)`` of its lowest-frequency value, log-interpolated (Hz)."""
+    f, g = gm_ac[:, 0], np.hypot(gm_ac[:, 1], gm_ac[:, 2])
+    below = np.nonzero(g < g[0] / math.sqrt(2))[0]
+    if len(below) == 0 or below[0] == 0:
+        return None
+    k = below[0]
+    x = (math.log(g[k - 1]) - math.log(g[0] / math.sqrt(2))) / (math.log(g[k - 1]) - math.log(g[k]))
+    return float(math.exp(math.log(f[k - 1]) + x * (math.log(f[k]) - math.log(f[k - 1]))))
 
 
 def _fit_admittance(f: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -412,7 +434,8 @@ def characterize(cell, subckt: str, *, temperature: float = 300.0, supply: float
     sw, fc = _fit_noise(nz[:, 0], nz[:, 1] ** 2)
     ch = Characterization(str(cell), subckt, temperature, supply, common_mode, corner,
                           float(gm_ac[0, 1]), g_o, cap, float(-op[1]), float(op[2]), i_max,
-                          v_l, dv0, err, sw, fc, dc[:, 0], dc[:, 1], nz[:, 0], nz[:, 1] ** 2)
+                          v_l, dv0, err, sw, fc, dc[:, 0], dc[:, 1], nz[:, 0], nz[:, 1] ** 2,
+                          bandwidth=_bandwidth(gm_ac))
     if cache:
         _store(cached, ch)
     return ch

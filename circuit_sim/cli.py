@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -402,9 +403,21 @@ def _report_bug(exc: BaseException) -> Path | None:
         return None
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    """A design warning as a user reads it ("circuit-sim: warning: ..."), without the Python
+    file and line it was raised from; other warnings as Python writes them."""
+    if category is UserWarning:
+        return f"circuit-sim: warning: {message}\n"
+    return _PYTHON_FORMAT(message, category, filename, lineno, line)
+
+
+_PYTHON_FORMAT = warnings.formatwarning
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.formatwarning = _format_warning
     try:
         return args.func(args)
     except ConfigError as exc:

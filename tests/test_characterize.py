@@ -75,6 +75,17 @@ def test_characterize_errors_name_the_input(tmp_path):
         characterize(CELL, "ota")
 
 
+def test_transconductor_bandwidth_below_the_node_warns():
+    """A cell whose G_m falls 3 dB at 3 MHz on a node whose fastest rate is ~100 MHz: the
+    design says the cell's poles are not modelled; at 3 GHz it says nothing."""
+    with pytest.warns(UserWarning, match=r"not << transconductor.bandwidth = 3 MHz"):
+        make_config(transconductor={"saturation_current": "60 nA", "bandwidth": "3 MHz"})
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        make_config(transconductor={"saturation_current": "60 nA", "bandwidth": "3 GHz"})
+
+
 def test_transconductor_range_must_agree_with_gm():
     with pytest.raises(ConfigError, match="transconductor.linear_range: expected saturation_"
                                           "current / linear_range within 10%"):
@@ -259,6 +270,7 @@ def test_sky130_ota_is_what_subthreshold_theory_says():
     assert ch.white_psd == pytest.approx(4 * 2 * constants.e * 50e-9, rel=0.15)
     assert ch.flicker_corner is not None and 1e2 < ch.flicker_corner < 1e5
     assert ch.supply_current == pytest.approx(100e-9, rel=0.03)
+    assert ch.bandwidth is not None and 1e6 < ch.bandwidth < 10e6      # the mirror pole
     # 4(a): on the band of the 12 fF node of ota5_gaussian.toml (2.6 kHz to 26 MHz) the
     # tabulated spectrum the fragment carries follows ngspice's .noise within 10% (0.34%),
     # the two-parameter S_w (1 + f_c / f) does not (92%: f^-0.87, a notch near 5 MHz)

@@ -41,7 +41,9 @@ saturates, ``I = I_max tanh(G_m V_u F / I_max)`` (``F = -dE/du``) instead of ``G
 ``saturation_current`` is ``I_max``, and ``linear_range`` ``V_L`` (from a fit of
 ``I_max tanh(dv / V_L)``, as ``circuit-sim characterize`` writes it) must agree with
 ``G_m = I_max / V_L`` to 10%. ``input_offset`` ``V_os`` (the fit's ``dv_0``, either sign)
-is subtracted from the input: ``I = I_max tanh(G_m (V_u F - V_os) / I_max)``.
+is subtracted from the input: ``I = I_max tanh(G_m (V_u F - V_os) / I_max)``. ``bandwidth``
+(where the cell's ``|G_m(f)|`` is down 3 dB) is not simulated: the design warns when the
+node's fastest rate ``lambda_max / (2 pi tau_u)`` comes within a factor 3 of it.
 
 ``[comparator]`` -- the soft threshold's two comparators (``u > u0`` and ``u < -u0``) have a
 finite gain ``A`` and an offset: each output is a sigmoid of width ``V_w = swing / (4 A)``
@@ -76,7 +78,7 @@ _MISMATCH_KEYS = ("gm_sigma", "c_sigma", "threshold_offset_sigma", "transconduct
                   "weight_offset_sigma", "A_VT", "A_beta", "width", "length", "chips",
                   "first_chip")
 _WEIGHT_KEYS = ("bits", "range", "rounding", "retention_time", "drift_sigma")
-_TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range", "input_offset")
+_TRANSCONDUCTOR_KEYS = ("saturation_current", "linear_range", "input_offset", "bandwidth")
 _COMPARATOR_KEYS = ("gain", "swing", "width", "offset")
 _CROSSBAR_KEYS = ("wire_resistance", "row_resistance", "column_resistance")
 
@@ -309,6 +311,7 @@ class TransconductorConfig:
     saturation_current: float
     linear_range: float | None = None
     input_offset: float = 0.0
+    bandwidth: float | None = None
 
     @classmethod
     def from_dict(cls, d: dict, transconductance: float) -> "TransconductorConfig":
@@ -323,7 +326,8 @@ class TransconductorConfig:
                               f"10% of circuit.transconductance = {transconductance:.4g} S",
                               f"{d['linear_range']} (I_max / V_L = {i_max / v_l:.4g} S)")
         v_os = quantity(d, "input_offset", "voltage", w, positive=False)
-        return cls(i_max, v_l, 0.0 if v_os is None else v_os)
+        bw = quantity(d, "bandwidth", "frequency", w)
+        return cls(i_max, v_l, 0.0 if v_os is None else v_os, bw)
 
 
 

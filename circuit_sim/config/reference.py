@@ -82,6 +82,7 @@ MEANINGS = {
     "circuit.supply_current": "total supply current of a unit (a characterised cell's); power = supply_current x supply_voltage",
     "transconductor.saturation_current": "I_max: the force current is I_max tanh(G_m V_u F / I_max); required with [transconductor]",
     "transconductor.linear_range": "V_L of the fit I_max tanh(dv / V_L); checked against G_m = I_max / V_L (10%)",
+    "transconductor.bandwidth": "where the cell's |G_m(f)| is down 3 dB (characterize); not simulated: a warning when the node's fastest rate comes within 3x of it",
     "transconductor.input_offset": "input offset V_os (either sign): I = I_max tanh(G_m (V_u F - V_os) / I_max); characterize writes the fit's dv_0",
     "comparator.gain": "open-loop gain A (V/V) of the threshold's comparators; with swing, width = swing / (4 A)",
     "comparator.swing": "the comparators' output swing (with gain)",

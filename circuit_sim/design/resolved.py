@@ -263,6 +263,20 @@ def _model(cfg, seeds: Seeds) -> models.SparseCodingModel:
                                     u0=m.u0, positive=m.positive, prior_variance=m.prior_variance)
 
 
+def _warn_bandwidth(cfg, tau_u: float, lam_max: float) -> None:
+    """The behavioural transconductor has no internal poles: warn when the node's fastest
+    rate comes within a factor 3 of the cell's measured bandwidth."""
+    t = cfg.transconductor
+    if t is None or t.bandwidth is None:
+        return
+    rate = lam_max / (2 * np.pi * tau_u)
+    if 3 * rate > t.bandwidth:
+        warnings.warn(f"the node's fastest rate lambda_max / (2 pi tau_u) = {fmt(rate, 'Hz')} is "
+                      f"not << transconductor.bandwidth = {fmt(t.bandwidth, 'Hz')}: the cell's "
+                      "own poles, which the model does not have, act on the sampler (raise C "
+                      "or lower G_m)", stacklevel=4)
+
+
 def _warn_time_scales(cfg, tau_u: float) -> None:
     """Learning must be much slower than inference, and an input held for many ``tau_u``."""
     lc, inp = cfg.learning, cfg.input
@@ -359,5 +373,6 @@ def resolve(cfg) -> Design:
     duration = cfg.run.duration if cfg.run.duration is not None else schedule.duration
     timestep = _timestep(cfg, model, chip_devices, tau_u, noise_design.sources, duration)
     _warn_time_scales(cfg, tau_u)
+    _warn_bandwidth(cfg, tau_u, timestep.lambda_max)
     return Design(cfg, seeds, model, c, tau_u, timestep, noise_design, devices, schedule,
                   ensemble)

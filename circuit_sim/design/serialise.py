@@ -106,7 +106,9 @@ def resolved_dict(design) -> dict:
                                  **({"linear_range": q(t.linear_range, "V")}
                                     if t.linear_range is not None else {}),
                                  **({"input_offset": q(t.input_offset, "V")}
-                                    if t.input_offset else {})}
+                                    if t.input_offset else {}),
+                                 **({"bandwidth": q(t.bandwidth, "Hz")}
+                                    if t.bandwidth is not None else {})}
     if cfg.comparator is not None:
         out["comparator"] = cfg.comparator.resolved_dict()
     if cfg.wires is not None:
