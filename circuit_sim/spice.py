@@ -317,7 +317,9 @@ def _node_lines(design) -> list[str]:
     return out
 
 
-def _noise_lines(cfg: Config, nt: float, noise: str, noise_file: str) -> list[str]:
+def _noise_lines(cfg: Config, nt: float, noise: str, noise_file: str,
+                 node: str = "v") -> list[str]:
+    """The white noise currents into the latent nodes ``<node>1 .. <node>M``."""
     sources = _white_sources(cfg)
     if not sources:
         return ["* (no noise: a noiseless circuit, deterministic descent)"]
@@ -329,9 +331,10 @@ def _noise_lines(cfg: Config, nt: float, noise: str, noise_file: str) -> list[st
     out.append(f"* total S = {psd:.6e} A^2/Hz per node; samples every NT = {_num(nt)} s, "
                f"rms NA = sqrt(S / (2 NT)) = {na:.6e} A")
     if noise == "trnoise":
-        out += [f"In{j + 1} 0 v{j + 1} DC 0 TRNOISE({_num(na)} {_num(nt)} 0 0)" for j in range(m)]
+        out += [f"In{j + 1} 0 {node}{j + 1} DC 0 TRNOISE({_num(na)} {_num(nt)} 0 0)"
+                for j in range(m)]
         return out
-    nodes = " ".join(f"v{j + 1}" for j in range(m))
+    nodes = " ".join(f"{node}{j + 1}" for j in range(m))
     out += [f"* held samples from {noise_file} (time, then one column per node, in A)",
             f"Anoise %i([{nodes}]) noise_samples",
             f".model noise_samples filesource (file=\"{noise_file}\" amploffset=[{' '.join(['0'] * m)}]"
@@ -357,10 +360,14 @@ def _header(cfg: Config, nt: float, noise: str, data_file: str, noise_file: str)
             "", ".options noopiter method=trap interp", ""]
 
 
-def _control_lines(design, t_step: float, t_stop: float, nt: float, data_file: str) -> list[str]:
+def _control_lines(design, t_step: float, t_stop: float, nt: float, data_file: str,
+                   ic: dict | None = None) -> list[str]:
+    """The analysis: ``.ic`` (default ``v<j> = V_u u_init``; ``ic``: node -> volts), the
+    transient and the ``wrdata`` of ``v(v1) ..``."""
     m = design.n_components
-    ic = " ".join(f"v(v{j + 1})={_num(design.circuit.volts_per_unit * design.u_init[j])}"
-                  for j in range(m))
+    if ic is None:
+        ic = {f"v{j + 1}": design.circuit.volts_per_unit * design.u_init[j] for j in range(m)}
+    ic = " ".join(f"v({k})={_num(v)}" for k, v in ic.items())
     vs = " ".join(f"v(v{j + 1})" for j in range(m))
     return ["", f".ic {ic}", f".save {vs}", f".tran {_num(t_step)} {_num(t_stop)} 0 {_num(nt)} uic",
             "", ".control", "set wr_singlescale", "set wr_vecnames", "option numdgt=12", "run",
@@ -418,6 +425,18 @@ def export_spice(cfg: Config, path=None, *, t_stop: float | None = None,
         ``field: expected X, got Y`` for a circuit the export does not cover, a noise file
         over :data:`MAX_NOISE_FILE_BYTES` (give a shorter ``t_stop``), bad options.
     """
+    t_stop, t_step, nt, data_file, noise_file = _prepare(cfg, path, t_stop, t_step, noise_step,
+                                                          noise, data_file, noise_file)
+    lines = (_header(cfg, nt, noise, data_file, noise_file) + _node_lines(cfg.design) + [""]
+             + _noise_lines(cfg, nt, noise, noise_file)
+             + _control_lines(cfg.design, t_step, t_stop, nt, data_file))
+    return _write(cfg, path, "\n".join(lines), noise, noise_file, t_stop, nt)
+
+
+def _prepare(cfg: Config, path, t_stop, t_step, noise_step, noise: str, data_file,
+             noise_file) -> tuple:
+    """The checks of an export and its times and file names: ``(t_stop, t_step, NT,
+    data_file, noise_file)`` (see :func:`export_spice`)."""
     _check_exportable(cfg)
     _check_noise_kind(noise)
     _white_sources(cfg)
@@ -434,10 +453,12 @@ def export_spice(cfg: Config, path=None, *, t_stop: float | None = None,
                           f"{MAX_NOISE_FILE_BYTES / 1e9:.1f} GB (this one: {size / 1e9:.1f} GB "
                           f"of samples every NT = {format_si(nt, 's')}); give --duration",
                           format_si(t_stop, "s"))
-    lines = (_header(cfg, nt, noise, data_file, noise_file) + _node_lines(cfg.design) + [""]
-             + _noise_lines(cfg, nt, noise, noise_file)
-             + _control_lines(cfg.design, t_step, t_stop, nt, data_file))
-    text = "\n".join(lines)
+    return t_stop, t_step, nt, data_file, noise_file
+
+
+def _write(cfg: Config, path, text: str, noise: str, noise_file: str, t_stop: float,
+           nt: float) -> str:
+    """Write the netlist ``text`` to ``path`` (if any) with its noise file; return ``text``."""
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).write_text(text)
@@ -445,8 +466,31 @@ def export_spice(cfg: Config, path=None, *, t_stop: float | None = None,
             t, currents = noise_record(cfg, t_stop, nt)
             write_noise_file(noise_file, t, currents,
                              header=f"circuit-sim noise for {Path(path).name}: time [s], then "
-                                    f"the current into v1..v{cfg.design.n_components} [A]")
+                                    f"the current into the latent nodes 1..{cfg.design.n_components} [A]")
     return text
+
+
+def run_netlist(write, *, workdir=None, timeout: float | None = None,
+                name: str = "circuit") -> tuple[np.ndarray, np.ndarray]:
+    """Run ``ngspice -b`` on the netlist that ``write(path)`` writes to ``<tmp>/<name>.cir``
+    (its ``wrdata`` file ``<name>.dat``) and return ``(t, v)`` (s, V).
+
+    Raises FileNotFoundError when ``ngspice`` is not on PATH and RuntimeError (with the tail of
+    ngspice's output) when it fails."""
+    exe = shutil.which("ngspice")
+    if exe is None:
+        raise FileNotFoundError("ngspice: expected the ngspice program on PATH, got none "
+                                "(Debian/Ubuntu: apt-get install ngspice)")
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        cir = Path(tmp) / f"{name}.cir"
+        write(cir)
+        proc = subprocess.run([exe, "-b", str(cir)], cwd=tmp, capture_output=True, text=True,
+                              timeout=timeout)
+        dat = cir.with_suffix(".dat")
+        if proc.returncode != 0 or not dat.is_file():
+            tail = (proc.stdout + proc.stderr)[-2000:]
+            raise RuntimeError(f"ngspice failed (exit status {proc.returncode}):\n{tail}")
+        return read_wrdata(dat)
 
 
 def read_wrdata(path) -> tuple[np.ndarray, np.ndarray]:
@@ -465,20 +509,8 @@ def run_ngspice(cfg: Config, *, workdir=None, timeout: float | None = None,
     Raises FileNotFoundError when ``ngspice`` is not on PATH and RuntimeError (with the tail of
     ngspice's output) when it fails.
     """
-    exe = shutil.which("ngspice")
-    if exe is None:
-        raise FileNotFoundError("ngspice: expected the ngspice program on PATH, got none "
-                                "(Debian/Ubuntu: apt-get install ngspice)")
-    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
-        cir = Path(tmp) / "circuit.cir"
-        export_spice(cfg, cir, **export_kwargs)
-        proc = subprocess.run([exe, "-b", str(cir)], cwd=tmp, capture_output=True, text=True,
-                              timeout=timeout)
-        dat = cir.with_suffix(".dat")
-        if proc.returncode != 0 or not dat.is_file():
-            tail = (proc.stdout + proc.stderr)[-2000:]
-            raise RuntimeError(f"ngspice failed (exit status {proc.returncode}):\n{tail}")
-        return read_wrdata(dat)
+    return run_netlist(lambda cir: export_spice(cfg, cir, **export_kwargs), workdir=workdir,
+                       timeout=timeout)
 
 
 def _time_option(value, option: str):

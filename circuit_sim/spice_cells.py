@@ -26,24 +26,22 @@ the cell's characterised capacitance added and its non-idealities switched on.
 
 from __future__ import annotations
 
-import re
 import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from scipy import constants
 
 from .errors import ConfigError
-from .spice import _check_exportable, _times, export_spice, read_wrdata
+from .spice import _control_lines, _header, _noise_lines, _prepare, _write, run_netlist
 
 
 def _num(x) -> str:
     return repr(float(x))
 
 
-def _smooth_lines(design, width: float, sign_width: float, common_mode: float) -> list[str]:
+def _smooth_lines(design, subckt: str, width: float, sign_width: float,
+                  common_mode: float) -> list[str]:
     """Latent nodes, code nodes ``V(s_j) = V_u h_w(u_j)`` (the comparators' smooth threshold
     of :func:`models.smooth_soft_threshold`, transition ``width`` in V), residual nodes and
     the force voltages ``f_j = V_cm + V_u F_j(u)`` with ``h_w'`` and the prior's sign made
@@ -51,7 +49,7 @@ def _smooth_lines(design, width: float, sign_width: float, common_mode: float) -
     cell makes ngspice's step collapse ("timestep too small") where Brian2 steps across."""
     model, c = design.model, design.circuit
     phi, x, m, n = model.dictionary, design.x, model.n_components, model.n_features
-    vu, gm, w, vu0 = c.volts_per_unit, c.transconductance, width, c.volts_per_unit * model.u0
+    vu, w, vu0 = c.volts_per_unit, width, c.volts_per_unit * model.u0
     out = ["* latent nodes n<j> (capacitor to ground, biased at V_cm); v<j> = V(n<j>) - V_cm"]
     for j in range(1, m + 1):
         out += [f"C{j} n{j} 0 {_num(c.capacitance)} IC={_num(common_mode)}",
@@ -83,7 +81,7 @@ def _smooth_lines(design, width: float, sign_width: float, common_mode: float) -
             f = (f"V(h{j}) * ({drive}) - {_num(vu * model.lam)} * "
                  f"tanh(V(v{j}) / {_num(sign_width)})")
         out += [f"Bf{j} f{j} 0 V = {_num(common_mode)} + {f}",
-                f"X{j} n{j} f{j} cm vdd vss CELL_SUBCKT"]
+                f"X{j} n{j} f{j} cm vdd vss {subckt}"]
     return out
 
 
@@ -117,7 +115,6 @@ def cell_netlist(cfg, cell, subckt: str, *, lib=None, corner: str | None = None,
     """
     from .pdk import cell_devices, global_params, reduced_library, resolve_lib
 
-    _check_exportable(cfg)
     cell = Path(cell).resolve()
     if not cell.is_file():
         raise ConfigError("cell", "an existing SPICE file with the cell's .subckt", str(cell))
@@ -131,23 +128,9 @@ def cell_netlist(cfg, cell, subckt: str, *, lib=None, corner: str | None = None,
     work = Path(workdir) if workdir is not None else None
     path = work / "chip.cir" if work is not None else None
     noise_file = str(work.resolve() / "chip.noise") if work is not None else "chip.noise"
-    text = export_spice(cfg, path, t_stop=t_stop, t_step=t_step, noise_step=noise_step,
-                        data_file="chip.dat", noise_file=noise_file)
-    lines = text.splitlines()
-    k0 = next(i for i, ln in enumerate(lines) if ln.startswith("* white current noise")
-              or ln.startswith("* (no noise"))
-    k1 = next(i for i, ln in enumerate(lines) if ln.startswith(".ic "))
-    m = cfg.design.n_components
-    noise = [re.sub(r"%i\(\[([^\]]*)\]\)",
-                    lambda mt: "%i([" + re.sub(r"\bv(\d+)", r"n\1", mt.group(1)) + "])", ln)
-             for ln in lines[k0:k1]]
-    noise = [re.sub(r"^(In\d+ 0 )v(\d+)", r"\1n\2", ln) for ln in noise]
-    ic = ".ic " + " ".join(f"v(n{j + 1})={_num(common_mode)}" for j in range(m))
-    body = (["* " + ln[2:] for ln in lines[:5] if ln.startswith("* ")]
-            + ["", ".options noopiter method=trap interp", ""]
-            + _smooth_lines(cfg.design, threshold_width, sign_width, common_mode) + [""]
-            + noise + [ic] + lines[k1 + 1:])
-    body = [ln.replace("CELL_SUBCKT", subckt) for ln in body]
+    t_stop, t_step, nt, data_file, noise_file = _prepare(cfg, path, t_stop, t_step, noise_step,
+                                                          "file", "chip.dat", noise_file)
+    d = cfg.design
     head = ["* circuit-sim: the chip on a transistor-level transconductor "
             f"({subckt} from {cell.name}{', ' + str(lib) + ' ' + (corner or 'tt') if lib else ''})",
             global_params(lib_path).strip()]
@@ -155,27 +138,20 @@ def cell_netlist(cfg, cell, subckt: str, *, lib=None, corner: str | None = None,
         head.append(f".lib {lib_path} {corner or 'tt'}")
     head += [f".include {cell}", f".temp {temperature - constants.zero_Celsius:.6g}",
              f"Vdd vdd 0 {supply!r}", "Vss vss 0 0", f"Vcm cm 0 {common_mode!r}", ""]
-    text = "\n".join(head + body) + "\n"
-    if path is not None:
-        path.write_text(text)
-    return text
+    lines = (head + _header(cfg, nt, "file", data_file, noise_file)
+             + _smooth_lines(d, subckt, threshold_width, sign_width, common_mode) + [""]
+             + _noise_lines(cfg, nt, "file", noise_file, node="n")
+             + _control_lines(d, t_step, t_stop, nt, data_file,
+                              ic={f"n{j + 1}": common_mode for j in range(d.n_components)}))
+    return _write(cfg, path, "\n".join(lines) + "\n", "file", noise_file, t_stop, nt)
 
 
 def run_cell_chip(cfg, cell, subckt: str, *, timeout: float = 3600.0, **kwargs):
     """Run :func:`cell_netlist`'s chip in ngspice: ``(t (K,) s, v (K, M) V)``, ``v = V_u u``.
 
     Raises RuntimeError with the tail of ngspice's output when it fails."""
-    exe = shutil.which("ngspice")
-    if exe is None:
+    if shutil.which("ngspice") is None:
         raise ConfigError("ngspice", "ngspice on the PATH (e.g. apt-get install ngspice)", None)
-    _times(cfg, kwargs.get("t_stop"), kwargs.get("t_step"), kwargs.get("noise_step"))
-    with tempfile.TemporaryDirectory(prefix="circuit-sim-cell-") as tmp:
-        cell_netlist(cfg, cell, subckt, workdir=tmp, **kwargs)
-        proc = subprocess.run([exe, "-b", "chip.cir"], cwd=tmp, capture_output=True, text=True,
-                              timeout=timeout)
-        dat = Path(tmp) / "chip.dat"
-        if proc.returncode != 0 or not dat.is_file():
-            raise RuntimeError(f"ngspice failed (exit status {proc.returncode}):\n"
-                               f"{(proc.stdout + proc.stderr)[-2000:]}")
-        t, v = read_wrdata(dat)
+    t, v = run_netlist(lambda cir: cell_netlist(cfg, cell, subckt, workdir=cir.parent, **kwargs),
+                       timeout=timeout, name="chip")
     return t, np.asarray(v)
