@@ -149,9 +149,20 @@ static void _crossbar_transpose()
     _crossbar_transposed = true;
 }}
 
+// The indices j of x[j] != 0 into act, without branches (which units are active changes
+// every step, and a branch per unit mispredicts about as often); returns how many.
+static inline int _crossbar_active_list(const double* __restrict x, int* __restrict act)
+{{
+    int na = 0;
+    for (int j = 0; j < {m}; j++) {{
+        act[na] = j;
+        na += (x[j] != 0.0);
+    }}
+    return na;
+}}
+
 // I_s[q, :] = V_u sum_j s[q, j] G[c, :, j] over the active units of copy q, one AXPY each
-// into the output (the active units listed without branches: which units are active changes
-// every step, and a branch per unit mispredicts about as often)
+// into the output
 static double crossbar_forward(double)
 {{
     _crossbar_check_order();
@@ -162,11 +173,7 @@ static double crossbar_forward(double)
     for (long q = 0; q < {copies}L; q++) {{
         const double* __restrict gt = _crossbar_gt + (q / {chains}) * {nm}L;
         const double* __restrict sq = s + q * {m};
-        int na = 0;
-        for (int j = 0; j < {m}; j++) {{
-            act[na] = j;
-            na += (sq[j] != 0.0);
-        }}
+        const int na = _crossbar_active_list(sq, act);
         double* __restrict o = out + q * {n};
         for (int i = 0; i < {n}; i++) o[i] = 0.0;
         for (int a = 0; a < na; a++) {{
@@ -192,12 +199,8 @@ static double crossbar_backward(double)
         const double* __restrict r = vr + q * {n};
         const double* __restrict hq = hp + q * {m};
         double* __restrict o = out + q * {m};
-        int na = 0;
-        for (int j = 0; j < {m}; j++) {{
-            o[j] = 0.0;
-            act[na] = j;
-            na += (hq[j] != 0.0);
-        }}
+        for (int j = 0; j < {m}; j++) o[j] = 0.0;
+        const int na = _crossbar_active_list(hq, act);
         for (int a = 0; a < na; a++) {{
             const double* __restrict col = gt + (long)act[a] * {n};
             double acc = 0.0;
