@@ -34,13 +34,26 @@ class Timer:
 SWEEPS = HERE / "sweeps"
 
 
-def run_study(name: str, workers=None):
-    """Run (or resume) ``sweeps/<name>.toml`` into ``results/<name>/``; return its index."""
+def run_study(name: str, workers=None, plot_only: bool = False):
+    """Run (or resume) ``sweeps/<name>.toml`` into ``results/<name>/`` (``plot_only``: only
+    read what is there); return its index."""
     from circuit_sim import read_index, run_sweep
 
     out = RESULTS / name
-    run_sweep(SWEEPS / f"{name}.toml", out, workers=workers)
+    if not plot_only:
+        run_sweep(SWEEPS / f"{name}.toml", out, workers=workers)
     return read_index(out)
+
+
+def study_args(doc: str, argv=None):
+    """The command line of a study script: ``--workers N`` and ``--plot-only``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--plot-only", action="store_true",
+                    help="draw from the results already there (run nothing)")
+    return ap.parse_args(argv)
 
 
 def by_key(index, key: str, metric: str, si_key: str | None = None):

@@ -19,14 +19,13 @@ and ``sweeps/area_mismatch.toml`` (and their bases), runs them into ``results/ar
 
 from __future__ import annotations
 
-import argparse
 import math
 import re
 
 import numpy as np
 
-from circuit_sim import cell_mismatch, characterize, read_index, run_sweep
-from _common import HERE, RESULTS, save_figure
+from circuit_sim import cell_mismatch, characterize
+from _common import HERE, RESULTS, run_study, save_figure, study_args
 
 AREAS = [0.25, 1.0, 4.0, 16.0]
 CELL = HERE / "cells" / "sky130_ota5.cir"
@@ -169,16 +168,10 @@ def draw(indexes: dict, data: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--plot-only", action="store_true")
-    args = ap.parse_args(argv)
+    args = study_args(__doc__, argv)
     data = cells()
-    indexes = {}
-    for name, path in write_sweeps(data).items():
-        if not args.plot_only:
-            run_sweep(path, RESULTS / name, workers=args.workers)
-        indexes[name] = read_index(RESULTS / name)
+    indexes = {name: run_study(name, args.workers, args.plot_only)
+               for name in write_sweeps(data)}
     table = draw(indexes, data)
     for a in AREAS:
         ch, mc = data[a]

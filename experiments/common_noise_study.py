@@ -16,14 +16,12 @@ draws ``results/common_noise.png``.
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 from scipy.linalg import solve_continuous_lyapunov
 
 import models
-from circuit_sim import read_index, run_sweep
-from _common import CONFIGS, HERE, RESULTS, save_figure
+from _common import CONFIGS, HERE, run_study, save_figure, study_args
 
 SHARES = [0.0, 0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0]
 S_INJECTED = 3.98343e-24   # A^2/Hz: with the thermal 1.657e-26, T_eff = 1
@@ -88,14 +86,9 @@ def draw(index) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--plot-only", action="store_true")
-    args = ap.parse_args(argv)
-    out = RESULTS / "common_noise"
-    if not args.plot_only:
-        run_sweep(write_sweep(), out, workers=args.workers)
-    index = read_index(out)
+    args = study_args(__doc__, argv)
+    write_sweep()
+    index = run_study("common_noise", args.workers, args.plot_only)
     draw(index)
     for row in sorted((r for r in index if r.get("status") == "ok"), key=_share):
         rho = _share(row)

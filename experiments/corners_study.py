@@ -18,13 +18,11 @@ draws ``results/ota5_corners.png``.
 
 from __future__ import annotations
 
-import argparse
 from concurrent.futures import ThreadPoolExecutor
 
-import numpy as np
 
-from circuit_sim import characterize, read_index, run_sweep
-from _common import CONFIGS, HERE, RESULTS, build, config_dict, save_figure
+from circuit_sim import characterize
+from _common import CONFIGS, HERE, build, config_dict, run_study, save_figure, study_args
 
 CORNERS = ["tt", "ss", "ff", "sf", "fs"]
 TEMPERATURES_C = [-40.0, 27.0, 85.0, 125.0]
@@ -136,16 +134,10 @@ def draw(index, chars: dict) -> dict:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--plot-only", action="store_true")
-    args = ap.parse_args(argv)
+    args = study_args(__doc__, argv)
     chars = characterise_all()
-    out = RESULTS / "ota5_corners"
-    path, s_inj = write_sweep(chars)
-    if not args.plot_only:
-        run_sweep(path, out, workers=args.workers)
-    table = draw(read_index(out), chars)
+    _, s_inj = write_sweep(chars)
+    table = draw(run_study("ota5_corners", args.workers, args.plot_only), chars)
     print(f"injected noise trimmed at tt, 27 C: {s_inj:.4g} A^2/Hz")
     for (corner, t_c), row in sorted(table.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         ch = chars[(corner, t_c)]

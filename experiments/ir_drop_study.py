@@ -16,13 +16,12 @@ Writes ``sweeps/ir_drop.toml`` (generated from the grid below), runs it into
 
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 
 import models
-from circuit_sim import Config, read_index, run_sweep
-from _common import CONFIGS, HERE, RESULTS, config_dict, save_figure
+from circuit_sim import Config
+from _common import HERE, config_dict, run_study, save_figure, study_args
 
 SIZES = [4, 8, 16, 32, 64]
 RESISTANCES = [0.0, 300.0, 1000.0, 3000.0, 10000.0]   # ohm per cell pitch (0: ideal wires)
@@ -117,14 +116,9 @@ def draw(index) -> None:
 
 
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--workers", type=int, default=None)
-    ap.add_argument("--plot-only", action="store_true")
-    args = ap.parse_args(argv)
-    out = RESULTS / "ir_drop"
-    if not args.plot_only:
-        run_sweep(write_sweep(), out, workers=args.workers)
-    index = read_index(out)
+    args = study_args(__doc__, argv)
+    write_sweep()
+    index = run_study("ir_drop", args.workers, args.plot_only)
     draw(index)
     for row in index:
         if row.get("status") != "ok":
