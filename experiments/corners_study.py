@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-
 from circuit_sim import characterize
 from _common import CONFIGS, HERE, build, config_dict, run_study, save_figure, study_args
 

@@ -22,7 +22,7 @@ band (what a validation reads).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -60,7 +60,6 @@ class SpectrumNoise:
     f_hi: float
     poles_per_decade: float = 4.0
     name: str = "measured"
-    _hash: int = field(default=0, repr=False, compare=False)
 
     def __post_init__(self):
         f = np.array(self.f, dtype=float)
@@ -105,13 +104,12 @@ class SpectrumNoise:
         """One-sided PSD (A^2/Hz) of the realisation at ``f`` (Hz)."""
         f = np.asarray(f, dtype=float)
         w0, lp_tau, lp_w, hp_tau, hp_w = self._fit
-        hp = lp_hp = 0.0
+        low = lorentzian_psd(lp_w, lp_tau, f) if len(lp_tau) else 0.0
+        high = 0.0
         if len(hp_tau):
             x = 2 * np.pi * f[..., None] * hp_tau
-            lp_hp = np.sum(hp_w * x * x / (1 + x * x), axis=-1)
-        if len(lp_tau):
-            hp = lorentzian_psd(lp_w, lp_tau, f)
-        return w0 + hp + lp_hp
+            high = np.sum(hp_w * x * x / (1 + x * x), axis=-1)
+        return w0 + low + high
 
     def max_deviation(self, f_lo: float, f_hi: float, points_per_decade: int = 40) -> float:
         """Largest ``|S_model / S_data - 1|`` on a log grid of ``[f_lo, f_hi]`` (Hz)."""
