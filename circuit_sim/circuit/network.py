@@ -203,14 +203,6 @@ def _common_noise(latent, ns, clock, m: int, amplitude: float, integrator: str,
     return [grp]
 
 
-def _has_input_offset(design) -> bool:
-    """Whether the force current subtracts input offsets ``Vosj`` (a configured input offset,
-    or their mismatch)."""
-    t, mm = design.config.transconductor, design.mismatch
-    return ((t is not None and t.input_offset != 0.0)
-            or (mm is not None and mm.transconductor_offset_sigma > 0))
-
-
 def _spectrum_states(latent, ns, spectrum, dt: float) -> None:
     """Constants of each tabulated spectrum's components (:func:`.equations.spectrum_code`)
     and their stationary start: ``ys ~ N(0, sd^2)``, ``z ~ N(0, tau / 2)``."""
@@ -258,14 +250,14 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
                                common=noise.common_amplitude is not None,
                                n_rtn=len(noise.telegraph),
                                spectrum=tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum),
-                               input_offset=_has_input_offset(design)),
+                               input_offset=design.has_input_offset),
         method="euler", namespace=ns, clock=clock, name="latent")
     extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
     if noise.common_amplitude is not None:
         extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator,
                                q)
     latent.Cj = c.capacitance * unit["c_rel"] * b2.farad
-    if _has_input_offset(design):
+    if design.has_input_offset:
         t = design.config.transconductor
         latent.Vosj = ((0.0 if t is None else t.input_offset) + unit["vos"]) * b2.volt
     latent.Gmj = c.transconductance * unit["gm_rel"] * b2.siemens

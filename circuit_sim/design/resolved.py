@@ -219,6 +219,14 @@ class Design:
         phi = self.model.dictionary
         return relative_error(phi, self.wired(phi))
 
+    @property
+    def has_input_offset(self) -> bool:
+        """Whether the force current subtracts per-unit input offsets ``Vosj``: a configured
+        ``transconductor.input_offset``, or their mismatch."""
+        t, mm = self.config.transconductor, self.mismatch
+        return ((t is not None and t.input_offset != 0.0)
+                or (mm is not None and mm.transconductor_offset_sigma > 0))
+
     def structure_key(self, kind: str) -> str:
         """What decides the generated code's layout (the standalone build cache's key)."""
         m, lc, w, mm = self.model, self.learning, self.weights, self.mismatch
@@ -233,9 +241,7 @@ class Design:
             self.circuit.rail_voltage is None, self.circuit.residual_time_constant is None,
             self.config.transconductor is None, self.circuit.output_conductance is None,
             self.config.comparator is None,
-            (self.config.transconductor is not None
-             and self.config.transconductor.input_offset != 0)
-            or (mm is not None and mm.transconductor_offset_sigma > 0),
+            self.has_input_offset,
             [n.get("flicker_corner") is None for n in self.config.noise if n.kind == "measured"],
             None if lc is None else (lc.threshold_time_constant is None, lc.gamma > 0,
                                      lc.dynamics))))
