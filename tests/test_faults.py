@@ -237,12 +237,16 @@ def test_ctrl_c_during_the_summary_or_plot_exits_130(tmp_path):
 def _descendants(pid: int) -> set[int]:
     """Every process below ``pid`` (from /proc)."""
     children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    # os.listdir, not Path.glob: glob stats each entry, and a process that exits in between
+    # raises ProcessLookupError from inside the glob (seen once in a full run)
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = Path("/proc", name, "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+        children.setdefault(int(fields[1]), []).append(int(name))
     out, todo = set(), [pid]
     while todo:
         for c in children.get(todo.pop(), []):
