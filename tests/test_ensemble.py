@@ -165,13 +165,14 @@ def test_bad_ensembles_are_refused(change, field):
         _noiseless("numpy").replace(**change)
 
 
-def test_ensemble_learning_is_refused_with_a_reason():
+def test_ensemble_learning_builds_and_refuses_learned_thresholds_with_chains():
     from circuit_sim import load_config
     from .test_statistics import ROOT
 
     cfg = load_config(ROOT / "experiments" / "configs" / "bars.toml")
-    with pytest.raises(ConfigError, match=r"run\.chains.*learning"):
-        cfg.replace(**{"run.chains": 4})
+    assert cfg.replace(**{"run.chains": 4}).design.copies == 4  # tests/test_ensemble_learning.py
+    with pytest.raises(ConfigError, match=r"run\.chains.*learned threshold"):
+        cfg.replace(**{"run.chains": 4, "learning.threshold_time_constant": "10 us"})
 
 
 def _white_noise_draws(backend: str = "standalone", chains: int = 16) -> np.ndarray:

@@ -24,7 +24,8 @@ import numpy as np
 
 import brian2 as b2
 
-from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp, noise_kernel_cpp
+from .crossbar_source import (dense_kernel_cpp, ensemble_kernel_cpp, hebb_kernel_cpp,
+                              noise_kernel_cpp)
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
@@ -158,6 +159,42 @@ def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, orde
                                 name="crossbar_dense_forward"),
             b2.NetworkOperation(backward, clock=latent.clock, when="start",
                                 order=order_backward, name="crossbar_dense_backward")]
+
+
+def add_hebb_kernel(latent, residual, crossbar, volts_per_unit: float, chips: int,
+                    chains: int, order: int, standalone: bool) -> list:
+    """The batch-averaged Hebbian term of an ensemble whose chains share their chip's
+    plasticity: per chip ``c``, ``hebb[c] = R[c]^T S[c] / K_c`` (N x M, one matrix-matrix
+    product of the chains' residuals and codes, ``R = vr / V_u``), written into the synaptic
+    variable ``hebb`` on the crossbar's own clock (the plasticity clock) at ``order`` of the
+    ``start`` slot, after ``s`` and ``vr`` are stored and before the synapses' state update
+    reads it (:func:`.equations.crossbar_equations`, ``batch=True``)."""
+    q = chips * chains
+    n, m = len(residual) // q, len(latent) // q
+    scale = 1.0 / (volts_per_unit * chains)
+    if standalone:
+        dev = b2.get_device()
+        names = {**_array_names(latent, residual, crossbar),
+                 "hebb": dev.get_array_name(crossbar.variables["hebb"], access_data=False)}
+        code = hebb_kernel_cpp(names, n, m, chips, chains, scale)
+        f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
+        f.implementations.add_implementation("cpp", code, name="crossbar_hebb",
+                                             compiler_kwds={"headers": ["<cstdint>"]})
+        crossbar.namespace["crossbar_hebb"] = f
+        crossbar.run_regularly("kernel_hebb = crossbar_hebb(t)", when="start", order=order,
+                               name="crossbar_hebb_kernel")
+        return []
+    _check_order(crossbar, n, m, chips, chains)
+    hebb = crossbar.variables["hebb"].get_value().reshape(chips, n, m)  # live views
+    s = latent.variables["s"].get_value().reshape(chips, chains, m)
+    vr = residual.variables["vr"].get_value().reshape(chips, chains, n)
+
+    def average():
+        np.matmul(vr.transpose(0, 2, 1), s, out=hebb)
+        np.multiply(hebb, scale, out=hebb)
+
+    return [b2.NetworkOperation(average, clock=crossbar.clock, when="start", order=order,
+                                name="crossbar_hebb_kernel")]
 
 
 def add_noise_kernel(latent, residual, integrator: str, order: int) -> None:

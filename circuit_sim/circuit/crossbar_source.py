@@ -228,6 +228,58 @@ def ensemble_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int,
                                      **names)
 
 
+_HEBB_TEMPLATE = """
+// circuit-sim: the batch-averaged Hebbian term of {chips} chip(s) x {chains} chains, N = {n},
+// M = {m}: hebb[c, i, j] = (1 / (V_u K_c)) sum_k vr[q, i] s[q, j] over the chains q = c K_c + k
+// of chip c (one rank-K_c update per chip, skipping each chain's inactive units), in the
+// synapses' row-major order.
+{order_check}
+static inline int _hebb_active_list(const double* __restrict x, int* __restrict act)
+{{
+    int na = 0;
+    for (int j = 0; j < {m}; j++) {{
+        act[na] = j;
+        na += (x[j] != 0.0);
+    }}
+    return na;
+}}
+
+static double crossbar_hebb(double)
+{{
+    _crossbar_check_order();
+    const double* __restrict s = brian::{s};
+    const double* __restrict vr = brian::{vr};
+    double* __restrict h = &brian::{hebb}[0];
+    int act[{m}];
+    for (long c = 0; c < {chips}L; c++) {{
+        double* __restrict hc = h + c * {nm}L;
+        for (long k = 0; k < {nm}L; k++) hc[k] = 0.0;
+        for (long k = 0; k < {chains}L; k++) {{
+            const long q = c * {chains}L + k;
+            const double* __restrict sq = s + q * {m};
+            const double* __restrict r = vr + q * {n};
+            const int na = _hebb_active_list(sq, act);
+            for (int i = 0; i < {n}; i++) {{
+                const double ri = {scale} * r[i];
+                double* __restrict row = hc + (long)i * {m};
+                for (int a = 0; a < na; a++) row[act[a]] += ri * sq[act[a]];
+            }}
+        }}
+    }}
+    return 0.0;
+}}
+"""
+
+
+def hebb_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int, scale: float) -> str:
+    """C++ of ``crossbar_hebb(t)`` (:func:`circuit_sim.circuit.crossbar.add_hebb_kernel`):
+    ``names`` as :func:`dense_kernel_cpp`'s plus ``hebb`` (the synaptic variable), ``scale =
+    1 / (V_u K_c)``."""
+    return _HEBB_TEMPLATE.format(n=n, m=m, nm=n * m, chips=chips, chains=chains,
+                                 scale=repr(float(scale)),
+                                 order_check=_order_check(names, n, m, chips, chains), **names)
+
+
 _NOISE_TEMPLATE = """
 // circuit-sim white noise of an ensemble's {n} latent nodes, drawn in one pass per step:
 // xoshiro256** (Blackman & Vigna) seeded through splitmix64 from the run-time seed, and the

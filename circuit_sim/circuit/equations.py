@@ -35,6 +35,8 @@ import numpy as np
 
 #: Scheduling orders in the 'start' slot (see the module docstring).
 ORDER_S, ORDER_SUM_S, ORDER_R, ORDER_SUM_D, ORDER_SUM_U0, ORDER_MONITOR = 0, 1, 2, 3, 4, 5
+#: An ensemble's batch-averaged Hebbian term (after ``s`` and ``vr``; not with a shared u0).
+ORDER_HEBB = ORDER_SUM_U0
 
 
 def diagonal_order(n_features: int, n_components: int) -> tuple[np.ndarray, np.ndarray]:
@@ -237,7 +239,7 @@ def threshold_code(prior: str, positive: bool, comparator: bool = False) -> str:
 
 
 def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bool = False,
-                       leak: bool = False, drift: bool = False) -> str:
+                       leak: bool = False, drift: bool = False, batch: bool = False) -> str:
     """Synapse equations: the conductance ``g`` (S), the two Kirchhoff sums (unless the
     dense kernel computes them) and, when ``learning``, the plasticity rule
 
@@ -245,15 +247,21 @@ def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bo
 
     a clock-driven synaptic differential equation (``r = vr / V_u``, ``s`` stored per step).
     Non-idealities: ``gain`` multiplies the rule by the synapse's gain ``wgain``; ``leak``
-    adds ``-g / tau_ret``; ``drift`` adds ``G_w d_ij``.
+    adds ``-g / tau_ret``; ``drift`` adds ``G_w d_ij``. ``batch``: the chains of an ensemble's
+    chip share its plasticity, and ``r_i s_j`` is their average ``hebb`` (the kernel's
+    :func:`~circuit_sim.circuit.crossbar.add_hebb_kernel` writes it before the update).
     """
     lines, terms = [], []
     if learning:
         norm = " - gamma_n * (g / G_w) * (norm2_pre - 1)" if gamma > 0 else ""
-        rule = f"G_w * ((vr_post / V_u) * s_pre / sigma2{norm}) / tau_Phi"
+        hebb = "hebb" if batch else "(vr_post / V_u) * s_pre"
+        rule = f"G_w * ({hebb} / sigma2{norm}) / tau_Phi"
         terms.append(f"wgain * {rule}" if gain else rule)
         if gain:
             lines.append("wgain : 1 (constant)  # gain of this synapse's learning circuit")
+        if batch:
+            lines += ["hebb : 1  # mean over the chip's chains of r_i s_j (the kernel's)",
+                      "kernel_hebb : 1 (shared)"]
     if leak:
         terms.append("- g / tau_ret")
     if drift:

@@ -20,7 +20,7 @@ from models.constraints import Shown
 from ..design import quantise
 from ..errors import ConfigError
 from . import equations as eq
-from .crossbar import add_dense_kernel, add_noise_kernel
+from .crossbar import add_dense_kernel, add_hebb_kernel, add_noise_kernel
 
 # The input TimedArrays are indexed by patch number (k seconds with dt = 1 s), not by time:
 # Brian2's warning that their dt differs from the clock's does not apply.
@@ -60,6 +60,7 @@ class CircuitNetwork:
     n_features: int = 0        # N of one copy
     chips: int = 1             # an ensemble: chips x chains copies (design.ensemble)
     chains: int = 1
+    patch_width: int = 0       # columns of a presented patch: N, or K_c N (a stream ensemble)
 
     @property
     def copies(self) -> int:
@@ -67,15 +68,18 @@ class CircuitNetwork:
 
     def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray, n_step: int | None = None,
                      settle: bool = False) -> None:
-        """Present ``patches`` (K, N) in turn; patch ``k`` is replaced at step ``switch_at[k]``
+        """Present ``patches`` (K, N) in turn (an ensemble on a stream: (K, K_c N), chain ``k``
+        of every chip reading columns ``k N .. k N + N - 1``); patch ``k`` is replaced at step
+        ``switch_at[k]``
         (integer step numbers counted from the start of the stream, increasing; the last
         entry may be ``inf``). ``n_step``: the stream's step number at the start of the next
         run (default: keep counting). ``settle``: start a finite-bandwidth residual settled
         on the first patch (``s = 0``). Call before a ``run``."""
         patches = np.atleast_2d(np.asarray(patches, dtype=float))
         switch_at = np.asarray(switch_at, dtype=float)
-        if patches.shape[1] != self.n_features or len(switch_at) != len(patches):
-            raise ConfigError("schedule", f"patches (K, {self.n_features}) and K switch times",
+        width = self.patch_width or self.n_features
+        if patches.shape[1] != width or len(switch_at) != len(patches):
+            raise ConfigError("schedule", f"patches (K, {width}) and K switch times",
                               Shown(f"{patches.shape} and {switch_at.shape}"))
         far = np.where(np.isfinite(switch_at), switch_at, 1e300)
         ns = self.residual.namespace
@@ -87,7 +91,8 @@ class CircuitNetwork:
         if n_step is not None:
             self.residual.n_step = n_step
         if settle and self.finite_bandwidth:
-            self.residual.vr = np.tile(patches[0], self.copies) * self.volts_per_unit * b2.volt
+            self.residual.vr = (np.tile(patches[0], self.copies * self.n_features // width)
+                                * self.volts_per_unit * b2.volt)
 
     def dictionary(self) -> np.ndarray:
         """The dictionary ``Phi`` (N, M) read back from the synaptic conductances; (chips,
@@ -301,6 +306,12 @@ def noise_kernel(design) -> bool:
             and design.noise.white_amplitude is not None)
 
 
+def patch_width(design) -> int:
+    """Columns of a presented patch: ``N``; an ensemble on a stream, ``K_c N`` (its chains
+    see consecutive patches of the stream; :func:`circuit_sim.design.ensemble.check_ensemble`)."""
+    return design.n_features * (design.chains if design.is_stream else 1)
+
+
 def _residual(design, ns, clock) -> b2.NeuronGroup:
     c = design.circuit
     residual = b2.NeuronGroup(design.n_features * design.copies,
@@ -311,7 +322,7 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
     if design.copies > 1:
-        residual.namespace["n_feat"] = design.n_features
+        residual.namespace["n_feat"] = patch_width(design)
     residual.run_regularly(eq.residual_code(c.residual_time_constant is not None,
                                             design.copies),
                            when="start", order=eq.ORDER_R, name="residual_store_r")
@@ -333,7 +344,7 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
                                              + d.weight_offset, w)) for d in chips])
     crossbar.g = phi * g_w * b2.siemens
     if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
-        crossbar.wgain = dev.weight_gain[post, pre]
+        crossbar.wgain = per_synapse([d.weight_gain for d in chips])
     if w is not None and w.drift_sigma > 0:
         crossbar.drift = per_synapse([d.drift_rate for d in chips]) * b2.hertz
     if w is not None and w.bits is not None and (lc is not None or w.dynamic):
@@ -349,9 +360,10 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
     n, m = design.n_features, design.n_components
     dense = design.crossbar == "dense"
     gain = lc is not None and mm is not None and mm.weight_gain_sigma > 0
+    batch = lc is not None and design.chains > 1  # the chains share the chip's plasticity
     model = eq.crossbar_equations(dense, lc is not None, lc.gamma if lc is not None else 0.0,
                                   gain, w is not None and w.retention_time is not None,
-                                  w is not None and w.drift_sigma > 0)
+                                  w is not None and w.drift_sigma > 0, batch)
     # Multirate: the plasticity equation (the crossbar's only state update in dense mode)
     # may run on its own clock, K steps of the circuit's, with Brian2's dt = K dt.
     k_plast = design.timestep.plasticity_stride
@@ -377,6 +389,10 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
                                  full_backward=design.dynamics == "lca",
                                  chips=design.chips, chains=design.chains,
                                  dynamic_weights=_dynamic_weights(design))
+        if batch:
+            extra += add_hebb_kernel(latent, residual, crossbar, design.circuit.volts_per_unit,
+                                     design.chips, design.chains, eq.ORDER_HEBB,
+                                     design.backend == "standalone")
     else:
         upd = crossbar.summed_updaters
         upd["i_s_post"].when, upd["i_s_post"].order = "start", eq.ORDER_SUM_S
@@ -430,7 +446,7 @@ def build_network(design) -> CircuitNetwork:
     c = design.circuit
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
                           c.volts_per_unit, c.residual_time_constant is not None,
-                          design.n_features, design.chips, design.chains)
-    first = np.zeros(design.n_features) if design.is_stream else design.x
+                          design.n_features, design.chips, design.chains, patch_width(design))
+    first = np.zeros(patch_width(design)) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ

@@ -451,6 +451,12 @@ class LearningConfig:
     plasticity_dt : float or None
         Step in s of the plasticity equation ``dg/dt`` (its own Brian2 clock; a whole
         multiple of ``run.dt``). None: automatic, see :meth:`Config.plasticity_stride`.
+    share : {"chains"}
+        An ensemble (``run.chains > 1``): the chains of one chip share its plasticity, as
+        the paper's batches do: each chain sees its own patch of the stream and the chip's
+        conductances follow the chains' average ``mean_k r_k s_k^T / sigma^2``
+        (:mod:`circuit_sim.design.ensemble`). Each chip (``mismatch.chips``) learns its own
+        dictionary.
         The weights change on the time scale ``tau_Phi`` and ``r s^T`` decorrelates within
         ``tau_u``, so stepping the rule every ``K`` steps with the step ``K dt`` (a
         multirate Euler scheme) integrates the same equation while its loop over all
@@ -465,6 +471,7 @@ class LearningConfig:
     dynamics: str = "langevin"
     plasticity_dt: float | None = None
     threshold: str = "per_unit"
+    share: str = "chains"
 
     DYNAMICS = ("langevin", "map", "lca")
     THRESHOLDS = ("per_unit", "shared")
@@ -474,7 +481,13 @@ class LearningConfig:
         w = "learning"
         check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
                         "normalise_strength", "snapshot_every", "dynamics", "plasticity_dt",
-                        "threshold"), w)
+                        "threshold", "share"), w)
+        if d.get("share") == "none":
+            raise ConfigError(f"{w}.share", "\"chains\" (the chains of one chip share its "
+                              "plasticity; \"none\", each chain its own dictionary, is not "
+                              "built: give each learner its own chip, mismatch.chips with "
+                              "run.chains = 1)", "none")
+        share = choice(d, "share", ("chains",), w, "chains")
         if "dictionary_time_constant" not in d:
             raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
                               None)
@@ -490,7 +503,7 @@ class LearningConfig:
         if threshold == "shared" and tau_u0 is None:
             raise ConfigError(f"{w}.threshold", "\"shared\" only with a learned threshold "
                               "(learning.threshold_time_constant)", threshold)
-        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics, plast, threshold)
+        return cls(tau_phi, tau_u0, normalise, strength, snap, dynamics, plast, threshold, share)
 
     @property
     def gamma(self) -> float:

@@ -173,16 +173,36 @@ def learning_caption(data: dict) -> str:
         head = (f"C = {format_si(c.capacitance, 'F')}, G_m = {format_si(c.transconductance, 'S')}, "
                 f"V_u = {format_si(c.volts_per_unit, 'V')}, T = {format_si(c.temperature, 'K')}, ")
     n, m = (data["dictionary"] if data["dictionary"] is not None
-            else data["snapshots"]["dictionary"][-1]).shape
+            else data["snapshots"]["dictionary"][-1]).shape[-2:]
+    chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
+    ens = (f"; {chips} chips x {chains} chains" + (" (chains share a chip's plasticity)"
+                                                   if chains > 1 else "")
+           if chips * chains > 1 else "")
     return (f"{head}tau_u = {format_si(float(a.get('tau_u', float('nan'))), 's')}, "
             f"T_eff = {float(a.get('T_eff', float('nan'))):.3g}; {a.get('integrator')}, "
             f"dt = {format_si(float(a.get('dt', float('nan'))), 's')}, backend {a.get('backend')}\n"
             f"{n} inputs x {m} latents, all atoms shown; dynamics {a.get('dynamics')}, "
-            f"{len(data['snapshots']['t'])} snapshots")
+            f"{len(data['snapshots']['t'])} snapshots{ens}")
+
+
+def _curve(ax, t, values, label=None, color=None) -> None:
+    """A learning curve: one line, or with several chips ((snapshots, chips)) every chip
+    thin, their median bold and the 10th-90th percentile band."""
+    v = np.asarray(values, dtype=float)
+    if v.ndim == 1:
+        ax.plot(t, v, label=label, color=color)
+        return
+    line = ax.plot(t, np.nanmedian(v, axis=1), lw=1.8, color=color,
+                   label=f"{label or 'median'} (median over {v.shape[1]} chips)")[0]
+    ax.fill_between(t, *np.nanpercentile(v, [10, 90], axis=1), color=line.get_color(),
+                    alpha=0.2, lw=0)
+    ax.plot(t, v, color=line.get_color(), lw=0.4, alpha=0.5)
 
 
 def plot_learning(data: dict, path) -> Path:
-    """Figure: learned dictionary tiles and learning curves; PNG at ``path``."""
+    """Figure: learned dictionary tiles and learning curves; PNG at ``path``. A file of
+    several chips shows the first chip's dictionary and every chip's curves (median bold,
+    10th-90th percentile band)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -191,33 +211,38 @@ def plot_learning(data: dict, path) -> Path:
     t = st["t"] * 1e6
     has_true = data["true_dictionary"] is not None
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
-    tiles(data["dictionary"] if data["dictionary"] is not None else sn["dictionary"][-1],
-          axes[0, 0], "learned dictionary")
+    learned = data["dictionary"] if data["dictionary"] is not None else sn["dictionary"][-1]
+    chips = int(data["attrs"].get("chips", 1))
+    if chips > 1:
+        tiles(learned[0], axes[0, 0], f"learned dictionary of chip 0 of {chips}")
+    else:
+        tiles(learned, axes[0, 0], "learned dictionary")
     if has_true:
         tiles(data["true_dictionary"], axes[0, 1], "true dictionary")
         ax = axes[0, 2]
-        ax.plot(t, st["recovery_mean"], label="mean")
-        ax.plot(t, st["recovery_min"], label="min")
+        _curve(ax, t, st["recovery_mean"], label="mean")
+        _curve(ax, t, st["recovery_min"], label="min")
         ax.axhline(0.95, color="r", ls="--", lw=0.8, label="0.95 (every bar recovered above)")
         ax.set_title("recovery (best-match cosine)")
         ax.set_xlabel("t [us]")
-        ax.legend()
+        ax.legend(fontsize=8)
     else:
         axes[0, 1].set_axis_off()
         axes[0, 2].set_axis_off()
     ax = axes[1, 0]
-    ax.plot(t, st["activity"], label="activity")
-    ax.plot(sn["t"] * 1e6, np.exp(-np.mean(sn["u0"], axis=1)), label="model pi = exp(-lam u0) (lam=1)")
+    _curve(ax, t, st["activity"], label="activity")
+    pi = np.exp(-np.mean(sn["u0"], axis=-1))
+    _curve(ax, sn["t"] * 1e6, pi, label="model pi = exp(-lam u0) (lam=1)")
     ax.set_xlabel("t [us]")
     ax.set_title("activity (fraction of nonzero s)")
     ax.legend(fontsize=8)
     ax = axes[1, 1]
-    ax.plot(t, st["reconstruction_error"])
+    _curve(ax, t, st["reconstruction_error"])
     ax.set_xlabel("t [us]")
     ax.set_title("reconstruction error |x - Phi s|^2 / N")
     ax = axes[1, 2]
     kl = np.asarray(st["kl_prior"], dtype=float)
-    ax.plot(t, np.maximum(kl, 1e-4))
+    _curve(ax, t, np.maximum(kl, 1e-4))
     ax.set_yscale("log")
     ax.set_ylabel("KL [nat] (values below 1e-4 drawn at 1e-4)")
     ax.set_xlabel("t [us]")

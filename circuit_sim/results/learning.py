@@ -84,3 +84,38 @@ def segment_statistics(design, xs: np.ndarray, v: np.ndarray, u0: np.ndarray,
     else:
         out["recovery_mean"] = out["recovery_min"] = float("nan")
     return out
+
+
+def ensemble_statistics(design, xs: np.ndarray, v: np.ndarray, u0, phi: np.ndarray,
+                        true_dict: np.ndarray | None) -> dict:
+    """:func:`segment_statistics` of a learning ensemble, each chip's chains pooled.
+
+    Parameters
+    ----------
+    xs : ndarray (K, N), or (K, K_c, N) with ``K_c > 1`` chains (each chain's patch)
+    v : ndarray (K, Q M)
+        The recorded nodes of all ``Q = chips x K_c`` copies (V).
+    u0 : float or ndarray (K, Q M)
+    phi : ndarray (N, M), or (chips, N, M) with several chips
+
+    Returns
+    -------
+    dict
+        With one chip, the statistics of :func:`segment_statistics` (its chains pooled);
+        with several, each an array over the chips ((chips,), ``hist_nonzero`` (chips, bins)).
+    """
+    chips, kc, m = design.chips, design.chains, design.n_components
+    if design.copies == 1:
+        return segment_statistics(design, xs, v, u0, phi, true_dict)
+    k = len(v)
+    v = np.asarray(v).reshape(k, chips, kc, m)
+    u0 = np.asarray(u0)
+    u0 = u0.reshape(k, chips, kc, m) if u0.ndim == 2 else np.broadcast_to(u0, v.shape)
+    xs = np.asarray(xs).reshape(k * kc, -1)  # (K, K_c, N): sample-major, then chain
+    phis = phi if chips > 1 else phi[None]
+    per_chip = [segment_statistics(design, xs, v[:, c].reshape(k * kc, m),
+                                   u0[:, c].reshape(k * kc, m), phis[c], true_dict)
+                for c in range(chips)]
+    if chips == 1:
+        return per_chip[0]
+    return {key: np.array([st[key] for st in per_chip], dtype=float) for key in per_chip[0]}

@@ -142,15 +142,19 @@ def _create_learning(f, design, true_dict, hist_edges) -> None:
     a["learning"] = design.learning is not None
     a["complete"] = False
     n, m = design.n_features, design.n_components
+    # an ensemble: chains pooled; several chips, one entry per chip (each its own dictionary)
+    a["chains"], a["chips"] = design.chains, design.chips
+    per = (design.chips,) if design.chips > 1 else ()
     g = f.create_group("snapshots")
-    for name, shape, units in (("t", (), "s"), ("dictionary", (n, m), "1"),
-                               ("u0", (m,), "1"), ("patches_seen", (), "1")):
+    for name, shape, units in (("t", (), "s"), ("dictionary", (*per, n, m), "1"),
+                               ("u0", (*per, m), "1"), ("patches_seen", (), "1")):
         d = g.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float,
                              chunks=(1, *shape) if shape else (256,), fletcher32=True)
         d.attrs["units"] = units
     s = f.create_group("stats")
     for name, shape, units in STAT_DATASETS:
         shape = (len(hist_edges) - 1,) if shape is None else shape
+        shape = shape if name == "t" else (*per, *shape)
         d = s.create_dataset(name, shape=(0, *shape), maxshape=(None, *shape), dtype=float,
                              chunks=(1, *shape) if shape else (256,), fletcher32=True)
         d.attrs["units"] = units

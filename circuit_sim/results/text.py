@@ -192,13 +192,33 @@ def learning_summary(data: dict) -> str:
              + ("  [INTERRUPTED]" if a.get("interrupted") else ""),
              f"  wall time {float(a.get('wall_time', float('nan'))):.1f} s"]
     last = slice(max(0, n - max(1, n // 5)), n)  # the last fifth of the run
-    lines.append(f"  activity (fraction of nonzero s), last fifth: {np.nanmean(st['activity'][last]):.4f}; "
-                 f"mean u0 {np.mean(sn['u0'][-1]):.4f}")
+    chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
+    if chips * chains > 1:
+        lines.append(f"  ensemble: {chips} chips x {chains} chains in one network"
+                     + ("; the chains of a chip share its plasticity, each on its own patch "
+                        "(patches counted per chip)" if chains > 1 else "")
+                     + ("; every figure below is the median over chips (10th-90th percentile "
+                        "across chips in brackets)" if chips > 1 else ""))
+
+    def show(values, fmt=".4f") -> str:
+        """A statistic: one number, or with several chips their median and percentiles."""
+        v = np.asarray(values, dtype=float)
+        if v.ndim == 0:
+            return format(float(v), fmt)
+        p10, med, p90 = np.nanpercentile(v, [10, 50, 90])
+        return f"{med:{fmt}} ({p10:{fmt}} to {p90:{fmt}})"
+
+    def tail(name):
+        return np.nanmean(np.asarray(st[name], dtype=float)[last], axis=0)
+
+    u0 = np.asarray(sn["u0"][-1], dtype=float)
+    lines.append(f"  activity (fraction of nonzero s), last fifth: {show(tail('activity'))}; "
+                 f"mean u0 {show(np.mean(u0, axis=-1))}")
     lines.append(f"  reconstruction error |x - Phi s|^2 / N, last fifth: "
-                 f"{np.nanmean(st['reconstruction_error'][last]):.4f}")
+                 f"{show(tail('reconstruction_error'))}")
     lines.append(f"  KL(nonzero |s| histogram || slab prior), last fifth: "
-                 f"{np.nanmean(st['kl_prior'][last]):.4f} nat")
+                 f"{show(tail('kl_prior'))} nat")
     if data["true_dictionary"] is not None:
         lines.append(f"  dictionary recovery (best-match cosine, optimal assignment): mean "
-                     f"{st['recovery_mean'][-1]:.4f}, min {st['recovery_min'][-1]:.4f}")
+                     f"{show(st['recovery_mean'][-1])}, min {show(st['recovery_min'][-1])}")
     return "\n".join(lines)

@@ -28,7 +28,7 @@ from ..circuit.backends import (backend_context, reporting_program_errors,
 from ..circuit.network import add_progress_file, build_network
 from ..errors import ConfigError
 from ..results.hdf5 import LearningFile, check_output_path, learning_progress
-from ..results.learning import HIST_EDGES, segment_statistics
+from ..results.learning import HIST_EDGES, ensemble_statistics
 from ..design.cost import check_run, estimate, step_seconds
 from .inference import as_design
 from .interrupt import Interrupt, stopped_by
@@ -39,9 +39,14 @@ STANDALONE_MEMORY_LIMIT = 256_000_000
 
 
 class Plan:
-    """The segment and patch arithmetic of a learning run (integer steps throughout)."""
+    """The segment and patch arithmetic of a learning run (integer steps throughout).
+
+    A presentation is one entry of the schedule; an ensemble's ``K_c`` chains see ``K_c``
+    consecutive patches of the stream at each (chain ``k``: patch ``p K_c + k`` at
+    presentation ``p``), so a presentation is ``K_c`` patches of the stream."""
 
     def __init__(self, design):
+        self.chains = design.chains if design.copies > 1 else 1
         ts = design.timestep
         self.dt, self.n_total, self.stride = ts.dt, ts.n_steps, ts.record_stride
         lc = design.learning
@@ -61,10 +66,18 @@ class Plan:
         """Index of the patch presented at ``step``."""
         return int(min(np.searchsorted(self.end_steps, step, side="right"), self.n_patch - 1))
 
+    def presented(self, stream, ka: int, kb: int) -> np.ndarray:
+        """Presentations ``ka .. kb - 1``: (K, N), or (K, K_c, N) for ``K_c > 1`` chains."""
+        kc = self.chains
+        x = stream.patches(ka * kc, kb * kc)
+        return x if kc == 1 else x.reshape(kb - ka, kc, -1)
+
     def window(self, stream, step_a: int, step_b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The patches presented during steps ``[step_a, step_b)`` and their switch steps."""
+        """The presentations during steps ``[step_a, step_b)`` ((K, N), or (K, K_c N): each
+        chain's patch side by side) and their switch steps."""
         ka, kb = self.patch_at(step_a), self.patch_at(step_b - 1)
-        return stream.patches(ka, kb + 1), self.end_steps[ka:kb + 1]
+        x = self.presented(stream, ka, kb + 1)
+        return x.reshape(len(x), -1), self.end_steps[ka:kb + 1]
 
     def scored_patches(self, stream, steps: np.ndarray) -> np.ndarray:
         """The patch each sample is scored against. A sample recorded at step ``n`` is the
@@ -72,11 +85,16 @@ class Plan:
         ``n - 1`` (at a switch step the patch has just changed, and pairing it with the new
         one would count the switch as error)."""
         if not len(steps):
-            return np.zeros((0, stream.source.n_features))
+            n = stream.source.n_features
+            return np.zeros((0, n) if self.chains == 1 else (0, self.chains, n))
         idx = np.searchsorted(self.end_steps, np.asarray(steps) - 1,
                               side="right").clip(0, self.n_patch - 1)
         k_lo = int(idx.min())
-        return stream.patches(k_lo, int(idx.max()) + 1)[idx - k_lo]
+        return self.presented(stream, k_lo, int(idx.max()) + 1)[idx - k_lo]
+
+    def patches_seen(self, step: int) -> int:
+        """Patches of the stream each chip has seen up to ``step`` (all its chains')."""
+        return (self.patch_at(step) + 1) * self.chains
 
     def samples_per_segment(self) -> int:
         return self.sps // self.stride + 1
@@ -85,8 +103,8 @@ class Plan:
 def standalone_chunk(design, memory_limit: float) -> int:
     """Segments per standalone program run such that its recorded samples (``v``, and ``u0``
     when learned) stay within ``memory_limit`` bytes (at least one segment)."""
-    per_segment = (Plan(design).samples_per_segment() * design.n_components * 8
-                   * (2 if design.learn_u0 else 1))
+    per_segment = (Plan(design).samples_per_segment() * design.n_components * design.copies
+                   * 8 * (2 if design.learn_u0 else 1))
     return max(1, int(memory_limit // per_segment))
 
 
@@ -106,14 +124,22 @@ class _Snapshots:
         seg_end = self.plan.bounds(seg)[1]
         t = seg_end * self.plan.dt
         xs = self.plan.scored_patches(self.stream, steps)
-        st = segment_statistics(self.design, xs, v, u0, phi, self.true_dict)
+        st = ensemble_statistics(self.design, xs, v, u0, phi, self.true_dict)
         with self.lfile.update():  # one atomic update: snapshot, statistics, resume state
-            self.lfile.append("snapshots", t=t, dictionary=phi, u0=state["u0"],
-                              patches_seen=self.plan.patch_at(seg_end - 1) + 1)
+            self.lfile.append("snapshots", t=t, dictionary=phi, u0=self._chip_u0(state["u0"]),
+                              patches_seen=self.plan.patches_seen(seg_end - 1))
             self.lfile.append("stats", t=t, **st)
             self.lfile.write_state(state, phi, seg + 1)
         self._report(seg + 1, st)
         return st
+
+    def _chip_u0(self, u0: np.ndarray) -> np.ndarray:
+        """Thresholds of each chip (its first chain's): (M,), or (chips, M)."""
+        d = self.design
+        if d.copies == 1:
+            return u0
+        per_chip = np.asarray(u0).reshape(d.chips, d.chains, d.n_components)[:, 0]
+        return per_chip[0] if d.chips == 1 else per_chip
 
     def _report(self, seg_done: int, st: dict) -> None:
         el = time.perf_counter() - self.t0
@@ -121,11 +147,14 @@ class _Snapshots:
         eta = el * (1 - frac) / frac if frac > 0 else float("nan")
         timing = ("written after the standalone run" if self.design.backend == "standalone"
                   else f"elapsed {el:.0f} s, ETA {eta:.0f} s")
-        rec = (f", recovery {st['recovery_mean']:.3f} (min {st['recovery_min']:.3f})"
+        med = {k: float(np.median(st[k])) for k in ("activity", "reconstruction_error",
+                                                      "recovery_mean", "recovery_min")}
+        rec = (f", recovery {med['recovery_mean']:.3f} (min {med['recovery_min']:.3f})"
                if self.true_dict is not None else "")
+        chips = " (median over chips)" if self.design.chips > 1 else ""
         self.reporter.say(f"  segment {seg_done}/{self.plan.n_seg}: activity "
-                          f"{st['activity']:.3f}, error {st['reconstruction_error']:.4f}"
-                          f"{rec}; {timing}")
+                          f"{med['activity']:.3f}, error {med['reconstruction_error']:.4f}"
+                          f"{rec}{chips}; {timing}")
 
 
 def _state_of(circ, names) -> dict:
@@ -249,11 +278,12 @@ def _start(design, lfile: LearningFile, resume: bool, out) -> tuple[int, dict | 
 
 
 def _initial_u(design, state) -> np.ndarray:
+    """Every copy's start (Q M,): the saved state's, or the design's for each copy."""
     if state is not None:
         return state["v"] / design.circuit.volts_per_unit
     if design.dynamics == "map" and design.model.prior == "laplace":
-        return design.map_start
-    return design.u_init
+        return np.tile(design.map_start, design.copies)
+    return np.tile(design.u_init, design.copies)
 
 
 def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) -> Path:

@@ -152,14 +152,21 @@ def _is_number(v) -> bool:
 
 
 def learning_metrics(path, cfg) -> dict:
-    """The metrics of a learning point's file: the last entry of each learning statistic,
-    ``patches_seen``, the config's ``T_eff`` and ``interrupted``."""
+    """The metrics of a learning point's file: the last entry of each learning statistic
+    (several chips: its ``_median``, ``_p10``, ``_p90`` across chips), ``patches_seen``, the
+    config's ``T_eff`` and ``interrupted``."""
     data = hdf5.load_learning(path)
+    chips = int(data["attrs"].get("chips", 1))
     m = {}
     for key, arr in data["stats"].items():
         arr = np.asarray(arr)
-        if arr.ndim == 1 and arr.size and np.issubdtype(arr.dtype, np.number):
+        if not (arr.size and np.issubdtype(arr.dtype, np.number)):
+            continue
+        if arr.ndim == 1:
             m[key] = float(arr[-1])
+        elif arr.ndim == 2 and chips > 1:  # (snapshots, chips)
+            for name, q in (("median", 50), ("p10", 10), ("p90", 90)):
+                m[f"{key}_{name}"] = float(np.nanpercentile(arr[-1], q))
     m["T_eff"] = float(cfg.noise_budget().T_eff)
     m["patches_seen"] = float(np.asarray(data["snapshots"].get("patches_seen", [np.nan]))[-1])
     m["interrupted"] = bool(data["attrs"].get("interrupted", False))

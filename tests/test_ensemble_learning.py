@@ -1,0 +1,156 @@
+"""Ensembles of learning circuits (issue 16): chips that each learn their own dictionary and
+chains that share their chip's plasticity (``learning.share = "chains"``), on a stream.
+
+* T = 0: every chip of a learning batch follows the run of that chip alone to 1e-10 (its
+  dictionary at every snapshot and its nodes), on numpy and standalone.
+* T = 0: the chains of one chip, each on its own patches, follow an independent numpy
+  integration of the batch rule ``tau_Phi dPhi/dt = mean_k r_k s_k^T / sigma^2 - gamma Phi
+  (|Phi_j|^2 - 1)`` to 1e-10 (the chains all reading chain 0's patch, or a sum instead of
+  the mean, is far off: both checked).
+* Files and refusals: per-chip datasets, the summary's median, learned thresholds with
+  chains refused with the field named.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from circuit_sim import Config, load_learning, run_learning
+from circuit_sim.errors import ConfigError
+
+from ._configs import base_dict
+
+N, M = 3, 4
+DICT = [[0.8, 0.3, -0.2, 0.1], [0.1, 0.7, 0.4, -0.5], [0.3, 0.1, 0.6, 0.5]]
+MISMATCH = {"gm_sigma": 0.1, "c_sigma": 0.05, "weight_gain_sigma": 0.1,
+            "weight_offset_sigma": 0.05, "threshold_offset_sigma": "1 mV"}
+U_INIT = [1.5, -1.2, 2.0, 0.8]  # active from the start (at u = 0 the T = 0 flow stays put)
+DT = 0.4e-9
+HOLD_STEPS = 25
+
+
+def _patches(path, k: int = 64) -> str:
+    x = np.random.default_rng(3).normal(0.0, 1.5, (k, N))
+    np.save(path, x)
+    return str(path)
+
+
+def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
+                  mismatch: bool = True, n_patches: int = 12, gamma: float = 2.0) -> Config:
+    d = base_dict(model={"n_features": N, "n_components": M, "sigma": 0.5, "dictionary": DICT,
+                         "prior": "laplace", "lam": 1.0, "pi": 0.3, "positive": True},
+                  input={"kind": "file", "path": patch_file, "n_patches": n_patches,
+                         "presentation": "synchronous", "hold": f"{HOLD_STEPS * DT * 1e9} ns",
+                         "x": None},
+                  noise=[],
+                  run={"duration": None, "dt": f"{DT * 1e9} ns",
+                       "record_every": f"{DT * 1e9} ns", "backend": backend,
+                       "chains": chains, "crossbar": "dense", "u_init": U_INIT})
+    d["learning"] = {"dictionary_time_constant": "200 ns", "normalise": gamma > 0,
+                     "normalise_strength": max(gamma, 1.0), "snapshot_every": "40 ns",
+                     "plasticity_dt": f"{DT * 1e9} ns"}
+    if mismatch or chips > 1:
+        d["mismatch"] = {**(MISMATCH if mismatch else {}), "chips": chips}
+    return Config.from_dict(d)
+
+
+def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
+               same: bool = False) -> list[np.ndarray]:
+    """An independent numpy Euler integration of the batch rule at T = 0 (one chip, no
+    mismatch): the dictionary after each step. Chain ``k`` sees patch ``p K_c + k`` at
+    presentation ``p``; ``same`` gives every chain chain 0's patch (a wrong reference), ``mean``
+    False sums the chains instead of averaging (another)."""
+    design = cfg.design
+    model = design.model
+    x_all = np.load(patch_file)
+    phi = np.array(model.dictionary, dtype=float)
+    h = DT / design.tau_u
+    tau_phi = design.learning.dictionary_time_constant
+    gamma = design.learning.gamma
+    u = np.tile(design.u_init, (chains, 1))
+    u0, lam, s2 = model.u0, model.lam, model.sigma ** 2
+    out = []
+    for n in range(design.timestep.n_steps):
+        p = min(n // HOLD_STEPS, design.schedule.n_patches - 1)
+        idx = (p * chains + np.arange(chains)) % len(x_all)
+        if same:
+            idx[:] = idx[0]
+        x = x_all[idx]                                           # (K_c, N)
+        act = np.abs(u) > u0
+        s = (np.abs(u) - u0) * act
+        hp = np.sign(u) * act
+        r = x - s @ phi.T                                        # (K_c, N)
+        force = hp * (r @ phi) / s2 - lam * np.sign(u)
+        hebb = r.T @ s / (chains if mean else 1)
+        norm2 = np.sum(phi ** 2, axis=0)
+        phi = phi + (DT / tau_phi) * (hebb / s2 - gamma * phi * (norm2 - 1))
+        u = u + h * force
+        out.append(phi.copy())
+    return out
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend):
+    pf = _patches(tmp_path / "x.npy")
+    chains = 3
+    cfg = _learning_cfg(pf, backend, chains=chains, mismatch=False)
+    data = load_learning(run_learning(cfg, tmp_path / "batch.h5"))
+    ref = _reference(cfg, pf, chains)
+    sn = data["snapshots"]
+    steps = np.round(sn["t"] / DT).astype(int)
+    assert len(steps) >= 3 and sn["dictionary"].shape == (len(steps), N, M)
+    moved = np.max(np.abs(ref[-1] - np.array(DICT)))
+    assert moved > 0.05, f"the dictionary must move (moved {moved:.3g})"
+    for k, n in enumerate(steps):
+        np.testing.assert_allclose(sn["dictionary"][k], ref[n - 1], rtol=0, atol=1e-10,
+                                   err_msg=f"snapshot {k} (step {n})")
+    # the check sees chains reading one patch and a summed (not averaged) batch
+    for wrong in (_reference(cfg, pf, chains, same=True), _reference(cfg, pf, chains, mean=False)):
+        assert np.max(np.abs(sn["dictionary"][-1] - wrong[steps[-1] - 1])) > 1e-3
+    assert int(sn["patches_seen"][-1]) == chains * cfg.design.schedule.n_patches
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_every_chip_learns_as_it_does_alone_at_T0(tmp_path, backend):
+    pf = _patches(tmp_path / "x.npy")
+    chips = 3
+    batch = load_learning(run_learning(_learning_cfg(pf, backend, chips=chips),
+                                       tmp_path / "chips.h5"))
+    assert batch["snapshots"]["dictionary"].shape[1:] == (chips, N, M)
+    assert batch["stats"]["activity"].shape[1:] == (chips,)
+    assert batch["attrs"]["chips"] == chips
+    finals = []
+    for c in range(chips):
+        cfg = _learning_cfg(pf, backend).replace(**{"mismatch.first_chip": c})
+        alone = load_learning(run_learning(cfg, tmp_path / f"chip{c}.h5"))
+        np.testing.assert_allclose(batch["snapshots"]["dictionary"][:, c],
+                                   alone["snapshots"]["dictionary"], rtol=0, atol=1e-10,
+                                   err_msg=f"chip {c}")
+        np.testing.assert_allclose(batch["stats"]["reconstruction_error"][:, c],
+                                   alone["stats"]["reconstruction_error"], rtol=1e-9, atol=1e-12)
+        finals.append(alone["dictionary"])
+    assert np.max(np.abs(finals[0] - finals[1])) > 1e-3, "the chips must differ"
+
+
+def test_ensemble_learning_file_summary_and_figure(tmp_path):
+    from circuit_sim import plot_learning
+    from circuit_sim.results.text import learning_summary
+
+    pf = _patches(tmp_path / "x.npy")
+    out = run_learning(_learning_cfg(pf, "numpy", chains=2, chips=3), tmp_path / "e.h5")
+    data = load_learning(out)
+    text = learning_summary(data)
+    print(text)
+    assert "3 chips x 2 chains" in text and "median over chips" in text
+    assert "10th-90th percentile" in text
+    png = plot_learning(data, tmp_path / "e.png")
+    assert png.stat().st_size > 10_000
+
+
+def test_learned_thresholds_with_chains_are_refused(tmp_path):
+    cfg = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy")
+    with pytest.raises(ConfigError, match=r"run\.chains.*learned threshold"):
+        cfg.replace(**{"run.chains": 4, "learning.threshold_time_constant": "1 us"})
+    with pytest.raises(ConfigError, match=r"learning\.share.*not built"):
+        cfg.replace(**{"learning.share": "none"})
