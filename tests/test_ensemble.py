@@ -165,14 +165,14 @@ def test_bad_ensembles_are_refused(change, field):
         _noiseless("numpy").replace(**change)
 
 
-def test_ensemble_learning_builds_and_refuses_learned_thresholds_with_chains():
+def test_ensembles_of_learning_circuits_build():  # tests/test_ensemble_learning.py runs them
     from circuit_sim import load_config
     from .test_statistics import ROOT
 
     cfg = load_config(ROOT / "experiments" / "configs" / "bars.toml")
-    assert cfg.replace(**{"run.chains": 4}).design.copies == 4  # tests/test_ensemble_learning.py
-    with pytest.raises(ConfigError, match=r"run\.chains.*learned threshold"):
-        cfg.replace(**{"run.chains": 4, "learning.threshold_time_constant": "10 us"})
+    assert cfg.replace(**{"run.chains": 4}).design.copies == 4
+    assert cfg.replace(**{"run.chains": 4, "mismatch.chips": 2,
+                          "learning.threshold_time_constant": "10 us"}).design.copies == 8
 
 
 def _white_noise_draws(backend: str = "standalone", chains: int = 16) -> np.ndarray:

@@ -7,8 +7,9 @@ chains that share their chip's plasticity (``learning.share = "chains"``), on a 
   integration of the batch rule ``tau_Phi dPhi/dt = mean_k r_k s_k^T / sigma^2 - gamma Phi
   (|Phi_j|^2 - 1)`` to 1e-10 (the chains all reading chain 0's patch, or a sum instead of
   the mean, is far off: both checked).
-* Files and refusals: per-chip datasets, the summary's median, learned thresholds with
-  chains refused with the field named.
+  Learned thresholds (per unit or shared) follow the chains' mean gradient the same way.
+* Files and refusals: per-chip datasets, the summary's median, ``share = "none"`` refused
+  with the field named.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def _patches(path, k: int = 64) -> str:
 
 
 def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
-                  mismatch: bool = True, n_patches: int = 12, gamma: float = 2.0) -> Config:
+                  mismatch: bool = True, n_patches: int = 12, gamma: float = 2.0,
+                  threshold: str | None = None) -> Config:
     d = base_dict(model={"n_features": N, "n_components": M, "sigma": 0.5, "dictionary": DICT,
                          "prior": "laplace", "lam": 1.0, "pi": 0.3, "positive": True},
                   input={"kind": "file", "path": patch_file, "n_patches": n_patches,
@@ -50,6 +52,8 @@ def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
     d["learning"] = {"dictionary_time_constant": "200 ns", "normalise": gamma > 0,
                      "normalise_strength": max(gamma, 1.0), "snapshot_every": "40 ns",
                      "plasticity_dt": f"{DT * 1e9} ns"}
+    if threshold is not None:  # learned thresholds (tau_u0 = 10 ns)
+        d["learning"].update(threshold_time_constant="10 ns", threshold=threshold)
     if mismatch or chips > 1:
         d["mismatch"] = {**(MISMATCH if mismatch else {}), "chips": chips}
     return Config.from_dict(d)
@@ -62,14 +66,15 @@ def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
     presentation ``p``; ``same`` gives every chain chain 0's patch (a wrong reference), ``mean``
     False sums the chains instead of averaging (another)."""
     design = cfg.design
-    model = design.model
+    model, lc = design.model, design.learning
     x_all = np.load(patch_file)
     phi = np.array(model.dictionary, dtype=float)
     h = DT / design.tau_u
     tau_phi = design.learning.dictionary_time_constant
     gamma = design.learning.gamma
     u = np.tile(design.u_init, (chains, 1))
-    u0, lam, s2 = model.u0, model.lam, model.sigma ** 2
+    u0, lam, s2 = np.full(M, model.u0), model.lam, model.sigma ** 2
+    tau_u0 = lc.threshold_time_constant
     out = []
     for n in range(design.timestep.n_steps):
         p = min(n // HOLD_STEPS, design.schedule.n_patches - 1)
@@ -84,30 +89,41 @@ def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
         force = hp * (r @ phi) / s2 - lam * np.sign(u)
         hebb = r.T @ s / (chains if mean else 1)
         norm2 = np.sum(phi ** 2, axis=0)
+        grad_u0 = np.sum(hp * np.sign(u) * (r @ phi) / s2, axis=0) / (chains if mean else 1)
         phi = phi + (DT / tau_phi) * (hebb / s2 - gamma * phi * (norm2 - 1))
         u = u + h * force
-        out.append(phi.copy())
+        if tau_u0 is not None:  # dE/du0 averaged over the chains (per unit or all units)
+            u0 = u0 - (DT / tau_u0) * (np.full(M, grad_u0.sum()) if lc.threshold == "shared"
+                                       else grad_u0)
+        out.append((phi.copy(), u0.copy()))
     return out
 
 
-@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
-def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend):
+@pytest.mark.parametrize("backend, threshold", [
+    ("numpy", None), ("numpy", "per_unit"), ("numpy", "shared"),
+    pytest.param("standalone", None, marks=pytest.mark.slow),
+    pytest.param("standalone", "per_unit", marks=pytest.mark.slow)])
+def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend, threshold):
     pf = _patches(tmp_path / "x.npy")
     chains = 3
-    cfg = _learning_cfg(pf, backend, chains=chains, mismatch=False)
+    cfg = _learning_cfg(pf, backend, chains=chains, mismatch=False, threshold=threshold)
     data = load_learning(run_learning(cfg, tmp_path / "batch.h5"))
     ref = _reference(cfg, pf, chains)
     sn = data["snapshots"]
     steps = np.round(sn["t"] / DT).astype(int)
     assert len(steps) >= 3 and sn["dictionary"].shape == (len(steps), N, M)
-    moved = np.max(np.abs(ref[-1] - np.array(DICT)))
+    moved = np.max(np.abs(ref[-1][0] - np.array(DICT)))
     assert moved > 0.05, f"the dictionary must move (moved {moved:.3g})"
     for k, n in enumerate(steps):
-        np.testing.assert_allclose(sn["dictionary"][k], ref[n - 1], rtol=0, atol=1e-10,
+        np.testing.assert_allclose(sn["dictionary"][k], ref[n - 1][0], rtol=0, atol=1e-10,
                                    err_msg=f"snapshot {k} (step {n})")
+        np.testing.assert_allclose(sn["u0"][k], ref[n - 1][1], rtol=0, atol=1e-10,
+                                   err_msg=f"thresholds at snapshot {k} (step {n})")
+    if threshold is not None:
+        assert np.max(np.abs(ref[-1][1] - cfg.design.model.u0)) > 0.01, "u0 must move"
     # the check sees chains reading one patch and a summed (not averaged) batch
     for wrong in (_reference(cfg, pf, chains, same=True), _reference(cfg, pf, chains, mean=False)):
-        assert np.max(np.abs(sn["dictionary"][-1] - wrong[steps[-1] - 1])) > 1e-3
+        assert np.max(np.abs(sn["dictionary"][-1] - wrong[steps[-1] - 1][0])) > 1e-3
     assert int(sn["patches_seen"][-1]) == chains * cfg.design.schedule.n_patches
 
 
@@ -148,9 +164,7 @@ def test_ensemble_learning_file_summary_and_figure(tmp_path):
     assert png.stat().st_size > 10_000
 
 
-def test_learned_thresholds_with_chains_are_refused(tmp_path):
+def test_unbuilt_sharing_is_refused(tmp_path):
     cfg = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy")
-    with pytest.raises(ConfigError, match=r"run\.chains.*learned threshold"):
-        cfg.replace(**{"run.chains": 4, "learning.threshold_time_constant": "1 us"})
     with pytest.raises(ConfigError, match=r"learning\.share.*not built"):
         cfg.replace(**{"learning.share": "none"})

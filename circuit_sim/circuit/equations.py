@@ -135,9 +135,10 @@ def latent_equations(prior: str, positive: bool, n_white: int, flicker_poles: li
            "hp : 1           # h'(u), stored once per step",
            "vs = V_u * s : volt",
            "norm2 : 1        # |Phi_j|^2 (summed variable; column normalisation only)"]
-    if learn_u0 and shared_u0:  # one threshold: every u0_j follows -sum_j dE/du0_j
+    if learn_u0 and shared_u0:  # every u0_j follows its node of the group 'threshold' (one
+        # threshold for all units, -sum_j dE/du0_j; an ensemble: the mean over a chip's chains)
         eqs.append("du0/dt = -grad_u0 / tau_u0 : 1")
-        eqs.append("grad_u0 : 1 (linked)  # sum_j dE/du0_j, from the group 'threshold'")
+        eqs.append("grad_u0 : 1 (linked)  # dE/du0 summed in the group 'threshold'")
     elif learn_u0:  # tau_u0 du0/dt = -dE/du0 = -h'(u) sign(u) [Phi^T r] / sigma^2
         eqs.append("du0/dt = -hp * sign(v) * i_d / (G_w * V_u * sigma2) / tau_u0 : 1")
     else:

@@ -177,19 +177,33 @@ def _namespace(design) -> dict:
     return ns
 
 
-def _shared_threshold(latent, ns, clock, m: int) -> list:
-    """The shared threshold's gradient ``sum_j dE/du0_j``: a one-node group summing the
-    units' gradients (a summed variable, after the drive ``i_d`` is in place), linked back
-    to every unit; each unit's ``u0`` then moves by the same amount (comparator offsets stay
-    per unit)."""
-    thr = b2.NeuronGroup(1, "grad : 1", namespace=ns, clock=clock, name="threshold")
+def _linked_threshold(design) -> bool:
+    """Whether the learned thresholds follow a gradient summed in the group ``threshold``:
+    one threshold shared by the units, or an ensemble (a chip's chains share its thresholds)."""
+    return design.learn_u0 and (design.shared_u0 or design.copies > 1)
+
+
+def _threshold_gradient(latent, ns, clock, design) -> list:
+    """The learned thresholds' gradient, summed per chip: a group of one node per threshold
+    of each chip (``shared``: one per chip; else one per unit) summing ``dE/du0_j`` over the
+    units it serves (a summed variable, after the drive ``i_d`` is in place) and averaging it
+    over the chip's chains (``/ n_u0avg``, the batch rule of the dictionary), linked back to
+    every unit of every chain; each unit's ``u0`` then moves by its node's amount, so a chip's
+    chains keep one set of thresholds (comparator offsets stay per unit)."""
+    m, kc = design.n_components, design.chains
+    per_chip = 1 if design.shared_u0 else m
+    k = np.arange(design.copies * m)
+    node = (k // m // kc) * per_chip + (0 if design.shared_u0 else k % m)
+    ns["n_u0avg"] = float(kc)
+    thr = b2.NeuronGroup(design.chips * per_chip, "grad : 1", namespace=ns, clock=clock,
+                         name="threshold")
     thr_sum = b2.Synapses(latent, thr, "grad_post = hp_pre * sign(v_pre) * i_d_pre / "
-                          "(G_w * V_u * sigma2) : 1 (summed)", namespace=ns, clock=clock,
-                          name="threshold_sum")
-    thr_sum.connect(i=np.arange(m), j=np.zeros(m, dtype=int))
+                          "(G_w * V_u * sigma2) / n_u0avg : 1 (summed)", namespace=ns,
+                          clock=clock, name="threshold_sum")
+    thr_sum.connect(i=k, j=node)
     upd = thr_sum.summed_updaters["grad_post"]
     upd.when, upd.order = "start", eq.ORDER_SUM_U0
-    latent.grad_u0 = b2.linked_var(thr, "grad", index=np.zeros(m, dtype=int))
+    latent.grad_u0 = b2.linked_var(thr, "grad", index=node)
     return [thr, thr_sum]
 
 
@@ -249,7 +263,7 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
     unit = _per_unit(design)
     latent = b2.NeuronGroup(
         m * q, eq.latent_equations(model.prior, model.positive, n_white, poles, design.learn_u0,
-                               design.dynamics, design.shared_u0,
+                               design.dynamics, _linked_threshold(design),
                                saturation=design.config.transconductor is not None,
                                leak=c.output_conductance is not None,
                                common=noise.common_amplitude is not None,
@@ -257,7 +271,7 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
                                spectrum=tuple((len(sp[0]), len(sp[2])) for sp in noise.spectrum),
                                input_offset=design.has_input_offset),
         method="euler", namespace=ns, clock=clock, name="latent")
-    extra = _shared_threshold(latent, ns, clock, m) if design.shared_u0 else []
+    extra = _threshold_gradient(latent, ns, clock, design) if _linked_threshold(design) else []
     if noise.common_amplitude is not None:
         extra += _common_noise(latent, ns, clock, m, noise.common_amplitude, design.integrator,
                                q)

@@ -39,8 +39,10 @@ def step_seconds(design) -> float:
     """Estimated wall seconds per simulated step of ``design`` on its backend."""
     nm = design.n_features * design.n_components
     t = STEP_B * nm * design.copies  # an ensemble: every copy's products
-    if design.learning is not None:
-        t += STEP_PLASTICITY * nm / design.timestep.plasticity_stride
+    if design.learning is not None:  # each chip's plasticity; shared by chains: their
+        k = design.timestep.plasticity_stride  # averaged r s^T, one more product per copy
+        t += (STEP_PLASTICITY * nm * design.chips
+              + (STEP_B * nm * design.copies if design.chains > 1 else 0.0)) / k
     nodes = 0.0 if design.copies == 1 else \
         STEP_NODE[design.backend] * design.copies * (design.n_features + design.n_components)
     return STEP_A[design.backend] + t * BACKEND_FACTOR[design.backend] + nodes

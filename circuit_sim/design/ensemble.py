@@ -69,31 +69,21 @@ def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
 
 
 def check_ensemble(cfg) -> None:
-    """Refuse what an ensemble cannot simulate yet: learned thresholds shared by chains or
-    across the units, and the summed crossbar (the batched products are the dense kernel's).
+    """Refuse what an ensemble cannot simulate: the summed crossbar (the batched products are
+    the dense kernel's).
 
     On a stream input the chains of a chip see consecutive patches (a batch of ``K_c`` per
     presentation: chain ``k`` sees patch ``p K_c + k`` of the stream at presentation ``p``)
     and every chip sees the same patches; with ``[learning]`` the chains of a chip share its
     plasticity (``learning.share = "chains"``: the chip's conductances follow the average of
-    its chains' ``r s^T``) and each chip learns its own dictionary.
+    its chains' ``r s^T``; learned thresholds follow their chains' mean gradient) and each
+    chip learns its own dictionary.
     """
     chains = cfg.run.chains
     chips = cfg.mismatch.chips if cfg.mismatch is not None else 1
     if chains * chips == 1:
         return
     key, value = ("run.chains", chains) if chains > 1 else ("mismatch.chips", chips)
-    lc = cfg.learning
-    if lc is not None and lc.threshold_time_constant is not None:
-        if chains > 1:
-            raise ConfigError("run.chains", "1 with a learned threshold "
-                              "(learning.threshold_time_constant: thresholds shared by a "
-                              "chip's chains are not built yet; mismatch.chips with one chain "
-                              "each learns per-unit thresholds)", chains)
-        if lc.threshold == "shared":
-            raise ConfigError("learning.threshold", "\"per_unit\" in an ensemble "
-                              f"({key} = {value}: one threshold shared by a chip's units is not "
-                              "built for ensembles yet)", "shared")
     if cfg.run.crossbar == "summed":
         raise ConfigError("run.crossbar", "\"dense\" or \"auto\" for an ensemble "
                           f"({key} = {value}: the copies' products are the dense kernel's)",
