@@ -255,6 +255,7 @@ def table_ess(k: int) -> list[str]:
 # ----------------------------------------------------------------------------- chips
 SWEEP = """base = "{base}"
 description = "the 64 chips of slab_8_chips.toml as 64 sweep points"
+batch = false  # each point alone (a sweep would otherwise batch them itself)
 [grid]
 "mismatch.chips" = [1]
 "mismatch.first_chip" = [{chips}]

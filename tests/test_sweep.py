@@ -372,3 +372,76 @@ def test_learning_points_write_learning_files_and_recovery_metrics(tmp_path):
     again = run_sweep(sweep, tmp_path / "out", workers=1, progress=None)  # nothing to rerun
     assert [r["session"] for r in again] == [r["session"] for r in idx]
     assert list(again["recovery_mean"]) == list(idx["recovery_mean"])
+
+
+# --------------------------------------------------------------------------- batching
+def _chip_base() -> dict:
+    """4 spike-and-slab units with mismatch, noise off (T = 0: a point's trajectory is its
+    chip's, whatever network it runs in), 300 steps on numpy, every unit active at first."""
+    d = base_dict(model={"n_features": 3, "n_components": 4, "sigma": 0.5, "prior": "laplace",
+                         "lam": 1.0, "pi": 0.3,
+                         "dictionary": [[1.0, 0.6, -0.3, 0.2], [0.0, 0.8, 0.5, -0.7],
+                                        [0.2, 0.0, 0.8, 0.6]]},
+                  input={"x": [3.0, -2.0, 2.5]}, noise=[],
+                  run={"duration": "120 ns", "dt": "0.4 ns", "record_every": "0.4 ns",
+                       "crossbar": "dense", "u_init": [1.5, -1.2, 2.0, 0.8]})
+    d["mismatch"] = {"gm_sigma": 0.1, "c_sigma": 0.05, "threshold_offset_sigma": "2 mV",
+                     "weight_gain_sigma": 0.1, "weight_offset_sigma": 0.05}
+    return d
+
+
+def test_plan_batches_groups_consecutive_draws_of_one_design():
+    from circuit_sim.sweep.runner import MAX_BATCH, plan_batches
+    from circuit_sim.sweep.spec import expand_sweep
+
+    grid = {"grid": {"mismatch.first_chip": [0, 1, 2, 5, 6, 7, 8],
+                     "circuit.capacitance": ["10 fF", "20 fF"]}}
+    sweep = expand_sweep(grid, _chip_base())
+    jobs = plan_batches(sweep.points, n_workers=2)
+    sizes = sorted(len(j) for j in jobs)
+    # per capacitance: 7 points on 2 workers -> batches of 4; runs 0-2 and 5-8
+    assert sizes == [3, 3, 4, 4], sizes
+    for job in jobs:
+        chips = [p.config.mismatch.first_chip for p in job]
+        assert chips == list(range(chips[0], chips[0] + len(chips)))
+        assert len({p.config.circuit.capacitance for p in job}) == 1
+    assert [len(j) for j in plan_batches(sweep.points, 2, enabled=False)] == [1] * 14
+    # seeds are not batched; a point that is already a batch of chips runs alone
+    seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, _chip_base())
+    assert [len(j) for j in plan_batches(seeds.points, 1)] == [1, 1, 1]
+    many = expand_sweep({"grid": {"mismatch.first_chip": list(range(150))}}, _chip_base())
+    assert max(len(j) for j in plan_batches(many.points, 1)) == MAX_BATCH
+
+
+@pytest.mark.slow
+def test_a_sweep_over_device_draws_runs_them_as_one_network(tmp_path):
+    from circuit_sim import Config, run_inference
+
+    (tmp_path / "base.toml").write_text(dumps_toml(_chip_base()))
+    path = tmp_path / "chips.toml"
+    path.write_text('base = "base.toml"\n[grid]\n"mismatch.first_chip" = [0, 1, 2, 3, 4, 5]\n')
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        index = run_sweep(path, tmp_path / "out", workers=2, progress=fh)
+    text = log.read_text()
+    print(text)
+    assert index.counts == {"ok": 6, "failed": 0, "pending": 0}
+    assert "batched: 6 points" in text and "2 network(s) of 3-3 chips" in text
+    for r in index:
+        chip = int(r["mismatch.first_chip"])
+        alone = run_inference(Config.from_dict({**_chip_base(), "mismatch": {
+            **_chip_base()["mismatch"], "first_chip": chip}}))
+        with h5py.File(tmp_path / "out" / "points" / f"{r['point_id']}.h5") as f:
+            assert f.attrs["sweep_batch"] == 3
+            assert f["u"].shape == alone.u.shape
+            np.testing.assert_allclose(f["u"][:], alone.u, rtol=0, atol=1e-10,
+                                       err_msg=f"chip {chip}")
+            np.testing.assert_array_equal(f["devices/gm_rel"][:], alone.devices["gm_rel"])
+            np.testing.assert_allclose(f["dictionary"][:], alone.dictionary, atol=1e-12)
+        assert r["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
+    # batch = false: each alone, the same rows
+    path.write_text(path.read_text().replace("[grid]", "batch = false\n[grid]"))
+    with open(log, "w") as fh:
+        alone_index = run_sweep(path, tmp_path / "out_alone", workers=2, progress=fh)
+    assert "batched" not in log.read_text()
+    np.testing.assert_allclose(alone_index["activity"], index["activity"], atol=1e-12)

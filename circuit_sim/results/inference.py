@@ -186,6 +186,40 @@ class InferenceResult:
         k = self.design.chains
         return ensemble.chains_pooled(self.kept(arr)[:, chip * k:(chip + 1) * k])
 
+    def chip(self, c: int) -> "InferenceResult":
+        """Chip ``c`` (position in the batch) of an ensemble of several chips, as the result
+        of that chip run alone: its design (``mismatch.first_chip`` its index, ``chips =
+        1``; the batch's ``dt`` if the step was chosen automatically and differs), its chains'
+        samples, its dictionary and devices, and its pooled figures of merit (from
+        :attr:`chip_metrics`: the chips shared one MALA reference). Its noise is the
+        batch's draw, not the one a run alone would make (the same law). A sweep's batched
+        points are written from this (:func:`circuit_sim.sweep.worker.run_batch`)."""
+        d = self.design
+        if d.chips == 1:
+            return self
+        k = d.chains
+        changes = {"mismatch.first_chip": int(d.ensemble.chip_index[c]), "mismatch.chips": 1}
+        alone = d.config.replace(**changes).design
+        if alone.dt != d.dt:  # an automatic step depends on the chips' spread
+            alone = d.config.replace(**changes, **{"run.dt": f"{d.dt!r} s"}).design
+
+        def part(a):
+            if a is None:
+                return None
+            return a[:, c * k:(c + 1) * k] if k > 1 else a[:, c * k]
+
+        u0f = self.u0_final
+        if u0f is not None and np.ndim(u0f) == 2:
+            u0f = u0f[c * k:(c + 1) * k] if k > 1 else u0f[c * k]
+        keep = ("tau_u", "T_eff", "dt", "h", "lambda_max")
+        mt = {key: self.metrics[key] for key in keep if key in self.metrics}
+        if k > 1:
+            mt.update(copies=k, chains=k, chips=1)
+        mt.update({key: float(v[c]) for key, v in self.chip_metrics.items() if key != "chip"})
+        return InferenceResult(alone, self.t, part(self.v), part(self.u), part(self.s),
+                               np.asarray(self.dictionary)[c], self.wall_time, self.run_time,
+                               self.interrupted, u0f, part(self.u0_trace), mt)
+
     def first_copy(self, arr: np.ndarray) -> np.ndarray:
         """All samples (n, M) of the first copy (an ensemble's chain 0 of chip 0)."""
         return arr if arr.ndim == 2 else arr[:, 0]

@@ -25,6 +25,8 @@ Dotted keys address the config's TOML tables: ``circuit.capacitance``, ``run.see
 the same as quoted ones. Values are what the config file takes (``"10 fF"``). With
 ``combine = "append"`` (the default) the explicit points follow the grid's; with
 ``combine = "product"`` every explicit point is combined with every grid point.
+``batch = false`` runs every point on its own; by default points that differ only in
+``mismatch.first_chip`` run together as one ensemble (:func:`circuit_sim.sweep.runner.plan_batches`).
 
 Every point's config is validated before any work starts; all bad points are reported
 together (:class:`SweepError`, a :class:`~circuit_sim.errors.ConfigError`).
@@ -48,7 +50,7 @@ from ..errors import ConfigError
 
 __all__ = ["SweepError", "SweepPoint", "Sweep", "load_sweep", "expand_sweep", "SWEEP_KEYS"]
 
-SWEEP_KEYS = ("base", "grid", "points", "overrides", "combine", "description")
+SWEEP_KEYS = ("base", "grid", "points", "overrides", "combine", "description", "batch")
 
 
 # --------------------------------------------------------------------------- errors
@@ -101,6 +103,8 @@ class Sweep:
     keys: list
     points: list
     overrides: dict = field(default_factory=dict)
+    #: points that differ only in their device draw run as one ensemble (runner.plan_batches)
+    batch: bool = True
 
 
 def _read_toml(path: Path, what: str) -> dict:
@@ -222,7 +226,15 @@ def expand_sweep(data: dict, base_dict: dict, *, path=None, base_path=None) -> S
         where = str(path) if path is not None else "sweep"
         raise SweepError(where, "a valid config at every point",
                          f"{len(problems)} bad point(s) of {len(param_list)}", problems)
-    return Sweep(Path(path) if path is not None else None, base_path, keys, points, overrides)
+    return Sweep(Path(path) if path is not None else None, base_path, keys, points, overrides,
+                 _batch_flag(data))
+
+
+def _batch_flag(data: dict) -> bool:
+    batch = data.get("batch", True)
+    if not isinstance(batch, bool):
+        raise ConfigError("sweep.batch", "true or false", batch)
+    return batch
 
 
 @contextlib.contextmanager

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import Config
 from ..results import hdf5
 
-__all__ = ["run_point", "dask_setup", "learning_metrics", "one_line"]
+__all__ = ["run_point", "run_batch", "dask_setup", "learning_metrics", "one_line"]
 
 # --------------------------------------------------------------------------- the worker side
 _TASK_LOCK = threading.Lock()  # Brian2's global state: one point at a time per process
@@ -91,6 +91,16 @@ def _deliver(write, local_dir, marker) -> dict:
         return {"metrics": metrics, "h5": path.read_bytes()}
 
 
+def _written(res, path: Path) -> dict:
+    """Write an inference result to ``path``; its scalar metrics (with T_eff, run_time)."""
+    metrics = {k: hdf5.plain(v) for k, v in res.metrics.items()}
+    metrics = {k: v for k, v in metrics.items() if _is_number(v) or isinstance(v, bool)}
+    metrics["T_eff"] = float(res.T_eff)
+    metrics["run_time"] = float(res.run_time)
+    res.to_hdf5(path)
+    return metrics
+
+
 def _inference_point(cfg):
     from ..run.inference import run_inference
 
@@ -98,12 +108,7 @@ def _inference_point(cfg):
         res = run_inference(cfg)
         if res.interrupted:
             raise RuntimeError("the simulation was interrupted")
-        metrics = {k: hdf5.plain(v) for k, v in res.metrics.items()}
-        metrics = {k: v for k, v in metrics.items() if _is_number(v) or isinstance(v, bool)}
-        metrics["T_eff"] = float(res.T_eff)
-        metrics["run_time"] = float(res.run_time)
-        res.to_hdf5(path)
-        return metrics
+        return _written(res, path)
     return write
 
 
@@ -141,6 +146,36 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
             write = _learning_point(cfg) if learning else _inference_point(cfg)
             out = {"status": "ok", "worker": worker, **_deliver(write, local_dir, marker)}
         except Exception as exc:  # noqa: BLE001 -- recorded as a failed point
+            out = {"status": "failed", "error": one_line(exc),
+                   "traceback": traceback.format_exc(), "worker": worker}
+    out["wall_time"] = time.perf_counter() - t0
+    return out
+
+
+def run_batch(config_dict: dict, source: str | None, cache_root: str,
+              local_dir: str | None = None, marker: str | None = None) -> dict:
+    """Run a batch of sweep points that differ only in their device draw as one ensemble
+    (``config_dict`` has ``mismatch.chips`` = the batch's size and ``first_chip`` its
+    first; :func:`circuit_sim.sweep.runner.plan_batches`), then write each chip's file as
+    the result of that chip alone (:meth:`InferenceResult.chip`). Returns ``{"status",
+    "points": [{"metrics", "path" or "h5"}, ...] in chip order, "worker", "wall_time"}``;
+    never raises for a failing simulation (the whole batch then fails)."""
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    with _TASK_LOCK:
+        try:
+            _worker_cache(cache_root)
+            cfg = Config.from_dict(config_dict, source=source)
+            from ..run.inference import run_inference
+
+            res = run_inference(cfg)
+            if res.interrupted:
+                raise RuntimeError("the simulation was interrupted")
+            points = [_deliver(lambda path, c=c: _written(res.chip(c), path), local_dir, marker)
+                      for c in range(res.design.chips)]
+            out = {"status": "ok", "worker": worker, "points": points}
+        except Exception as exc:  # noqa: BLE001 -- recorded as failed points
             out = {"status": "failed", "error": one_line(exc),
                    "traceback": traceback.format_exc(), "worker": worker}
     out["wall_time"] = time.perf_counter() - t0
