@@ -22,6 +22,7 @@ CONFIGS = ROOT / "experiments" / "configs"
 CLAIMS = {
     "slab_2d.toml": "test_end_to_end.py::test_demo_runs_and_matches_exact_posterior",
     "bars.toml": "test_learn_runs.py::test_bars_recovery",
+    "bars_chains.toml": "test_learn_runs.py::test_bars_batch_recovery",
     "gaussian_2d.toml": "test_examples.py::test_gaussian_2d_claim",
     "gaussian_64x128.toml": "test_examples.py::test_gaussian_64x128_claim",
     "slab_8.toml": "test_examples.py::test_slab_8_claim",

@@ -125,6 +125,32 @@ def test_bars_recovery():
     assert kl < kl_bound, (kl, kl_bound)
 
 
+@pytest.mark.slow
+def test_bars_batch_recovery():
+    """configs/bars_chains.toml (issue 16): 8 chains sharing the chip's plasticity learn the
+    bars from the same 20000 patches as bars.toml in 1/8 of its circuit time, with the same
+    criteria as test_bars_recovery; one chain at the same rate for the same circuit time
+    (2500 patches) does not recover every bar."""
+    import tempfile
+
+    cfg = load_config(ROOT / "experiments" / "configs" / "bars_chains.toml")
+    with tempfile.TemporaryDirectory() as tmp:
+        with h5py.File(run_learning(cfg, f"{tmp}/batch.h5")) as f:
+            rec_min, acts = f["stats/recovery_min"][-1], f["stats/activity"][-5:]
+            kl = f["stats/kl_prior"][-5:].mean()
+            seen = f["snapshots/patches_seen"][-1]
+        with h5py.File(run_learning(cfg.replace(**{"run.chains": 1}), f"{tmp}/one.h5")) as f:
+            one_min = f["stats/recovery_min"][-1]
+    kl_bound = _kl_null_bound(int(1000 * cfg.model.n_components * 0.3))
+    print(f"batch of 8: recovery min {rec_min:.3f}, activity {acts.mean():.4f}, KL {kl:.4f} "
+          f"(bound {kl_bound:.4f}), {seen:.0f} patches; one chain: min {one_min:.3f}")
+    assert seen == 20000
+    assert rec_min > 0.95
+    assert abs(acts.mean() - 0.3) < 0.01
+    assert kl < kl_bound
+    assert one_min < 0.95, "one chain at the batch's rate should miss bars in 0.5 ms"
+
+
 def test_cli_learn_resume_and_report(tmp_path, capsys):
     from circuit_sim.cli import main
     from circuit_sim.config import dumps_toml
