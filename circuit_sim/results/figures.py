@@ -175,8 +175,8 @@ def learning_caption(data: dict) -> str:
     n, m = (data["dictionary"] if data["dictionary"] is not None
             else data["snapshots"]["dictionary"][-1]).shape[-2:]
     chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
-    ens = (f"; {chips} chips x {chains} chains" + (" (chains share a chip's plasticity)"
-                                                   if chains > 1 else "")
+    ens = (f"; {chips} chip{'s' * (chips > 1)} x {chains} chain{'s' * (chains > 1)}"
+           + (" (chains share a chip's plasticity)" if chains > 1 else "")
            if chips * chains > 1 else "")
     return (f"{head}tau_u = {format_si(float(a.get('tau_u', float('nan'))), 's')}, "
             f"T_eff = {float(a.get('T_eff', float('nan'))):.3g}; {a.get('integrator')}, "
@@ -235,7 +235,7 @@ def plot_learning(data: dict, path) -> Path:
     _curve(ax, sn["t"] * 1e6, pi, label="model pi = exp(-lam u0) (lam=1)")
     ax.set_xlabel("t [us]")
     ax.set_title("activity (fraction of nonzero s)")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="best")
     ax = axes[1, 1]
     _curve(ax, t, st["reconstruction_error"])
     ax.set_xlabel("t [us]")

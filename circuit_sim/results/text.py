@@ -194,7 +194,8 @@ def learning_summary(data: dict) -> str:
     last = slice(max(0, n - max(1, n // 5)), n)  # the last fifth of the run
     chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
     if chips * chains > 1:
-        lines.append(f"  ensemble: {chips} chips x {chains} chains in one network"
+        lines.append(f"  ensemble: {chips} chip{'s' * (chips > 1)} x {chains} "
+                     f"chain{'s' * (chains > 1)} in one network"
                      + ("; the chains of a chip share its plasticity, each on its own patch "
                         "(patches counted per chip)" if chains > 1 else "")
                      + ("; every figure below is the median over chips (10th-90th percentile "
