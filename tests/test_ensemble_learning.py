@@ -149,6 +149,21 @@ def test_every_chip_learns_as_it_does_alone_at_T0(tmp_path, backend):
     assert np.max(np.abs(finals[0] - finals[1])) > 1e-3, "the chips must differ"
 
 
+def test_an_ensemble_resumed_from_a_snapshot_continues_exactly(tmp_path):
+    """2 chips x 2 chains with noise (T_eff = 1): stopped after one snapshot and resumed, the
+    file ends as the uninterrupted run's (per-segment seeds, the saved state of every copy)."""
+    pf = _patches(tmp_path / "x.npy")
+    cfg = Config.from_dict({**_learning_cfg(pf, "numpy", chains=2, chips=2).raw,
+                            "noise": [{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}]})
+    whole = load_learning(run_learning(cfg, tmp_path / "whole.h5"))
+    run_learning(cfg, tmp_path / "cut.h5", stop_after=1)
+    assert len(load_learning(tmp_path / "cut.h5")["snapshots"]["t"]) == 1
+    cut = load_learning(run_learning(cfg, tmp_path / "cut.h5", resume=True))
+    np.testing.assert_array_equal(cut["snapshots"]["dictionary"], whole["snapshots"]["dictionary"])
+    np.testing.assert_array_equal(cut["stats"]["activity"], whole["stats"]["activity"])
+    assert np.max(np.abs(whole["dictionary"][0] - whole["dictionary"][1])) > 1e-3
+
+
 def test_ensemble_learning_file_summary_and_figure(tmp_path):
     from circuit_sim import plot_learning
     from circuit_sim.results.text import learning_summary
