@@ -11,7 +11,7 @@ Four learning runs of the bars (configs/bars.toml's data and circuit):
 * ``one chain, tau_Phi 25 us, 0.5 ms``: the batch's rate and circuit time with one chain
   (2500 patches);
 * ``one chain, tau_Phi 25 us, 20000 patches``: the batch's rate and patches, one at a time
-  (4 ms).
+  (4 ms; snapshots every 200 us, as bars.toml's).
 
 Writes results/batch_learning_<name>.h5 and results/batch_learning.png (worst-bar cosine
 against the patches seen and against circuit time); prints each run's recovery, activity,
@@ -33,7 +33,8 @@ RUNS = (("one chain, tau_Phi 200 us", "bars.toml", {}),
         ("8 chains, tau_Phi 25 us", "bars_chains.toml", {}),
         ("one chain, tau_Phi 25 us, 0.5 ms", "bars_chains.toml", {"run": {"chains": 1}}),
         ("one chain, tau_Phi 25 us, 20000 patches", "bars_chains.toml",
-         {"run": {"chains": 1}, "input": {"n_patches": 20000}}))
+         {"run": {"chains": 1}, "input": {"n_patches": 20000},
+          "learning": {"snapshot_every": "200 us"}}))
 
 
 def _file(k: int):

@@ -39,7 +39,7 @@ def _patches(path, k: int = 64) -> str:
 
 def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
                   mismatch: bool = True, n_patches: int = 12, gamma: float = 2.0,
-                  threshold: str | None = None) -> Config:
+                  threshold: str | None = None, stride: int = 1) -> Config:
     d = base_dict(model={"n_features": N, "n_components": M, "sigma": 0.5, "dictionary": DICT,
                          "prior": "laplace", "lam": 1.0, "pi": 0.3, "positive": True},
                   input={"kind": "file", "path": patch_file, "n_patches": n_patches,
@@ -51,7 +51,7 @@ def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
                        "chains": chains, "crossbar": "dense", "u_init": U_INIT})
     d["learning"] = {"dictionary_time_constant": "200 ns", "normalise": gamma > 0,
                      "normalise_strength": max(gamma, 1.0), "snapshot_every": "40 ns",
-                     "plasticity_dt": f"{DT * 1e9} ns"}
+                     "plasticity_dt": f"{stride * DT * 1e9} ns"}
     if threshold is not None:  # learned thresholds (tau_u0 = 10 ns)
         d["learning"].update(threshold_time_constant="10 ns", threshold=threshold)
     if mismatch or chips > 1:
@@ -75,6 +75,7 @@ def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
     u = np.tile(design.u_init, (chains, 1))
     u0, lam, s2 = np.full(M, model.u0), model.lam, model.sigma ** 2
     tau_u0 = lc.threshold_time_constant
+    k = design.timestep.plasticity_stride  # the rule steps at n = 0, K, 2K, ... by K dt
     out = []
     for n in range(design.timestep.n_steps):
         p = min(n // HOLD_STEPS, design.schedule.n_patches - 1)
@@ -90,7 +91,8 @@ def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
         hebb = r.T @ s / (chains if mean else 1)
         norm2 = np.sum(phi ** 2, axis=0)
         grad_u0 = np.sum(hp * np.sign(u) * (r @ phi) / s2, axis=0) / (chains if mean else 1)
-        phi = phi + (DT / tau_phi) * (hebb / s2 - gamma * phi * (norm2 - 1))
+        if n % k == 0:
+            phi = phi + (k * DT / tau_phi) * (hebb / s2 - gamma * phi * (norm2 - 1))
         u = u + h * force
         if tau_u0 is not None:  # dE/du0 averaged over the chains (per unit or all units)
             u0 = u0 - (DT / tau_u0) * (np.full(M, grad_u0.sum()) if lc.threshold == "shared"
@@ -99,14 +101,17 @@ def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
     return out
 
 
-@pytest.mark.parametrize("backend, threshold", [
-    ("numpy", None), ("numpy", "per_unit"), ("numpy", "shared"),
-    pytest.param("standalone", None, marks=pytest.mark.slow),
-    pytest.param("standalone", "per_unit", marks=pytest.mark.slow)])
-def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend, threshold):
+@pytest.mark.parametrize("backend, threshold, stride", [
+    ("numpy", None, 1), ("numpy", "per_unit", 1), ("numpy", "shared", 1), ("numpy", None, 4),
+    pytest.param("standalone", None, 1, marks=pytest.mark.slow),
+    pytest.param("standalone", "per_unit", 4, marks=pytest.mark.slow)])
+def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend, threshold, stride):
+    """``stride``: the plasticity on its own clock, every K steps with the step K dt."""
     pf = _patches(tmp_path / "x.npy")
     chains = 3
-    cfg = _learning_cfg(pf, backend, chains=chains, mismatch=False, threshold=threshold)
+    cfg = _learning_cfg(pf, backend, chains=chains, mismatch=False, threshold=threshold,
+                        stride=stride)
+    assert cfg.design.timestep.plasticity_stride == stride
     data = load_learning(run_learning(cfg, tmp_path / "batch.h5"))
     ref = _reference(cfg, pf, chains)
     sn = data["snapshots"]
