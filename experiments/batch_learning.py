@@ -71,12 +71,12 @@ def _plot() -> None:
     axes[0].set_xlabel("patches seen by the chip (all its chains)")
     axes[1].set_xlabel("circuit time [ms]")
     axes[1].set_xscale("log")
-    axes[0].set_ylabel("worst-bar cosine (every bar recovered above 0.95, dashed)")
+    axes[0].set_ylabel("worst-bar cosine (dashed: 0.95)")
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle("Bars (8x8, 16 atoms, pi = 0.3) on 10 fF / 1 uS nodes at T_eff = 1: a batch of "
-                 "8 chains sharing the chip's plasticity\nlearns from the same patches in 1/8 of "
-                 "the circuit time; one chain at the batch's rate needs all the patches",
-                 fontsize=9)
+                 "8 chains sharing the chip's plasticity learns every bar from the same 20000\n"
+                 "patches in 1/8 of the circuit time; one chain at the batch's rate is too noisy "
+                 "to recover every bar, even from all 20000 patches", fontsize=9)
     fig.tight_layout()
     fig.savefig(RESULTS / "batch_learning.png", dpi=110)
     plt.close(fig)
