@@ -227,3 +227,31 @@ def test_standalone_ensemble_noise_is_independent_standard_normal():
     check_normal_draws(_white_noise_draws())
     with break_noise(SQRT2), pytest.raises(AssertionError):
         check_normal_draws(_white_noise_draws())
+
+
+def test_a_chip_of_a_batch_is_its_own_result():
+    """``InferenceResult.chip(c)``: chip c's samples, devices and figures as a result of that
+    chip alone; with an automatic step (here the chips' spread changes it) its design keeps
+    the batch's dt and record interval (what the sweep's batched points write)."""
+    d = base_dict(model={"n_features": 3, "n_components": 4, "sigma": 0.5, "dictionary": DICT,
+                         "prior": "laplace", "lam": 1.0, "pi": 0.3},
+                  input={"x": [3.0, -2.0, 2.5]},
+                  run={"duration": "400 ns", "dt": None, "record_every": "2 ns",
+                       "backend": "numpy", "crossbar": "dense"})
+    d["mismatch"] = {**MISMATCH, "gm_sigma": 0.3, "chips": 3}
+    res = run_inference(Config.from_dict(d))
+    dts = [Config.from_dict({**d, "mismatch": {**d["mismatch"], "chips": 1, "first_chip": k}})
+           .design.dt for k in range(3)]
+    assert res.design.dt == min(dts) and max(dts) > min(dts), (res.design.dt, dts)
+    for c in range(3):
+        one = res.chip(c)
+        assert one.design.chips == 1 and one.design.config.mismatch.first_chip == c
+        assert one.design.dt == res.design.dt
+        assert one.design.timestep.record_stride == res.design.timestep.record_stride
+        np.testing.assert_array_equal(one.u, res.u[:, c])
+        np.testing.assert_array_equal(one.dictionary, res.dictionary[c])
+        np.testing.assert_array_equal(one.design.devices.gm_rel, res.design.ensemble.devices[c].gm_rel)
+        assert "activity" in one.metrics
+        for key, values in res.chip_metrics.items():
+            if key != "chip":
+                assert one.metrics[key] == values[c], key
