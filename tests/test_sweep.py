@@ -445,3 +445,20 @@ def test_a_sweep_over_device_draws_runs_them_as_one_network(tmp_path):
         alone_index = run_sweep(path, tmp_path / "out_alone", workers=2, progress=fh)
     assert "batched" not in log.read_text()
     np.testing.assert_allclose(alone_index["activity"], index["activity"], atol=1e-12)
+
+
+def test_batches_stay_within_memory_and_time_limit(monkeypatch):
+    from circuit_sim.design import cost
+    from circuit_sim.sweep.runner import plan_batches
+    from circuit_sim.sweep.spec import expand_sweep
+
+    many = expand_sweep({"grid": {"mismatch.first_chip": list(range(40))}}, _chip_base())
+    est = cost.estimate(many.points[0].config.design)
+    monkeypatch.setattr(cost, "available_memory", lambda: 10 * est.peak_bytes)
+    assert max(len(j) for j in plan_batches(many.points, 1)) == 10
+    assert max(len(j) for j in plan_batches(many.points, 2)) == 5  # a worker's share
+    limited = expand_sweep({"grid": {"mismatch.first_chip": list(range(40))},
+                            "overrides": {"run.time_limit": f"{3.5 * est.seconds!r} s"}},
+                           _chip_base())
+    monkeypatch.setattr(cost, "available_memory", lambda: 1 << 50)
+    assert max(len(j) for j in plan_batches(limited.points, 1)) == 3

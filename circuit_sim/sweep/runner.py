@@ -51,13 +51,27 @@ def _batch_key(p: SweepPoint) -> str | None:
     return _canonical(d)
 
 
+def _batch_cap(p: SweepPoint, n_workers: int) -> int:
+    """The most chips of ``p``'s design one batch may hold: :data:`MAX_BATCH`, and no more
+    than fit in a worker's share of the memory and in ``run.time_limit`` (estimated from one
+    chip: the cost of a batch grows with its copies), so that a batch is not refused where
+    its points alone would run."""
+    from ..design.cost import available_memory, estimate
+
+    est = estimate(p.config.design)
+    by_memory = available_memory() // max(1, n_workers) // max(1, est.peak_bytes)
+    by_time = p.config.run.time_limit / max(est.seconds, 1e-9)
+    return int(max(1, min(MAX_BATCH, by_memory, by_time)))
+
+
 def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     """The jobs of a sweep: lists of points, each run in one network.
 
     Points that differ only in ``mismatch.first_chip`` (their device draw) and whose draws
     are consecutive chips run as one ensemble (``mismatch.chips`` copies): each chip is then
     the same draw it is alone, and the network's crossbar products for all of them are one
-    batched product (issue 16). A batch holds at most :data:`MAX_BATCH` chips, and a group
+    batched product (issue 16). A batch holds at most :data:`MAX_BATCH` chips (fewer where
+    the memory or ``run.time_limit`` would not take them, :func:`_batch_cap`), and a group
     of ``n`` such points on ``n_workers`` workers is cut into batches of ``ceil(n /
     n_workers)``, so that every worker gets one. Points that differ in ``run.seed`` are not
     batched: the seed also draws the noise, the data and (where it is drawn) the dictionary,
@@ -75,7 +89,8 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
             groups.setdefault(key, []).append(p)
     for members in groups.values():
         members.sort(key=_first_chip)
-        size = min(MAX_BATCH, max(1, math.ceil(len(members) / max(1, n_workers))))
+        size = min(_batch_cap(members[0], n_workers),
+                   max(1, math.ceil(len(members) / max(1, n_workers))))
         runs = []
         for p in members:  # runs of consecutive draws
             if runs and _first_chip(p) == _first_chip(runs[-1][-1]) + 1:
