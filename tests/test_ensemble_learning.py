@@ -154,13 +154,16 @@ def test_every_chip_learns_as_it_does_alone_at_T0(tmp_path, backend):
     assert np.max(np.abs(finals[0] - finals[1])) > 1e-3, "the chips must differ"
 
 
-def test_an_ensemble_resumed_from_a_snapshot_continues_exactly(tmp_path):
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_an_ensemble_resumed_from_a_snapshot_continues_exactly(tmp_path, backend):
     """2 chips x 2 chains with noise (T_eff = 1): stopped after one snapshot and resumed, the
-    file ends as the uninterrupted run's (per-segment seeds, the saved state of every copy)."""
+    file ends as the uninterrupted run's (per-segment seeds, the saved state of every copy;
+    standalone: the noise kernel's generator reseeded at every segment)."""
     pf = _patches(tmp_path / "x.npy")
-    cfg = Config.from_dict({**_learning_cfg(pf, "numpy", chains=2, chips=2).raw,
+    cfg = Config.from_dict({**_learning_cfg(pf, backend, chains=2, chips=2).raw,
                             "noise": [{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}]})
-    whole = load_learning(run_learning(cfg, tmp_path / "whole.h5"))
+    # standalone: the whole run as one program (its segments one after the other in it)
+    whole = load_learning(run_learning(cfg, tmp_path / "whole.h5", checkpoint_seconds=1e9))
     run_learning(cfg, tmp_path / "cut.h5", stop_after=1)
     assert len(load_learning(tmp_path / "cut.h5")["snapshots"]["t"]) == 1
     cut = load_learning(run_learning(cfg, tmp_path / "cut.h5", resume=True))
@@ -188,3 +191,23 @@ def test_unbuilt_sharing_is_refused(tmp_path):
     cfg = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy")
     with pytest.raises(ConfigError, match=r"learning\.share.*not built"):
         cfg.replace(**{"learning.share": "none"})
+
+
+@pytest.mark.slow
+def test_standalone_ensemble_noise_is_fresh_in_every_segment(tmp_path):
+    """The noise kernel draws new noise in every segment of a standalone learning run (each
+    segment is its own run of the program, seeded from the noise stream by its index). One
+    fixed patch, the weights frozen (tau_Phi = 1 s), segments of 100 tau_u: with the same
+    draws in every segment the trajectories, which forget their start within a few tau_u,
+    would repeat and so would every segment's statistics."""
+    np.save(tmp_path / "x.npy", np.array([[1.0, -0.5, 0.8]]))
+    d = _learning_cfg(str(tmp_path / "x.npy"), "standalone", chains=2, chips=2, gamma=0.0,
+                      n_patches=1).raw
+    d["noise"] = [{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}]
+    d["input"]["hold"] = "4 us"
+    d["learning"].update(dictionary_time_constant="1 s", snapshot_every="1 us")
+    out = load_learning(run_learning(Config.from_dict(d), tmp_path / "n.h5"))
+    energy = out["stats"]["energy"]                       # (segments, chips)
+    assert energy.shape == (4, 2)
+    spread = np.std(energy[1:], axis=0) / np.mean(np.abs(energy[1:]), axis=0)
+    assert np.all(spread > 1e-3), f"segments repeat their noise: relative spread {spread}"

@@ -349,9 +349,10 @@ static inline double _cn_normal()
 }}
 
 // eta = N(0, 1) / sqrt(dt) (Euler-Maruyama) or (R_prev + R) / (2 sqrt(dt)) (Leimkuhler-Matthews)
+static double _cn_seed = -1.0;
 static double circuit_white_noise(double, double dt, double seed)
 {{
-    if (!_cn_ready) _cn_init(seed);
+    if (!_cn_ready || seed != _cn_seed) {{ _cn_init(seed); _cn_seed = seed; }}  // a new seed: a new stream
     double* __restrict eta = brian::{eta};
 {body}
     return 0.0;

@@ -215,8 +215,11 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
                                                when="start", order=-10, name="snapshot_residual")
     circ.net.add(*monitors.values())
     add_progress_file(circ, plan.dt)
+    reseed_kernel = "noise_seed" in circ.residual.variables  # an ensemble's noise kernel
     for k in snaps.segments:
         b2.seed(design.seeds.integer("noise", k))
+        if reseed_kernel:  # its own seed per segment, as Brian2's generator (resume exact)
+            circ.residual.noise_seed = design.seeds.integer("noise", k, 1)
         n_a, n_b = plan.bounds(k)
         circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
     n_first = snaps.segments.start * plan.sps
