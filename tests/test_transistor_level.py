@@ -73,7 +73,7 @@ def test_cell_mismatch_from_the_models_follows_pelgrom(tmp_path):
     np.testing.assert_array_equal(again.input_offset, small.input_offset)
 
 
-@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed")
+@pytest.mark.skipif(shutil.which("ngspice") is None, reason="ngspice not installed (CI installs it)")
 def test_synapse_bench_recovers_a_resistor(tmp_path):
     """A cell written by hand, a 1.25 Mohm resistor: g = 0.8 uS exactly, no nonlinearity, no
     dependence on the gate."""

@@ -42,6 +42,23 @@ def _order_check(names: dict, n: int, m: int, chips: int = 1, chains: int = 1) -
                                pre=names["pre"], post=names["post"])
 
 
+#: The branch-free list of a copy's active units, shared by the ensemble kernel and the
+#: batch-averaged Hebbian term (each in its own code object, so each source has its copy).
+_ACTIVE_LIST = """
+// The indices j of x[j] != 0 into act, without branches (which units are active changes
+// every step, and a branch per unit mispredicts about as often); returns how many.
+static inline int _crossbar_active_list(const double* __restrict x, int* __restrict act)
+{{
+    int na = 0;
+    for (int j = 0; j < {m}; j++) {{
+        act[na] = j;
+        na += (x[j] != 0.0);
+    }}
+    return na;
+}}
+"""
+
+
 _TEMPLATE = """
 static int _crossbar_active[{m}];
 {order_check}
@@ -149,18 +166,7 @@ static void _crossbar_transpose()
     _crossbar_transposed = true;
 }}
 
-// The indices j of x[j] != 0 into act, without branches (which units are active changes
-// every step, and a branch per unit mispredicts about as often); returns how many.
-static inline int _crossbar_active_list(const double* __restrict x, int* __restrict act)
-{{
-    int na = 0;
-    for (int j = 0; j < {m}; j++) {{
-        act[na] = j;
-        na += (x[j] != 0.0);
-    }}
-    return na;
-}}
-
+{active_list}
 // I_s[q, :] = V_u sum_j s[q, j] G[c, :, j] over the active units of copy q, one AXPY each
 // into the output
 static double crossbar_forward(double)
@@ -225,7 +231,7 @@ def ensemble_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int,
                                      chains=chains, copies=chips * chains, v_u=repr(float(v_u)),
                                      dynamic="true" if dynamic_weights else "false",
                                      order_check=_order_check(names, n, m, chips, chains),
-                                     **names)
+                                     active_list=_ACTIVE_LIST.format(m=m), **names)
 
 
 _HEBB_TEMPLATE = """
@@ -234,16 +240,7 @@ _HEBB_TEMPLATE = """
 // of chip c (one rank-K_c update per chip, skipping each chain's inactive units), in the
 // synapses' row-major order.
 {order_check}
-static inline int _hebb_active_list(const double* __restrict x, int* __restrict act)
-{{
-    int na = 0;
-    for (int j = 0; j < {m}; j++) {{
-        act[na] = j;
-        na += (x[j] != 0.0);
-    }}
-    return na;
-}}
-
+{active_list}
 static double crossbar_hebb(double)
 {{
     _crossbar_check_order();
@@ -258,7 +255,7 @@ static double crossbar_hebb(double)
             const long q = c * {chains}L + k;
             const double* __restrict sq = s + q * {m};
             const double* __restrict r = vr + q * {n};
-            const int na = _hebb_active_list(sq, act);
+            const int na = _crossbar_active_list(sq, act);
             for (int i = 0; i < {n}; i++) {{
                 const double ri = {scale} * r[i];
                 double* __restrict row = hc + (long)i * {m};
@@ -277,7 +274,8 @@ def hebb_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int, scale:
     1 / (V_u K_c)``."""
     return _HEBB_TEMPLATE.format(n=n, m=m, nm=n * m, chips=chips, chains=chains,
                                  scale=repr(float(scale)),
-                                 order_check=_order_check(names, n, m, chips, chains), **names)
+                                 order_check=_order_check(names, n, m, chips, chains),
+                                 active_list=_ACTIVE_LIST.format(m=m), **names)
 
 
 _NOISE_TEMPLATE = """

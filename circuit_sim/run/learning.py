@@ -46,7 +46,7 @@ class Plan:
     presentation ``p``), so a presentation is ``K_c`` patches of the stream."""
 
     def __init__(self, design):
-        self.chains = design.chains if design.copies > 1 else 1
+        self.chains = design.chains
         ts = design.timestep
         self.dt, self.n_total, self.stride = ts.dt, ts.n_steps, ts.record_stride
         lc = design.learning

@@ -20,11 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import dumps_toml
 from ..errors import ConfigError
 from ..results import hdf5
 from .index import SweepIndex, _atomic_write, _Book, _canonical, _file_mode, _now
-from .spec import SweepPoint, _fmt_params, load_sweep
+from .spec import SweepPoint, _fmt_params, load_sweep, toml_source
 from .worker import one_line
 
 __all__ = ["run_sweep"]
@@ -108,11 +107,7 @@ def _batch_config(job: list) -> tuple[dict, str | None]:
     d = copy.deepcopy(job[0].config_dict)
     d["mismatch"]["first_chip"] = _first_chip(job[0])
     d["mismatch"]["chips"] = len(job)
-    try:
-        source = dumps_toml(d)
-    except (TypeError, ValueError):
-        source = None
-    return d, source
+    return d, toml_source(d)
 
 
 def _split(job: list, result: dict) -> list:

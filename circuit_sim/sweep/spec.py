@@ -107,6 +107,14 @@ class Sweep:
     batch: bool = True
 
 
+def toml_source(d: dict) -> str | None:
+    """A point's config as TOML text (its file's ``config``), or None if it has no TOML form."""
+    try:
+        return dumps_toml(d)
+    except (TypeError, ValueError):
+        return None
+
+
 def _read_toml(path: Path, what: str) -> dict:
     return read_toml(path, what)[0]
 
@@ -209,10 +217,7 @@ def expand_sweep(data: dict, base_dict: dict, *, path=None, base_path=None) -> S
             try:
                 for k, v in params.items():
                     set_key(d, k, v)
-                try:
-                    source = dumps_toml(d)
-                except (TypeError, ValueError):
-                    source = None
+                source = toml_source(d)
                 cfg = Config.from_dict(d, source=source)
             except ConfigError as exc:
                 problems.append(f"point {i} ({_fmt_params(params)}): {exc}")

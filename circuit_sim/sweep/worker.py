@@ -127,6 +127,26 @@ def _learning_point(cfg):
     return write
 
 
+def _task(config_dict: dict, source: str | None, cache_root: str, work) -> dict:
+    """What every sweep task does around its work: one thread of BLAS, the worker's own
+    build caches, the config validated, ``work(cfg)`` (a dict of results) run under the
+    process's task lock; a failure is returned as ``{"status": "failed", ...}``, never
+    raised; ``worker`` and ``wall_time`` added."""
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    t0 = time.perf_counter()
+    with _TASK_LOCK:
+        try:
+            _worker_cache(cache_root)
+            out = {"status": "ok", "worker": worker,
+                   **work(Config.from_dict(config_dict, source=source))}
+        except Exception as exc:  # noqa: BLE001 -- recorded as a failed point (or batch)
+            out = {"status": "failed", "error": one_line(exc),
+                   "traceback": traceback.format_exc(), "worker": worker}
+    out["wall_time"] = time.perf_counter() - t0
+    return out
+
+
 def run_point(config_dict: dict, source: str | None, cache_root: str,
               local_dir: str | None = None, marker: str | None = None) -> dict:
     """Run one point (in a Dask worker); never raises for a failing simulation.
@@ -135,21 +155,12 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
     config, runs :func:`run_inference` (or :func:`run_learning` for a stream with
     ``[learning]``) and writes the result to an HDF5 file (see :func:`_deliver`).
     """
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    t0 = time.perf_counter()
-    with _TASK_LOCK:
-        try:
-            _worker_cache(cache_root)
-            cfg = Config.from_dict(config_dict, source=source)
-            learning = cfg.learning is not None and cfg.input.kind != "fixed"
-            write = _learning_point(cfg) if learning else _inference_point(cfg)
-            out = {"status": "ok", "worker": worker, **_deliver(write, local_dir, marker)}
-        except Exception as exc:  # noqa: BLE001 -- recorded as a failed point
-            out = {"status": "failed", "error": one_line(exc),
-                   "traceback": traceback.format_exc(), "worker": worker}
-    out["wall_time"] = time.perf_counter() - t0
-    return out
+    def work(cfg) -> dict:
+        learning = cfg.learning is not None and cfg.input.kind != "fixed"
+        write = _learning_point(cfg) if learning else _inference_point(cfg)
+        return _deliver(write, local_dir, marker)
+
+    return _task(config_dict, source, cache_root, work)
 
 
 def run_batch(config_dict: dict, source: str | None, cache_root: str,
@@ -160,26 +171,16 @@ def run_batch(config_dict: dict, source: str | None, cache_root: str,
     the result of that chip alone (:meth:`InferenceResult.chip`). Returns ``{"status",
     "points": [{"metrics", "path" or "h5"}, ...] in chip order, "worker", "wall_time"}``;
     never raises for a failing simulation (the whole batch then fails)."""
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    worker = f"{socket.gethostname()}:{os.getpid()}"
-    t0 = time.perf_counter()
-    with _TASK_LOCK:
-        try:
-            _worker_cache(cache_root)
-            cfg = Config.from_dict(config_dict, source=source)
-            from ..run.inference import run_inference
+    def work(cfg) -> dict:
+        from ..run.inference import run_inference
 
-            res = run_inference(cfg)
-            if res.interrupted:
-                raise RuntimeError("the simulation was interrupted")
-            points = [_deliver(lambda path, c=c: _written(res.chip(c), path), local_dir, marker)
-                      for c in range(res.design.chips)]
-            out = {"status": "ok", "worker": worker, "points": points}
-        except Exception as exc:  # noqa: BLE001 -- recorded as failed points
-            out = {"status": "failed", "error": one_line(exc),
-                   "traceback": traceback.format_exc(), "worker": worker}
-    out["wall_time"] = time.perf_counter() - t0
-    return out
+        res = run_inference(cfg)
+        if res.interrupted:
+            raise RuntimeError("the simulation was interrupted")
+        return {"points": [_deliver(lambda path, c=c: _written(res.chip(c), path), local_dir,
+                                    marker) for c in range(res.design.chips)]}
+
+    return _task(config_dict, source, cache_root, work)
 
 
 def _is_number(v) -> bool:
