@@ -8,7 +8,9 @@ chains that share their chip's plasticity (``learning.share = "chains"``), on a 
   (|Phi_j|^2 - 1)`` to 1e-10 (the chains all reading chain 0's patch, or a sum instead of
   the mean, is far off: both checked).
   Learned thresholds (per unit or shared) follow the chains' mean gradient the same way.
-* Files and refusals: per-chip datasets, the summary's median, ``share = "none"`` refused
+* ``learning.share = "none"``: every chain its own learner; at T = 0 each follows its chip
+  alone to 1e-10; with noise the learners drift apart.
+* Files and refusals: per-chip datasets, the summary's median, an unknown ``share`` refused
   with the field named.
 """
 
@@ -187,10 +189,71 @@ def test_ensemble_learning_file_summary_and_figure(tmp_path):
     assert png.stat().st_size > 10_000
 
 
-def test_unbuilt_sharing_is_refused(tmp_path):
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_chains_with_their_own_plasticity_learn_as_their_chip_alone_at_T0(tmp_path, backend):
+    """``learning.share = "none"``: every chain of every chip is its own learner (its own
+    dictionary and learned thresholds, its chip's devices, the chip's patches); at T = 0 each
+    learner follows its chip run alone with one chain to 1e-10, dictionary and thresholds at
+    every snapshot (a chain reading another chain's patch, another chip's devices or weights,
+    or thresholds averaged over chips would not)."""
+    pf = _patches(tmp_path / "x.npy")
+    chips, chains = 2, 2
+    cfg = _learning_cfg(pf, backend, chains=chains, chips=chips, threshold="per_unit")
+    cfg = cfg.replace(**{"learning.share": "none"})
+    out = load_learning(run_learning(cfg, tmp_path / "own.h5"))
+    sn, a = out["snapshots"], out["attrs"]
+    assert sn["dictionary"].shape[1:] == (chips * chains, N, M)
+    assert sn["u0"].shape[1:] == (chips * chains, M)
+    assert (a["chips"], a["chains"], a["learners"], a["share"]) == (chips, chains, 4, "none")
+    assert int(sn["patches_seen"][-1]) == cfg.design.schedule.n_patches
+    alone = []
+    for c in range(chips):
+        one = _learning_cfg(pf, backend, threshold="per_unit").replace(
+            **{"mismatch.first_chip": c})
+        alone.append(load_learning(run_learning(one, tmp_path / f"chip{c}.h5"))["snapshots"])
+    for q in range(chips * chains):
+        ref = alone[q // chains]
+        np.testing.assert_allclose(sn["dictionary"][:, q], ref["dictionary"], rtol=0,
+                                   atol=1e-10, err_msg=f"learner {q}")
+        np.testing.assert_allclose(sn["u0"][:, q], ref["u0"], rtol=0, atol=1e-10,
+                                   err_msg=f"thresholds of learner {q}")
+    assert np.max(np.abs(alone[0]["dictionary"][-1] - alone[1]["dictionary"][-1])) > 1e-3
+    assert np.max(np.abs(alone[0]["dictionary"][-1] - np.array(DICT))) > 0.05
+    assert np.max(np.abs(alone[0]["u0"][-1] - cfg.design.model.u0)) > 0.01, "u0 must move"
+
+
+def test_chains_with_their_own_plasticity_learn_apart_with_noise(tmp_path):
+    """With noise (T_eff = 1) the learners of one chip (``share = "none"``) drift apart, in
+    dictionary and thresholds: each follows its own ``r s^T``. With ``share = "chains"`` the
+    same chains keep one dictionary. The summary and the figure name the learners."""
+    from circuit_sim import plot_learning
+    from circuit_sim.results.text import learning_summary
+
+    pf = _patches(tmp_path / "x.npy")
+    d = _learning_cfg(pf, "numpy", chains=3, mismatch=False, threshold="per_unit").raw
+    d["noise"] = [{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}]
+    d["learning"]["share"] = "none"
+    out = load_learning(run_learning(Config.from_dict(d), tmp_path / "own.h5"))
+    phi, u0 = out["dictionary"], out["snapshots"]["u0"][-1]
+    assert phi.shape == (3, N, M) and out["stats"]["activity"].shape[1:] == (3,)
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        assert np.max(np.abs(phi[a] - phi[b])) > 1e-3, f"learners {a} and {b} share weights"
+        assert np.max(np.abs(u0[a] - u0[b])) > 1e-4, f"learners {a} and {b} share thresholds"
+    text = learning_summary(out)
+    print(text)
+    assert "1 chip x 3 chains" in text and "3 learners" in text
+    assert "median over learners" in text
+    png = plot_learning(out, tmp_path / "own.png")
+    assert png.stat().st_size > 10_000
+    d["learning"]["share"] = "chains"
+    shared = load_learning(run_learning(Config.from_dict(d), tmp_path / "shared.h5"))
+    assert shared["dictionary"].shape == (N, M)
+
+
+def test_an_unknown_sharing_is_refused(tmp_path):
     cfg = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy")
-    with pytest.raises(ConfigError, match=r"learning\.share.*not built"):
-        cfg.replace(**{"learning.share": "none"})
+    with pytest.raises(ConfigError, match=r"learning\.share.*chains.*none.*everything"):
+        cfg.replace(**{"learning.share": "everything"})
 
 
 @pytest.mark.slow

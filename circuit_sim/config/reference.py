@@ -111,7 +111,7 @@ MEANINGS = {
     "learning.dynamics": "inference during learning: Langevin sampling, MAP descent (T = 0) or LCA",
     "learning.plasticity_dt": "step of the plasticity equation (a whole multiple of dt) or \"auto\"",
     "learning.threshold": "one learned u0 per unit, or one shared by all units",
-    "learning.share": "with run.chains > 1: the chains of a chip share its plasticity (each its own patch, the average r s^T)",
+    "learning.share": "with run.chains > 1: \"chains\", the chains of a chip share its plasticity (each its own patch, the average r s^T); \"none\", each chain learns its own dictionary and thresholds on the chip's patches",
     "mismatch.gm_sigma": "relative s.d. of each unit's G_m",
     "mismatch.c_sigma": "relative s.d. of each unit's C",
     "mismatch.threshold_offset_sigma": "s.d. of each unit's comparator offset (moves u0_j)",

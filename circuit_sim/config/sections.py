@@ -451,12 +451,14 @@ class LearningConfig:
     plasticity_dt : float or None
         Step in s of the plasticity equation ``dg/dt`` (its own Brian2 clock; a whole
         multiple of ``run.dt``). None: automatic, see :meth:`Config.plasticity_stride`.
-    share : {"chains"}
-        An ensemble (``run.chains > 1``): the chains of one chip share its plasticity, as
-        the paper's batches do: each chain sees its own patch of the stream and the chip's
-        conductances follow the chains' average ``mean_k r_k s_k^T / sigma^2``
-        (:mod:`circuit_sim.design.ensemble`). Each chip (``mismatch.chips``) learns its own
-        dictionary.
+    share : {"chains", "none"}
+        An ensemble (``run.chains > 1``). ``"chains"``: the chains of one chip share its
+        plasticity, as the paper's batches do: each chain sees its own patch of the stream
+        and the chip's conductances follow the chains' average ``mean_k r_k s_k^T / sigma^2``
+        (:mod:`circuit_sim.design.ensemble`). ``"none"``: every chain learns its own
+        dictionary and thresholds from its own ``r s^T`` (independent learners with the
+        chip's devices and their own noise, all on the chip's patches: their spread is the
+        noise's). Each chip (``mismatch.chips``) learns its own dictionary either way.
         The weights change on the time scale ``tau_Phi`` and ``r s^T`` decorrelates within
         ``tau_u``, so stepping the rule every ``K`` steps with the step ``K dt`` (a
         multirate Euler scheme) integrates the same equation while its loop over all
@@ -475,6 +477,7 @@ class LearningConfig:
 
     DYNAMICS = ("langevin", "map", "lca")
     THRESHOLDS = ("per_unit", "shared")
+    SHARES = ("chains", "none")
 
     @classmethod
     def from_dict(cls, d: dict) -> "LearningConfig":
@@ -482,12 +485,7 @@ class LearningConfig:
         check_keys(d, ("dictionary_time_constant", "threshold_time_constant", "normalise",
                         "normalise_strength", "snapshot_every", "dynamics", "plasticity_dt",
                         "threshold", "share"), w)
-        if d.get("share") == "none":
-            raise ConfigError(f"{w}.share", "\"chains\" (the chains of one chip share its "
-                              "plasticity; \"none\", each chain its own dictionary, is not "
-                              "built: give each learner its own chip, mismatch.chips with "
-                              "run.chains = 1)", "none")
-        share = choice(d, "share", ("chains",), w, "chains")
+        share = choice(d, "share", cls.SHARES, w, "chains")
         if "dictionary_time_constant" not in d:
             raise ConfigError(f"{w}.dictionary_time_constant", "a time (required), e.g. \"50 us\"",
                               None)

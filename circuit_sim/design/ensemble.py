@@ -11,6 +11,11 @@ children ``k`` of the ``devices`` and ``drift`` streams (chip 0 from the streams
 themselves, :func:`~circuit_sim.design.devices.draw_devices`), so a chip is the same alone
 (``mismatch.first_chip = k``, ``chips = 1``) or in a batch. The noise of all copies comes from
 the network's one generator: a chip's noise differs between a batch and a run alone.
+
+A learning ensemble whose chains keep their own plasticity (``learning.share = "none"``) is,
+in the network, one block of weights per chain: each chain is then a *learner* of its own,
+simulated as a chip of its own with its chip's device draw (:attr:`Ensemble.learners_per_chip`
+of them per device draw), and sees the same patches as its chip's other chains.
 """
 
 from __future__ import annotations
@@ -38,12 +43,17 @@ class Ensemble:
         Each chip's draw (the design's own ``devices`` is the first).
     noise : tuple of NoiseDesign
         Each chip's noise design (the per-unit amplitudes follow the chip's ``G_m``).
+    learners_per_chip : int
+        Weight blocks per device draw: 1, or ``run.chains`` with ``learning.share = "none"``
+        (each chain its own dictionary; then ``chains`` is 1 and every entry above is
+        repeated for each of the draw's learners).
     """
 
     chains: int
     chip_index: tuple
     devices: tuple
     noise: tuple
+    learners_per_chip: int = 1
 
     @property
     def chips(self) -> int:
@@ -63,6 +73,17 @@ class Ensemble:
         return copy // self.chains
 
 
+def own_learners(ens: Ensemble) -> Ensemble:
+    """``ens`` with every chain its own learner (``learning.share = "none"``): one weight
+    block per chain, each with its chip's device draw and noise design, one chain each."""
+    k = ens.chains
+
+    def rep(values) -> tuple:
+        return tuple(v for v in values for _ in range(k))
+
+    return Ensemble(1, rep(ens.chip_index), rep(ens.devices), rep(ens.noise), k)
+
+
 def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
     """The ensemble of one copy."""
     return Ensemble(1, (0,), (devices,), (noise_design,))
@@ -77,7 +98,9 @@ def check_ensemble(cfg) -> None:
     and every chip sees the same patches; with ``[learning]`` the chains of a chip share its
     plasticity (``learning.share = "chains"``: the chip's conductances follow the average of
     its chains' ``r s^T``; learned thresholds follow their chains' mean gradient) and each
-    chip learns its own dictionary.
+    chip learns its own dictionary; with ``learning.share = "none"`` every chain learns its
+    own dictionary and thresholds (:func:`own_learners`), and the chains of a chip all see
+    the chip's patches (independent learners on one stream, as chips are).
     """
     chains = cfg.run.chains
     chips = cfg.mismatch.chips if cfg.mismatch is not None else 1

@@ -23,7 +23,7 @@ from ..seeds import Seeds
 from .cost import check_network_size
 from .devices import DeviceDraw, draw_devices
 from .ir_drop import effective_conductances, relative_error
-from .ensemble import Ensemble, check_ensemble, single
+from .ensemble import Ensemble, check_ensemble, own_learners, single
 from .noise import NoiseDesign, resolve_noise
 from .streams import Schedule, make_stream
 from .timestep import (INTEGRATOR_DESCRIPTIONS, TimeStep, check_flicker_poles, choose_dt,
@@ -372,6 +372,8 @@ def resolve(cfg) -> Design:
     ensemble = (single(devices, noise_design) if len(chip_devices) * cfg.run.chains == 1 else
                 Ensemble(cfg.run.chains, tuple(range(first, first + n_chips)),
                          tuple(chip_devices), tuple(chip_noise)))
+    if cfg.learning is not None and cfg.learning.share == "none" and ensemble.chains > 1:
+        ensemble = own_learners(ensemble)
     schedule = None
     if cfg.input.kind != "fixed":
         i = cfg.input

@@ -11,6 +11,7 @@ import models
 from noise import format_si
 
 from . import metrics
+from .learning_file import learners
 
 
 #: The inference figure shows at most this many units (the first ones; the title says so).
@@ -175,8 +176,10 @@ def learning_caption(data: dict) -> str:
     n, m = (data["dictionary"] if data["dictionary"] is not None
             else data["snapshots"]["dictionary"][-1]).shape[-2:]
     chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
+    own = a.get("share", "chains") == "none"
     ens = (f"; {chips} chip{'s' * (chips > 1)} x {chains} chain{'s' * (chains > 1)}"
-           + (" (chains share a chip's plasticity)" if chains > 1 else "")
+           + (" (each chain its own dictionary)" if own else
+              " (chains share a chip's plasticity)" if chains > 1 else "")
            if chips * chains > 1 else "")
     return (f"{head}tau_u = {format_si(float(a.get('tau_u', float('nan'))), 's')}, "
             f"T_eff = {float(a.get('T_eff', float('nan'))):.3g}; {a.get('integrator')}, "
@@ -185,15 +188,16 @@ def learning_caption(data: dict) -> str:
             f"{len(data['snapshots']['t'])} snapshots{ens}")
 
 
-def _curve(ax, t, values, label=None, color=None) -> None:
-    """A learning curve: one line, or with several chips ((snapshots, chips)) every chip
-    thin, their median bold and the 10th-90th percentile band."""
+def _curve(ax, t, values, label=None, color=None, who="chips") -> None:
+    """A learning curve: one line, or with several learners ((snapshots, learners): chips,
+    or chains with ``learning.share = "none"``, named by ``who``) every learner thin, their
+    median bold and the 10th-90th percentile band."""
     v = np.asarray(values, dtype=float)
     if v.ndim == 1:
         ax.plot(t, v, label=label, color=color)
         return
     line = ax.plot(t, np.nanmedian(v, axis=1), lw=1.8, color=color,
-                   label=f"{label or 'median'} (median over {v.shape[1]} chips)")[0]
+                   label=f"{label or 'median'} (median over {v.shape[1]} {who})")[0]
     ax.fill_between(t, *np.nanpercentile(v, [10, 90], axis=1), color=line.get_color(),
                     alpha=0.2, lw=0)
     ax.plot(t, v, color=line.get_color(), lw=0.4, alpha=0.5)
@@ -212,16 +216,17 @@ def plot_learning(data: dict, path) -> Path:
     has_true = data["true_dictionary"] is not None
     fig, axes = plt.subplots(2, 3, figsize=(13, 7.5))
     learned = data["dictionary"] if data["dictionary"] is not None else sn["dictionary"][-1]
-    chips = int(data["attrs"].get("chips", 1))
-    if chips > 1:
-        tiles(learned[0], axes[0, 0], f"learned dictionary of chip 0 of {chips}")
+    n_learn = learners(data["attrs"])
+    who = "learners" if data["attrs"].get("share", "chains") == "none" else "chips"
+    if n_learn > 1:
+        tiles(learned[0], axes[0, 0], f"learned dictionary of {who[:-1]} 0 of {n_learn}")
     else:
         tiles(learned, axes[0, 0], "learned dictionary")
     if has_true:
         tiles(data["true_dictionary"], axes[0, 1], "true dictionary")
         ax = axes[0, 2]
-        _curve(ax, t, st["recovery_mean"], label="mean")
-        _curve(ax, t, st["recovery_min"], label="min")
+        _curve(ax, t, st["recovery_mean"], label="mean", who=who)
+        _curve(ax, t, st["recovery_min"], label="min", who=who)
         ax.axhline(0.95, color="r", ls="--", lw=0.8, label="0.95 (every bar recovered above)")
         ax.set_title("recovery (best-match cosine)")
         ax.set_xlabel("t [us]")
@@ -230,19 +235,19 @@ def plot_learning(data: dict, path) -> Path:
         axes[0, 1].set_axis_off()
         axes[0, 2].set_axis_off()
     ax = axes[1, 0]
-    _curve(ax, t, st["activity"], label="activity")
+    _curve(ax, t, st["activity"], label="activity", who=who)
     pi = np.exp(-np.mean(sn["u0"], axis=-1))
-    _curve(ax, sn["t"] * 1e6, pi, label="model pi = exp(-lam u0) (lam=1)")
+    _curve(ax, sn["t"] * 1e6, pi, label="model pi = exp(-lam u0) (lam=1)", who=who)
     ax.set_xlabel("t [us]")
     ax.set_title("activity (fraction of nonzero s)")
     ax.legend(fontsize=7, loc="best")
     ax = axes[1, 1]
-    _curve(ax, t, st["reconstruction_error"])
+    _curve(ax, t, st["reconstruction_error"], who=who)
     ax.set_xlabel("t [us]")
     ax.set_title("reconstruction error |x - Phi s|^2 / N")
     ax = axes[1, 2]
     kl = np.asarray(st["kl_prior"], dtype=float)
-    _curve(ax, t, np.maximum(kl, 1e-4))
+    _curve(ax, t, np.maximum(kl, 1e-4), who=who)
     ax.set_yscale("log")
     ax.set_ylabel("KL [nat] (values below 1e-4 drawn at 1e-4)")
     ax.set_xlabel("t [us]")

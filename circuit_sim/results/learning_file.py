@@ -142,8 +142,12 @@ def _create_learning(f, design, true_dict, hist_edges) -> None:
     a["learning"] = design.learning is not None
     a["complete"] = False
     n, m = design.n_features, design.n_components
-    # an ensemble: chains pooled; several chips, one entry per chip (each its own dictionary)
-    a["chains"], a["chips"] = design.chains, design.chips
+    # an ensemble: chains sharing a chip's plasticity pooled; several learners (chips, or
+    # with learning.share = "none" every chain), one entry per learner (its own dictionary)
+    k = 1 if design.ensemble is None else design.ensemble.learners_per_chip
+    a["chains"], a["chips"] = design.chains * k, design.chips // k
+    a["learners"] = design.chips
+    a["share"] = "chains" if k == 1 else "none"
     per = (design.chips,) if design.chips > 1 else ()
     g = f.create_group("snapshots")
     for name, shape, units in (("t", (), "s"), ("dictionary", (*per, n, m), "1"),
@@ -305,3 +309,8 @@ def load_learning(path) -> dict:
             "dictionary": data.get("dictionary"), "true_dictionary": data.get("true_dictionary")}
 
 
+def learners(attrs) -> int:
+    """Learners of a learning file (``attrs``: its attributes): the length of the per-learner
+    axis of its snapshots and statistics where it is more than 1 (chips; with
+    ``learning.share = "none"`` chips x chains; files before the attribute: chips)."""
+    return int(attrs.get("learners", attrs.get("chips", 1)))

@@ -7,6 +7,7 @@ import numpy as np
 from noise import format_si
 
 from .. import __version__
+from .learning_file import learners
 
 
 def inference_summary(res) -> str:
@@ -192,14 +193,18 @@ def learning_summary(data: dict) -> str:
              + ("  [INTERRUPTED]" if a.get("interrupted") else ""),
              f"  wall time {float(a.get('wall_time', float('nan'))):.1f} s"]
     last = slice(max(0, n - max(1, n // 5)), n)  # the last fifth of the run
-    chips, chains = int(a.get("chips", 1)), int(a.get("chains", 1))
+    chips, chains, n_learn = int(a.get("chips", 1)), int(a.get("chains", 1)), learners(a)
     if chips * chains > 1:
+        own = a.get("share", "chains") == "none"
+        who = "learners" if own else "chips"
         lines.append(f"  ensemble: {chips} chip{'s' * (chips > 1)} x {chains} "
                      f"chain{'s' * (chains > 1)} in one network"
-                     + ("; the chains of a chip share its plasticity, each on its own patch "
-                        "(patches counted per chip)" if chains > 1 else "")
-                     + ("; every figure below is the median over chips (10th-90th percentile "
-                        "across chips in brackets)" if chips > 1 else ""))
+                     + (f"; every chain learns its own dictionary (learning.share = none): "
+                        f"{n_learn} learners, the chains of a chip on the same patches" if own
+                        else "; the chains of a chip share its plasticity, each on its own "
+                        "patch (patches counted per chip)" if chains > 1 else "")
+                     + (f"; every figure below is the median over {who} (10th-90th "
+                        f"percentile across {who} in brackets)" if n_learn > 1 else ""))
 
     def show(values, fmt=".4f") -> str:
         """A statistic: one number, or with several chips their median and percentiles."""

@@ -151,7 +151,9 @@ class _Snapshots:
                                                       "recovery_mean", "recovery_min")}
         rec = (f", recovery {med['recovery_mean']:.3f} (min {med['recovery_min']:.3f})"
                if self.true_dict is not None else "")
-        chips = " (median over chips)" if self.design.chips > 1 else ""
+        ens = self.design.ensemble
+        who = "learners" if ens is not None and ens.learners_per_chip > 1 else "chips"
+        chips = f" (median over {who})" if self.design.chips > 1 else ""
         self.reporter.say(f"  segment {seg_done}/{self.plan.n_seg}: activity "
                           f"{med['activity']:.3f}, error {med['reconstruction_error']:.4f}"
                           f"{rec}{chips}; {timing}")

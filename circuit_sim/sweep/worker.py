@@ -17,6 +17,7 @@ import numpy as np
 
 from ..config import Config
 from ..results import hdf5
+from ..results.learning_file import learners
 
 __all__ = ["run_point", "run_batch", "dask_setup", "learning_metrics", "one_line"]
 
@@ -189,10 +190,11 @@ def _is_number(v) -> bool:
 
 def learning_metrics(path, cfg) -> dict:
     """The metrics of a learning point's file: the last entry of each learning statistic
-    (several chips: its ``_median``, ``_p10``, ``_p90`` across chips), ``patches_seen``, the
+    (several learners: its ``_median``, ``_p10``, ``_p90`` across chips, or chains with
+    ``learning.share = "none"``), ``patches_seen``, the
     config's ``T_eff`` and ``interrupted``."""
     data = hdf5.load_learning(path)
-    chips = int(data["attrs"].get("chips", 1))
+    several = learners(data["attrs"]) > 1
     m = {}
     for key, arr in data["stats"].items():
         arr = np.asarray(arr)
@@ -200,7 +202,7 @@ def learning_metrics(path, cfg) -> dict:
             continue
         if arr.ndim == 1:
             m[key] = float(arr[-1])
-        elif arr.ndim == 2 and chips > 1:  # (snapshots, chips)
+        elif arr.ndim == 2 and several:  # (snapshots, learners)
             for name, q in (("median", 50), ("p10", 10), ("p90", 90)):
                 m[f"{key}_{name}"] = float(np.nanpercentile(arr[-1], q))
     m["T_eff"] = float(cfg.noise_budget().T_eff)
