@@ -29,8 +29,9 @@ Tables (ratios are measured in this one run; lower is better for costs):
   ``circuit-sim infer`` (one network) against ``circuit-sim sweep`` over
   ``mismatch.first_chip = 0..63`` (the same 64 chips as 64 sweep points, 2 workers), end to
   end, wall time, first with fresh standalone build caches, then with the caches they left.
-* ``scale``: (1024, 2048) inference, K = 1, standalone: step cost and peak memory (RSS of
-  the program) against the numpy reference loop and against (weights + state + recording).
+* ``scale``: (1024, 2048) inference and learning (plasticity on its own clock), K = 1,
+  standalone: step cost and peak memory (RSS of the program) against the numpy reference
+  loop and against (weights + state + recording).
 """
 
 from __future__ import annotations
@@ -298,61 +299,94 @@ def table_chips(n_chips: int = 64, workers: int = 2) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- scale
-def _scale_config(n: int, m: int, n_steps: int, record: int):
+def _scale_config(n: int, m: int, n_steps: int, record: int, mode: str = "off"):
+    """The (n, m) problem of ``step_cost``; ``mode`` "learn-mr": plasticity on (its own
+    clock, the circuit's automatic stride, tau_Phi = step_cost.TAU_PHI tau_u)."""
     from circuit_sim import Config
-    from step_cost import Problem
+    from step_cost import TAU_PHI, Problem
 
     p = Problem(n, m)
     d = _problem_dict(n, m, n_steps, p.dt, 1)
     d["input"] = p.base["input"]
     d["run"]["record_every"] = f"{record * p.dt!r} s"
+    if mode == "learn-mr":
+        d["learning"] = {"dictionary_time_constant": f"{TAU_PHI * p.tau!r} s"}
     return Config.from_dict(d), p
 
 
-def scale_child(scratch: str, n: int, m: int, n_steps: int, record: int) -> None:
+def _watch_peak_rss(program: str, stop, peaks: list) -> None:
+    """Until ``stop`` is set: every 5 ms, the peak RSS (``VmHWM``, bytes) of every running
+    process whose executable is ``program``, appended to ``peaks``. (The peak of a process
+    forked from this one would count this process's pages until the exec, and
+    RUSAGE_CHILDREN would also count the compiler; the high-water mark is reached when the
+    program allocates its arrays, long before it ends.)"""
+    while not stop.is_set():
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                if os.readlink(f"/proc/{pid}/exe") != program:
+                    continue
+                with open(f"/proc/{pid}/status") as f:
+                    peaks += [int(line.split()[1]) * 1024 for line in f
+                              if line.startswith("VmHWM:")]
+            except OSError:
+                pass
+        time.sleep(0.005)
+
+
+def scale_child(scratch: str, n: int, m: int, n_steps: int, record: int, mode: str) -> None:
     """In a fresh process: run the (already built) program; print its seconds per step, the
     program's peak RSS and this process's (bytes)."""
-    cfg, _ = _scale_config(n, m, n_steps, record)
-    t = _binary_seconds(cfg, scratch) / n_steps
+    import threading
+
+    cfg, _ = _scale_config(n, m, n_steps, record, mode)
+    stop, peaks = threading.Event(), []
+    watch = threading.Thread(target=_watch_peak_rss, daemon=True, args=(
+        os.path.realpath(os.path.join(scratch, "output", "main")), stop, peaks))
+    watch.start()
+    try:
+        t = _binary_seconds(cfg, scratch) / n_steps
+    finally:
+        stop.set()
+        watch.join()
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    # the compiled program alone, run again as it was, under /usr/bin/time: the peak RSS of a
-    # process forked from this one counts this process's pages until the exec (Linux keeps
-    # the high-water mark across exec), and RUSAGE_CHILDREN would also count the compiler
-    out = subprocess.run(["/usr/bin/time", "-f", "%M", os.path.join(scratch, "output", "main"),
-                          f"residual.n_stop={n_steps}"], cwd=os.path.join(scratch, "output"),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
-    print(f"{t!r} {int(out.stderr.split()[-1]) * 1024} {own}")
+    print(f"{t!r} {max(peaks, default=0)} {own}")
 
 
 def table_scale(n: int = 1024, m: int = 2048, n_steps: int = 2000, record: int = 10) -> list[str]:
     from step_cost import numpy_reference
 
-    cfg, p = _scale_config(n, m, 200, record)
-    scratch = tempfile.mkdtemp(prefix="scale_bench_")
-    _binary_seconds(cfg, scratch)                       # build (compilers are children too)
-    out = subprocess.run([sys.executable, __file__, "--scale-child", scratch, str(n), str(m),
-                          str(n_steps), str(record)], check=True, capture_output=True,
-                         text=True).stdout.split()
-    t, child, own = float(out[-3]), int(out[-2]), int(out[-1])
-    ref = numpy_reference(p, 300, "off") / 300
-    weights, state = 8 * n * m, 8 * 12 * (n + m)
-    rec = 8 * m * (n_steps // record + 1)
-    need = weights + state + rec
-    target(f"({n}, {m}) step / numpy reference", t / ref, 1.0)
-    target(f"({n}, {m}) peak memory of the program / (weights + state + recording)",
-           child / need, 1.5)
-    return [f"({n}, {m}) inference, standalone, K = 1, {n_steps} steps, recording every "
-            f"{record} steps:",
-            f"  step {1e3 * t:.3f} ms; numpy reference loop {1e3 * ref:.3f} ms: {t / ref:.3f}x",
-            f"  peak RSS: the compiled program {child / 1e6:.1f} MB, the Python process "
-            f"{own / 1e6:.1f} MB; weights {weights / 1e6:.1f} MB + state {state / 1e6:.2f} MB + "
-            f"recording {rec / 1e6:.2f} MB = {need / 1e6:.1f} MB: program {child / need:.2f}x"]
+    out = []
+    for mode, what in (("off", "inference"), ("learn-mr", "learning (plasticity on its own "
+                                                         "clock)")):
+        cfg, p = _scale_config(n, m, 200, record, mode)
+        scratch = tempfile.mkdtemp(prefix="scale_bench_")
+        _binary_seconds(cfg, scratch)                   # build (compilers are children too)
+        res = subprocess.run([sys.executable, __file__, "--scale-child", scratch, str(n),
+                              str(m), str(n_steps), str(record), mode], check=True,
+                             capture_output=True, text=True).stdout.split()
+        t, child, own = float(res[-3]), int(res[-2]), int(res[-1])
+        ref = numpy_reference(p, 300, mode) / 300
+        weights, state = 8 * n * m, 8 * 12 * (n + m)
+        rec = 8 * m * (n_steps // record + 1)
+        need = weights + state + rec
+        target(f"({n}, {m}) {what}: step / numpy reference", t / ref, 1.0)
+        target(f"({n}, {m}) {what}: peak memory of the program / (weights + state + "
+               "recording)", child / need, 1.5)
+        out += [f"({n}, {m}) {what}, standalone, K = 1, {n_steps} steps, recording every "
+                f"{record} steps:",
+                f"  step {1e3 * t:.3f} ms; numpy reference loop {1e3 * ref:.3f} ms: "
+                f"{t / ref:.3f}x",
+                f"  peak RSS: the compiled program {child / 1e6:.1f} MB, the Python process "
+                f"{own / 1e6:.1f} MB; weights {weights / 1e6:.1f} MB + state {state / 1e6:.2f} "
+                f"MB + recording {rec / 1e6:.2f} MB = {need / 1e6:.1f} MB: program "
+                f"{child / need:.2f}x"]
+    return out
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--scale-child"]:
-        scale_child(argv[1], *map(int, argv[2:6]))
+        scale_child(argv[1], *map(int, argv[2:6]), argv[6])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="step,ess,chips,scale")

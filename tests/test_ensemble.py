@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import h5py
 import numpy as np
@@ -255,3 +256,73 @@ def test_a_chip_of_a_batch_is_its_own_result():
         for key, values in res.chip_metrics.items():
             if key != "chip":
                 assert one.metrics[key] == values[c], key
+
+
+@pytest.mark.parametrize("n, m, chips, chains", [(3, 4, 1, 1), (3, 4, 2, 1), (3, 4, 1, 3),
+                                                 (2, 5, 3, 2), (4, 2, 4, 1)])
+def test_the_crossbar_generator_makes_the_ensemble_order(n, m, chips, chains):
+    """``connect(i=ensemble_generator(...))`` creates the synapses of ``ensemble_order`` (the
+    kernel's row-major blocks), in that order: the dense crossbar is connected without index
+    arrays (a standalone program would hold them twice)."""
+    import brian2 as b2
+
+    from circuit_sim.circuit import equations as eq
+
+    b2.start_scope()
+    old, b2.prefs.codegen.target = b2.prefs.codegen.target, "numpy"
+    try:
+        pre = b2.NeuronGroup(chips * chains * m, "v : 1")
+        post = b2.NeuronGroup(chips * chains * n, "v : 1")
+        syn = b2.Synapses(pre, post, "w : 1")
+        syn.connect(i=eq.ensemble_generator(n, m, chips, chains))
+        b2.Network(pre, post, syn)  # (used: no warning about unused objects)
+    finally:
+        b2.prefs.codegen.target = old
+    want_pre, want_post = eq.ensemble_order(n, m, chips, chains)
+    np.testing.assert_array_equal(np.asarray(syn.i[:]), want_pre)
+    np.testing.assert_array_equal(np.asarray(syn.j[:]), want_post)
+
+
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_a_batch_of_seeds_is_each_seed_alone_at_T0(backend, tmp_path):
+    """``run.seeds``: chip q is chip ``first_chip`` of seed q's draws; at T = 0 its trajectory,
+    devices and dictionary are its seed's run alone (``InferenceResult.chip``), and the
+    seeds' draws differ. The summary, the file and the chips figure name the seeds."""
+    seeds = [3, 5, 9]
+    batch = _noiseless(backend, first_chip=1).replace(**{"run.seeds": seeds})
+    starts = np.random.default_rng(5).normal(0.0, 2.0, (len(seeds), 4))
+    res = run_inference(batch, u_init=starts, out=tmp_path / "seeds.h5")
+    assert res.u.shape == (300, 3, 4) and res.design.chips == 3
+    for c, seed in enumerate(seeds):
+        one = res.chip(c)
+        assert one.design.seed == seed and one.design.config.run.seeds is None
+        alone = run_inference(_noiseless(backend, first_chip=1).replace(**{"run.seed": seed}),
+                              u_init=starts[c])
+        np.testing.assert_allclose(one.u, alone.u, rtol=0, atol=1e-10, err_msg=f"seed {seed}")
+        np.testing.assert_array_equal(one.design.devices.gm_rel, alone.design.devices.gm_rel)
+        np.testing.assert_allclose(one.dictionary, alone.dictionary, rtol=0, atol=1e-12)
+    gm = np.array([d.gm_rel for d in res.design.ensemble.devices])
+    assert np.min(np.ptp(gm, axis=0)) > 1e-3, "each seed draws its own devices"
+    assert "one per seed (run.seeds = [3, 5, 9]" in res.summary()
+    with h5py.File(tmp_path / "seeds.h5") as f:
+        assert f["chips/seed"][:].tolist() == seeds
+    assert res.plot(tmp_path / "seeds.png") is not None
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"run.seeds": []}, "run.seeds: expected a non-empty list"),
+    ({"run.seeds": [1, 1]}, "run.seeds: expected a non-empty list of distinct"),
+    ({"run.seeds": [1, -2]}, "run.seeds: expected"),
+    ({"run.seeds": "1, 2"}, "run.seeds: expected"),
+    ({"run.seeds": [1, 2], "mismatch.chips": 2}, "mismatch.chips: expected 1 with run.seeds"),
+    ({"run.seeds": [1, 2], "model.dictionary": None}, "run.seeds: expected a given model.dictionary"),
+    ({"run.seeds": [1, 2], "run.crossbar": "summed"}, "run.crossbar: expected \"dense\""),
+])
+def test_bad_seed_batches_are_refused(change, expected):
+    cfg = _noiseless("numpy")
+    d = cfg.raw
+    if change.get("model.dictionary", 0) is None:
+        d = {**d, "model": {k: v for k, v in d["model"].items() if k != "dictionary"}}
+        change = {k: v for k, v in change.items() if k != "model.dictionary"}
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        Config.from_dict(d).replace(**change)

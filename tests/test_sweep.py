@@ -406,9 +406,19 @@ def test_plan_batches_groups_consecutive_draws_of_one_design():
         assert chips == list(range(chips[0], chips[0] + len(chips)))
         assert len({p.config.circuit.capacitance for p in job}) == 1
     assert [len(j) for j in plan_batches(sweep.points, 2, enabled=False)] == [1] * 14
-    # seeds are not batched; a point that is already a batch of chips runs alone
+    # seeds of a given dictionary are a batch of seeds; of a drawn one (the seed draws the
+    # posterior) each alone; a grid of seeds x draws batches the draws of each seed
     seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, _chip_base())
+    (job,) = plan_batches(seeds.points, 1)
+    assert [p.config.run.seed for p in job] == [1, 2, 3]
+    drawn = {**_chip_base(), "model": {**_chip_base()["model"], "dictionary": None}}
+    drawn["model"].pop("dictionary")
+    seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, drawn)
     assert [len(j) for j in plan_batches(seeds.points, 1)] == [1, 1, 1]
+    grid = expand_sweep({"grid": {"run.seed": [1, 2], "mismatch.first_chip": [0, 1, 2]}},
+                        _chip_base())
+    for job in plan_batches(grid.points, 1):
+        assert len(job) == 3 and len({p.config.run.seed for p in job}) == 1
     many = expand_sweep({"grid": {"mismatch.first_chip": list(range(150))}}, _chip_base())
     assert max(len(j) for j in plan_batches(many.points, 1)) == MAX_BATCH
 
@@ -445,6 +455,39 @@ def test_a_sweep_over_device_draws_runs_them_as_one_network(tmp_path):
         alone_index = run_sweep(path, tmp_path / "out_alone", workers=2, progress=fh)
     assert "batched" not in log.read_text()
     np.testing.assert_allclose(alone_index["activity"], index["activity"], atol=1e-12)
+
+
+@pytest.mark.slow
+def test_a_sweep_over_seeds_runs_them_as_one_network(tmp_path):
+    """Points that differ only in run.seed (a given dictionary, a fixed input) run as batches
+    of seeds (run.seeds); at T = 0 each point's file is its seed's run alone: its device
+    draw (mismatch.first_chip 2 of that seed), trajectory and dictionary."""
+    from circuit_sim import Config, run_inference
+
+    base = {**_chip_base(), "mismatch": {**_chip_base()["mismatch"], "first_chip": 2}}
+    (tmp_path / "base.toml").write_text(dumps_toml(base))
+    path = tmp_path / "seeds.toml"
+    path.write_text('base = "base.toml"\n[grid]\n"run.seed" = [4, 7, 11, 12]\n')
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        index = run_sweep(path, tmp_path / "out", workers=2, progress=fh)
+    text = log.read_text()
+    print(text)
+    assert index.counts == {"ok": 4, "failed": 0, "pending": 0}
+    assert "batched: 4 points that differ only in run.seed run as 2 network(s) of 2-2" in text
+    gm = []
+    for r in index:
+        seed = int(r["run.seed"])
+        alone = run_inference(Config.from_dict({**base, "run": {**base["run"], "seed": seed}}))
+        with h5py.File(tmp_path / "out" / "points" / f"{r['point_id']}.h5") as f:
+            assert f.attrs["sweep_batch"] == 2
+            np.testing.assert_allclose(f["u"][:], alone.u, rtol=0, atol=1e-10,
+                                       err_msg=f"seed {seed}")
+            np.testing.assert_array_equal(f["devices/gm_rel"][:], alone.devices["gm_rel"])
+            np.testing.assert_allclose(f["dictionary"][:], alone.dictionary, atol=1e-12)
+            gm.append(f["devices/gm_rel"][:])
+        assert r["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
+    assert np.min(np.ptp(np.array(gm), axis=0)) > 1e-3, "every seed draws its own devices"
 
 
 def test_batches_stay_within_memory_and_time_limit(monkeypatch):

@@ -81,7 +81,9 @@ def test_dense_kernel_asserts_its_connectivity_order(backend, monkeypatch):
     stop the run instead of computing a wrong product."""
     import circuit_sim.circuit.equations as equations
 
-    monkeypatch.setattr(equations, "row_major_order", equations.diagonal_order)
+    # each residual's latents in reverse: the synapses of row-major order, in another order
+    monkeypatch.setattr(equations, "ensemble_generator",
+                        lambda n, m, *_: f"{m - 1} - k for k in range(0, {m})")
     cfg = _noiseless("laplace", backend, "dense")
     # numpy: the kernel's own check; standalone: the program's check, reported by the run
     # (a compile error or any other failure would not match)

@@ -167,6 +167,17 @@ def _remove_source_patches(device) -> None:
         device.__dict__.pop(method, None)
 
 
+def _remove_run_values(directory) -> None:
+    """Delete the files of the last run's ``run_args`` arrays (the crossbar's starting
+    values, written by Brian2 under ``static_arrays`` and named by their hash): a cached
+    project would otherwise keep one such file per distinct set of weights it ever ran."""
+    for name in getattr(b2.get_device(), "run_args_arrays", ()):
+        for path in (os.path.join(directory, "static_arrays", name),
+                     os.path.join(directory, "static_arrays", name + ".lock")):
+            with contextlib.suppress(OSError):
+                os.remove(path)
+
+
 #: Called with (phase, done, total) while a standalone project builds and runs (or None).
 BUILD_REPORTER = None
 
@@ -435,6 +446,7 @@ def backend_context(backend: str, *, build_dir: str | None = None, keep_build: b
     finally:
         _remove_build_hooks(b2.get_device())
         _remove_source_patches(b2.get_device())
+        _remove_run_values(directory)
         b2.device.reinit()
         b2.set_device("runtime")
         if tmp and not keep_build:

@@ -74,6 +74,22 @@ def ensemble_order(n_features: int, n_components: int, chips: int,
             (c * chains * n_features + post).ravel())
 
 
+def ensemble_generator(n_features: int, n_components: int, chips: int = 1,
+                       chains: int = 1) -> str:
+    """The synapses of :func:`ensemble_order` (with one copy: :func:`row_major_order`) as a
+    Brian2 generator over the targets, for ``Synapses.connect(i=...)``: residual ``j`` of a
+    chip's first chain (``j % (K_c N) < N``) gets the chip's ``M`` latents in turn, the
+    other chains' residuals none. Brian2 then creates synapse ``c N M + i M + k`` in that
+    order without the two index arrays of ``connect(i=, j=)`` (8 bytes per synapse that a
+    standalone program would otherwise hold twice: as loaded and as copied)."""
+    n, m, kc = n_features, n_components, chains
+    if kc == 1 and chips == 1:
+        return f"k for k in range(0, {m})"
+    # (Brian2 2.9 refuses a range whose bounds depend on j in a generator over the targets;
+    # the yielded expression and the condition may)
+    return f"(j // {kc * n}) * {kc * m} + k for k in range(0, {m}) if j % {kc * n} < {n}"
+
+
 def force_expression(prior: str, positive: bool, dynamics: str) -> str:
     """The dimensionless force on a unit, ``tau_u du/dt`` without noise."""
     if prior == "gaussian":

@@ -8,8 +8,9 @@ Brian2 and runs.
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -61,10 +62,33 @@ class CircuitNetwork:
     chips: int = 1             # an ensemble: chips x chains copies (design.ensemble)
     chains: int = 1
     patch_width: int = 0       # columns of a presented patch: N, or K_c N (a stream ensemble)
+    standalone: bool = False
+    #: per-synapse starting values (name: Quantity, synapse order) a standalone program reads
+    #: from files at the start of its run (run_args, :meth:`run_args`)
+    synapse_values: dict = field(default_factory=dict)
 
     @property
     def copies(self) -> int:
         return self.chips * self.chains
+
+    @property
+    def n_synapses(self) -> int:
+        """Synapses of the crossbar: ``N M`` per chip (known before a standalone run, where
+        the generator that creates them has not run yet)."""
+        return self.chips * self.n_features * (len(self.latent) // self.copies)
+
+    def set_synapses(self, name: str, values) -> None:
+        """Set the crossbar's per-synapse variable ``name`` (a Quantity, synapse order) before
+        a run. On standalone the program reads it from a file as it starts its run (a
+        ``run_args`` value) instead of holding a copy of it as a static array next to the
+        variable: one array of N M values in memory, not two, and a program whose code
+        does not depend on the values."""
+        _set_synapses(self.crossbar, self.synapse_values if self.standalone else None, name,
+                      values)
+
+    def run_args(self) -> dict:
+        """The ``run_args`` of :meth:`set_synapses` (standalone; empty otherwise)."""
+        return {getattr(self.crossbar, k): v for k, v in self.synapse_values.items()}
 
     def set_schedule(self, patches: np.ndarray, switch_at: np.ndarray, n_step: int | None = None,
                      settle: bool = False) -> None:
@@ -343,7 +367,16 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
     return residual
 
 
-def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
+def _set_synapses(crossbar, pending: dict | None, name: str, values) -> None:
+    """``crossbar.<name> = values``, or on standalone (``pending``, the values the program
+    reads at the start of its run) ``pending[name] = values``."""
+    if pending is None:
+        setattr(crossbar, name, values)
+    else:
+        pending[name] = values
+
+
+def _program_weights(design, crossbar, ns, post, pre, g_w: float, put) -> None:
     """Programmed conductances (per-synapse gain and offset, then the memory's resolution),
     the drift rates, and the re-quantisation after each step of the weights' equation."""
     dev, w, lc = design.devices, design.weights, design.learning
@@ -356,11 +389,11 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
 
     phi = per_synapse([design.wired(quantise(design.model.dictionary * d.weight_gain
                                              + d.weight_offset, w)) for d in chips])
-    crossbar.g = phi * g_w * b2.siemens
+    put("g", phi * g_w * b2.siemens)
     if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
-        crossbar.wgain = per_synapse([d.weight_gain for d in chips])
+        put("wgain", per_synapse([d.weight_gain for d in chips]))
     if w is not None and w.drift_sigma > 0:
-        crossbar.drift = per_synapse([d.drift_rate for d in chips]) * b2.hertz
+        put("drift", per_synapse([d.drift_rate for d in chips]) * b2.hertz)
     if w is not None and w.bits is not None and (lc is not None or w.dynamic):
         ns["w_lsb"] = w.lsb * g_w * b2.siemens
         ns["n_levels"] = 2 ** (w.bits - 1) - 1
@@ -369,7 +402,7 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float) -> None:
                                when="after_groups", name="crossbar_quantise")
 
 
-def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
+def _crossbar(design, ns, latent, residual, clock, values: dict) -> tuple[b2.Synapses, list]:
     lc, w, mm = design.learning, design.weights, design.mismatch
     n, m = design.n_features, design.n_components
     dense = design.crossbar == "dense"
@@ -393,8 +426,13 @@ def _crossbar(design, ns, latent, residual, clock) -> tuple[b2.Synapses, list]:
         pre, post = eq.ensemble_order(n, m, design.chips, design.chains)
     else:
         pre, post = eq.row_major_order(n, m) if dense else eq.diagonal_order(n, m)
-    crossbar.connect(i=pre, j=post)
-    _program_weights(design, crossbar, ns, post, pre, design.circuit.transconductance)
+    if dense:  # the same synapses, in the same order, without index arrays in the program
+        crossbar.connect(i=eq.ensemble_generator(n, m, design.chips, design.chains))
+    else:
+        crossbar.connect(i=pre, j=post)
+    pending = values if design.backend == "standalone" else None
+    _program_weights(design, crossbar, ns, post, pre, design.circuit.transconductance,
+                     functools.partial(_set_synapses, crossbar, pending))
     extra = []
     if dense:
         extra = add_dense_kernel(latent, residual, crossbar, design.circuit.volts_per_unit,
@@ -451,7 +489,9 @@ def build_network(design) -> CircuitNetwork:
     residual = _residual(design, ns, clock)
     if noise_kernel(design):
         add_noise_kernel(latent, residual, design.integrator, eq.ORDER_S)
-    crossbar, extra = _crossbar(design, ns, latent, residual, clock)
+    standalone = design.backend == "standalone"
+    values = {}  # per-synapse starting values (CircuitNetwork.set_synapses)
+    crossbar, extra = _crossbar(design, ns, latent, residual, clock, values)
     record = ["v", "u0"] if design.learn_u0 else "v"
     monitor = b2.StateMonitor(latent, record, record=True,
                               dt=design.timestep.record_stride * design.dt * b2.second,
@@ -460,7 +500,8 @@ def build_network(design) -> CircuitNetwork:
     c = design.circuit
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
                           c.volts_per_unit, c.residual_time_constant is not None,
-                          design.n_features, design.chips, design.chains, patch_width(design))
+                          design.n_features, design.chips, design.chains, patch_width(design),
+                          standalone, values)
     first = np.zeros(patch_width(design)) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ

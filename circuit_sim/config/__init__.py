@@ -136,12 +136,20 @@ class Config:
             d["noise"] = [d["noise"]]
         for key, value in changes.items():
             set_key(d, normalise_key(key), value)
-        text = None
-        try:
-            text = dumps_toml(d)
-        except (TypeError, ValueError):
-            pass
-        return Config.from_dict(d, source=text)
+        return _from_table(d)
+
+    def without(self, key: str) -> "Config":
+        """A new config without the dotted ``key`` (its default applies; the same config if
+        it is not set), validated like a file."""
+        d = copy.deepcopy(self.raw) if self.raw is not None else self.resolved_dict()
+        *path, last = normalise_key(key).split(".")
+        node = d
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or last not in node:
+            return self
+        del node[last]
+        return _from_table(d)
 
     def with_overrides(self, *, seed=None, backend=None) -> "Config":
         """A copy with the run's seed and/or backend replaced (``None``: unchanged)."""
@@ -249,3 +257,13 @@ def _with_changes(data: dict, text: str, changes: dict | None) -> Config:
     except (TypeError, ValueError):
         text = None
     return Config.from_dict(data, source=text)
+
+
+def _from_table(d: dict) -> Config:
+    """A config from a changed table, its TOML text kept where the table has one."""
+    text = None
+    try:
+        text = dumps_toml(d)
+    except (TypeError, ValueError):
+        pass
+    return Config.from_dict(d, source=text)

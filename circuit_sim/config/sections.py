@@ -387,6 +387,9 @@ class RunConfig:
     force: bool = False
     time_limit: float = 12 * 3600.0
     checkpoint_every: float = 30.0
+    #: a batch of runs in one network, one chip per seed (its devices drawn with that seed;
+    #: design.ensemble); None: one run of ``seed``
+    seeds: tuple | None = None
 
     @property
     def crossbar_mode(self) -> str:
@@ -399,7 +402,8 @@ class RunConfig:
     def from_dict(cls, d: dict) -> "RunConfig":
         w = "run"
         check_keys(d, ("duration", "dt", "record_every", "seed", "backend", "integrator",
-                        "u_init", "crossbar", "chains", "force", "time_limit", "checkpoint_every"), w)
+                        "u_init", "crossbar", "chains", "force", "time_limit", "checkpoint_every",
+                        "seeds"), w)
         duration = quantity(d, "duration", "time", w)  # None: one pass over a stream
         dt = quantity(d, "dt", "time", w)
         rec = quantity(d, "record_every", "time", w)
@@ -420,7 +424,19 @@ class RunConfig:
         time_limit = quantity(d, "time_limit", "time", w, "43200 s")
         checkpoint = quantity(d, "checkpoint_every", "time", w, "30 s")
         return cls(duration, dt, rec, seed, backend, integrator, u_init, crossbar, chains,
-                   force, time_limit, checkpoint)
+                   force, time_limit, checkpoint, _seeds(d.get("seeds"), f"{w}.seeds"))
+
+
+def _seeds(value, field: str) -> tuple | None:
+    """``run.seeds``: absent, or a non-empty list of distinct non-negative integers."""
+    if value is None:
+        return None
+    ok = (isinstance(value, (list, tuple)) and len(value) > 0
+          and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value))
+    if not ok or len(set(value)) != len(value):
+        raise ConfigError(field, "a non-empty list of distinct non-negative integer seeds "
+                          "(one chip per seed)", value)
+    return tuple(int(v) for v in value)
 
 
 @dataclass(frozen=True)

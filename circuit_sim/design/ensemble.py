@@ -12,6 +12,10 @@ themselves, :func:`~circuit_sim.design.devices.draw_devices`), so a chip is the 
 (``mismatch.first_chip = k``, ``chips = 1``) or in a batch. The noise of all copies comes from
 the network's one generator: a chip's noise differs between a batch and a run alone.
 
+``run.seeds = [s_0, ...]`` makes a batch of seeds instead: chip ``q`` draws its devices as
+chip ``first_chip`` of seed ``s_q`` (the same draw as a run alone with ``run.seed = s_q``),
+and the noise again comes from the network's generator (``run.seed``).
+
 A learning ensemble whose chains keep their own plasticity (``learning.share = "none"``) is,
 in the network, one block of weights per chain: each chain is then a *learner* of its own,
 simulated as a chip of its own with its chip's device draw (:attr:`Ensemble.learners_per_chip`
@@ -47,6 +51,9 @@ class Ensemble:
         Weight blocks per device draw: 1, or ``run.chains`` with ``learning.share = "none"``
         (each chain its own dictionary; then ``chains`` is 1 and every entry above is
         repeated for each of the draw's learners).
+    chip_seed : tuple of int
+        With ``run.seeds``: each chip's seed (its devices are chip ``chip_index`` of that
+        seed's draws); empty: every chip's seed is ``run.seed``.
     """
 
     chains: int
@@ -54,6 +61,7 @@ class Ensemble:
     devices: tuple
     noise: tuple
     learners_per_chip: int = 1
+    chip_seed: tuple = ()
 
     @property
     def chips(self) -> int:
@@ -89,6 +97,22 @@ def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
     return Ensemble(1, (0,), (devices,), (noise_design,))
 
 
+def _check_seeds(cfg, chips: int) -> None:
+    """``run.seeds`` (a batch of seeds, one chip each): only where the seed draws nothing but
+    the devices and the noise, so that every chip samples the one posterior of the batch."""
+    seeds = list(cfg.run.seeds)
+    if chips != 1:
+        raise ConfigError("mismatch.chips", "1 with run.seeds (each seed is one chip: "
+                          f"mismatch.first_chip of that seed's draws; run.seeds = {seeds})",
+                          chips)
+    if cfg.learning is not None or cfg.input.kind != "fixed":
+        raise ConfigError("run.seeds", "a fixed input without [learning] (a stream's order and "
+                          "what is learned follow the seed)", seeds)
+    if cfg.model.dictionary is None:
+        raise ConfigError("run.seeds", "a given model.dictionary (without one every seed "
+                          "would draw its own dictionary, hence its own posterior)", seeds)
+
+
 def check_ensemble(cfg) -> None:
     """Refuse what an ensemble cannot simulate: the summed crossbar (the batched products are
     the dense kernel's).
@@ -104,9 +128,13 @@ def check_ensemble(cfg) -> None:
     """
     chains = cfg.run.chains
     chips = cfg.mismatch.chips if cfg.mismatch is not None else 1
+    if cfg.run.seeds is not None:
+        _check_seeds(cfg, chips)
+        chips = len(cfg.run.seeds)
     if chains * chips == 1:
         return
-    key, value = ("run.chains", chains) if chains > 1 else ("mismatch.chips", chips)
+    key, value = (("run.chains", chains) if chains > 1 else ("run.seeds", list(cfg.run.seeds))
+                  if cfg.run.seeds is not None else ("mismatch.chips", chips))
     if cfg.run.crossbar == "summed":
         raise ConfigError("run.crossbar", "\"dense\" or \"auto\" for an ensemble "
                           f"({key} = {value}: the copies' products are the dense kernel's)",

@@ -359,9 +359,11 @@ def resolve(cfg) -> Design:
     model = _model(cfg, seeds)
     mm = cfg.mismatch
     first, n_chips = (mm.first_chip, mm.chips) if mm is not None else (0, 1)
-    chip_devices = [draw_devices(mm, cfg.weights, seeds.seed, model.n_features,
-                                 model.n_components, chip=k)
-                    for k in range(first, first + n_chips)]
+    chip_of = [(seeds.seed, k) for k in range(first, first + n_chips)]
+    if cfg.run.seeds is not None:  # a batch of seeds: chip first_chip of each
+        chip_of = [(s, first) for s in cfg.run.seeds]
+    chip_devices = [draw_devices(mm, cfg.weights, s, model.n_features, model.n_components,
+                                 chip=k) for s, k in chip_of]
     devices = chip_devices[0]
     c = cfg.circuit
     tau_u = c.capacitance / c.transconductance
@@ -370,8 +372,9 @@ def resolve(cfg) -> Design:
                   for d in chip_devices]
     noise_design = chip_noise[0]
     ensemble = (single(devices, noise_design) if len(chip_devices) * cfg.run.chains == 1 else
-                Ensemble(cfg.run.chains, tuple(range(first, first + n_chips)),
-                         tuple(chip_devices), tuple(chip_noise)))
+                Ensemble(cfg.run.chains, tuple(k for _, k in chip_of), tuple(chip_devices),
+                         tuple(chip_noise),
+                         chip_seed=() if cfg.run.seeds is None else tuple(cfg.run.seeds)))
     if cfg.learning is not None and cfg.learning.share == "none" and ensemble.chains > 1:
         ensemble = own_learners(ensemble)
     schedule = None

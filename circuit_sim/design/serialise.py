@@ -72,6 +72,8 @@ def _run(design) -> dict:
         rd["u_init"] = list(r.u_init)
     if r.chains > 1:
         rd["chains"] = r.chains
+    if r.seeds is not None:
+        rd["seeds"] = list(r.seeds)
     return rd
 
 
@@ -85,6 +87,8 @@ def _learning(design) -> dict:
     if lc.snapshot_every is not None:
         ld["snapshot_every"] = q(lc.snapshot_every, "s")
     ld["dynamics"] = lc.dynamics
+    if lc.share != "chains":
+        ld["share"] = lc.share
     ld["plasticity_dt"] = q(design.timestep.plasticity_stride * design.dt, "s")
     return ld
 

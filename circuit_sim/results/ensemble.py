@@ -118,6 +118,8 @@ def ensemble_metrics(res) -> tuple[dict, dict]:
     keys = [key for key in per_chip[0] if all(key in p for p in per_chip)]
     chip_metrics = {key: np.array([p[key] for p in per_chip], dtype=float) for key in keys}
     chip_metrics["chip"] = np.asarray(design.ensemble.chip_index, dtype=float)
+    if design.ensemble.chip_seed:  # a batch of seeds (run.seeds)
+        chip_metrics["seed"] = np.asarray(design.ensemble.chip_seed, dtype=float)
     for key in keys:
         values = chip_metrics[key]
         mt[key] = float(np.median(values)) if key not in ("n_samples", "chains") else per_chip[0][key]

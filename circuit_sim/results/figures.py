@@ -283,7 +283,8 @@ def plot_chips(res, path=None):
     panels = [next(p for p in group if p[0] in cm) for group in CHIP_PANELS
               if any(p[0] in cm for p in group)]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False)
-    chip = cm["chip"]
+    seeds = "seed" in cm  # a batch of seeds (run.seeds): each chip is its seed's draw
+    chip = cm["seed"] if seeds else cm["chip"]
     for ax, (key, label, scale) in zip(axes[0], panels):
         v = cm[key] * scale
         ax.plot(chip, v, "o", ms=3.5, label="one chip")
@@ -294,14 +295,16 @@ def plot_chips(res, path=None):
             else (np.nan,) * 3
         ax.axhspan(p10, p90, color="C1", alpha=0.15, label="10th-90th percentile")
         ax.axhline(med, color="C1", lw=1.2, label=f"median {med:.3g}")
-        ax.set_xlabel("chip index (its device draw: mismatch.first_chip)")
+        ax.set_xlabel("the chip's seed (run.seeds: its device draw)" if seeds else
+                      "chip index (its device draw: mismatch.first_chip)")
         ax.set_ylabel(label)
         ax.legend(fontsize=7)
     mm = d.mismatch
     sig = (f"sigma G_m {mm.gm_sigma:.3g}, C {mm.c_sigma:.3g}, offset "
            f"{format_si(mm.threshold_offset_sigma, 'V')}, weight gain {mm.weight_gain_sigma:.3g}, "
            f"weight offset {mm.weight_offset_sigma:.3g}") if mm is not None else "no mismatch"
-    fig.suptitle(f"{d.caption()}\n{d.chips} chips x {d.chains} chain(s), {res.model.n_features} "
+    fig.suptitle(f"{d.caption()}\n{d.chips} chips{' (one per seed)' if seeds else ''} x "
+                 f"{d.chains} chain(s), {res.model.n_features} "
                  f"inputs x {res.model.n_components} latents; mismatch: {sig}", fontsize=9)
     fig.tight_layout()
     if path is not None:

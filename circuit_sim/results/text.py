@@ -90,6 +90,10 @@ def ensemble_lines(res) -> list[str]:
     ens = d.ensemble
     first, last = ens.chip_index[0], ens.chip_index[-1]
     chips = f"chip {first}" if d.chips == 1 else f"{d.chips} chips ({first}-{last})"
+    if ens.chip_seed:  # a batch of seeds (run.seeds)
+        seeds = ", ".join(map(str, ens.chip_seed))
+        chips = (f"{d.chips} chip(s), one per seed (run.seeds = [{seeds}]; each chip "
+                 f"{first} of its seed's device draws)")
     lines = [f"  ensemble     : {chips} x {d.chains} chain(s) = {d.copies} copies in one network; "
              + (("each chip's chains pooled (ESS summed over chains" if d.chains > 1 else
                  "one chain per chip (R-hat over each chain's two halves")

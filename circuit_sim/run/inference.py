@@ -49,9 +49,10 @@ def _run_standalone(design, circ, directory, reporter: Reporter) -> tuple[float,
 
 
 def _run_args(design, circ, n_steps: int) -> dict:
-    """The standalone program's command-line values: its length, and the seed of an
-    ensemble's white-noise generator (stream ``noise``, index (0, 1))."""
-    args = {circ.residual.n_stop: n_steps}
+    """The standalone program's command-line values: its length, the seed of an ensemble's
+    white-noise generator (stream ``noise``, index (0, 1)), and the files of the crossbar's
+    starting values (:meth:`CircuitNetwork.set_synapses`)."""
+    args = {circ.residual.n_stop: n_steps, **circ.run_args()}
     if "noise_seed" in circ.residual.variables:
         args[circ.residual.noise_seed] = design.seeds.integer("noise", 0, 1)
     return args

@@ -172,7 +172,7 @@ def _state_of(circ, names) -> dict:
 def _restore(circ, state: dict) -> None:
     circ.latent.v = state["v"] * b2.volt  # exactly (not via u = v / V_u)
     circ.latent.u0 = state["u0"]
-    circ.crossbar.g = state["g"] * b2.siemens
+    circ.set_synapses("g", state["g"] * b2.siemens)
     for name in circ.state_names():
         if name in state:
             var = circ.latent.variables[name]
@@ -210,8 +210,9 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
     every = plan.sps * plan.dt * b2.second
     monitors = {"latent": b2.StateMonitor(circ.latent, ["v", "u0", *names], record=True, dt=every,
                                           when="start", order=-10, name="snapshot_latent"),
-                "crossbar": b2.StateMonitor(circ.crossbar, "g", record=True, dt=every,
-                                            when="start", order=-10, name="snapshot_crossbar")}
+                "crossbar": b2.StateMonitor(circ.crossbar, "g", record=np.arange(circ.n_synapses),
+                                            dt=every, when="start", order=-10,
+                                            name="snapshot_crossbar")}
     if circ.finite_bandwidth:
         monitors["residual"] = b2.StateMonitor(circ.residual, "vr", record=True, dt=every,
                                                when="start", order=-10, name="snapshot_residual")
@@ -229,7 +230,8 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
     watcher = ProgramWatcher(snaps.reporter, directory, n_first, n_last - n_first)
     with Interrupt() as ctrl_c, BuildProgress(snaps.reporter, watcher):  # SIGINT: it stops
         with stopped_by(ctrl_c), reporting_program_errors(directory):  # at the current step
-            b2.device.build(directory=directory, run=True, compile=True, with_output=False)
+            b2.device.build(directory=directory, run=True, compile=True, with_output=False,
+                            run_args=circ.run_args())
     v_all = standalone_monitor_array(circ.monitor, "v")  # mapped from the result files
     u0_all = (standalone_monitor_array(circ.monitor, "u0")
               if "u0" in circ.monitor.record_variables

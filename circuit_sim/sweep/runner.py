@@ -38,15 +38,29 @@ def _first_chip(p: SweepPoint) -> int:
 
 
 def _batch_key(p: SweepPoint) -> str | None:
-    """What points must share to run as one ensemble: everything but ``mismatch.first_chip``
-    (None: this point runs alone: a learning or stream point, no [mismatch], or a point that
-    is already a batch of chips)."""
+    """What points must share to run as one ensemble of device draws: everything but
+    ``mismatch.first_chip`` (None: this point runs alone: a learning or stream point, no
+    [mismatch], or a point that is already a batch)."""
     cfg = p.config
     if cfg.learning is not None or cfg.input.kind != "fixed" or cfg.mismatch is None \
-            or cfg.mismatch.chips != 1:
+            or cfg.mismatch.chips != 1 or cfg.run.seeds is not None:
         return None
     d = copy.deepcopy(p.config_dict)
     d.get("mismatch", {}).pop("first_chip", None)
+    return _canonical(d)
+
+
+def _seed_key(p: SweepPoint) -> str | None:
+    """What points must share to run as one batch of seeds (``run.seeds``): everything but
+    ``run.seed``. None where the seed draws more than the devices and the noise (a drawn
+    dictionary, a stream, learning) or the point is already a batch."""
+    cfg = p.config
+    if cfg.learning is not None or cfg.input.kind != "fixed" or cfg.model.dictionary is None \
+            or (cfg.mismatch is not None and cfg.mismatch.chips != 1) \
+            or cfg.run.seeds is not None:
+        return None
+    d = copy.deepcopy(p.config_dict)
+    d.get("run", {}).pop("seed", None)
     return _canonical(d)
 
 
@@ -69,44 +83,64 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     Points that differ only in ``mismatch.first_chip`` (their device draw) and whose draws
     are consecutive chips run as one ensemble (``mismatch.chips`` copies): each chip is then
     the same draw it is alone, and the network's crossbar products for all of them are one
-    batched product (issue 16). A batch holds at most :data:`MAX_BATCH` chips (fewer where
-    the memory or ``run.time_limit`` would not take them, :func:`_batch_cap`), and a group
-    of ``n`` such points on ``n_workers`` workers is cut into batches of ``ceil(n /
-    n_workers)``, so that every worker gets one. Points that differ in ``run.seed`` are not
-    batched: the seed also draws the noise, the data and (where it is drawn) the dictionary,
-    so a batch of seeds would not be the points it replaces. ``enabled`` False (the sweep
-    file's ``batch = false``): every point alone. Jobs are in the order of their first point.
+    batched product (issue 16). Points left alone by that and that differ only in
+    ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device
+    draw), where the seed draws nothing else (a given dictionary, a fixed input, no
+    learning): the posterior is then the batch's one. In both, each point's noise is the
+    batch's draw, not its own (the same law). A batch holds at most :data:`MAX_BATCH`
+    chips (fewer where the memory or ``run.time_limit`` would not take them,
+    :func:`_batch_cap`), and a group of ``n`` such points on ``n_workers`` workers is cut
+    into batches of ``ceil(n / n_workers)``, so that every worker gets one. ``enabled``
+    False (the sweep file's ``batch = false``): every point alone. Jobs are in the order of
+    their first point.
     """
     if not enabled:
         return [[p] for p in points]
-    groups, jobs = {}, []
+    groups, jobs, alone = {}, [], []
     for p in points:
         key = _batch_key(p)
-        if key is None:
-            jobs.append([p])
-        else:
-            groups.setdefault(key, []).append(p)
+        (alone.append(p) if key is None else groups.setdefault(key, []).append(p))
     for members in groups.values():
         members.sort(key=_first_chip)
-        size = min(_batch_cap(members[0], n_workers),
-                   max(1, math.ceil(len(members) / max(1, n_workers))))
         runs = []
         for p in members:  # runs of consecutive draws
             if runs and _first_chip(p) == _first_chip(runs[-1][-1]) + 1:
                 runs[-1].append(p)
             else:
                 runs.append([p])
-        for run in runs:
-            jobs += [run[i:i + size] for i in range(0, len(run), size)]
+        alone += [run[0] for run in runs if len(run) == 1]
+        jobs += _cut([run for run in runs if len(run) > 1], len(members), n_workers)
+    seeds = {}
+    for p in alone:
+        key = _seed_key(p)
+        (jobs.append([p]) if key is None else seeds.setdefault(key, []).append(p))
+    for members in seeds.values():
+        jobs += _cut([members], len(members), n_workers)
     return sorted(jobs, key=lambda job: min(p.index for p in job))
+
+
+def _cut(runs: list, n: int, n_workers: int) -> list:
+    """Runs of points (a group of ``n``) cut into batches of at most ``ceil(n / n_workers)``
+    and :func:`_batch_cap` points."""
+    if not runs:
+        return []
+    size = min(_batch_cap(runs[0][0], n_workers), max(1, math.ceil(n / max(1, n_workers))))
+    return [run[i:i + size] for run in runs for i in range(0, len(run), size)]
+
+
+def _is_seed_batch(job: list) -> bool:
+    return len({p.config.run.seed for p in job}) > 1
 
 
 def _batch_config(job: list) -> tuple[dict, str | None]:
     """The config (dict and TOML text) of a batch: its first point's, with ``chips`` and
-    ``first_chip`` spanning the batch."""
+    ``first_chip`` spanning the batch, or for a batch of seeds ``run.seeds`` its seeds."""
     d = copy.deepcopy(job[0].config_dict)
-    d["mismatch"]["first_chip"] = _first_chip(job[0])
-    d["mismatch"]["chips"] = len(job)
+    if _is_seed_batch(job):
+        d["run"]["seeds"] = [int(p.config.run.seed) for p in job]
+    else:
+        d["mismatch"]["first_chip"] = _first_chip(job[0])
+        d["mismatch"]["chips"] = len(job)
     return d, toml_source(d)
 
 
@@ -389,13 +423,14 @@ def _execute(todo, book, out, scheduler, workers, say, total, n_done_before) -> 
 
 
 def _say_batches(queue: list, say) -> None:
-    batched = [job for job in queue if len(job) > 1]
-    if batched:
-        say(f"  batched: {sum(map(len, batched))} points that differ only in "
-            f"mismatch.first_chip run as {len(batched)} network(s) of "
-            f"{min(map(len, batched))}-{max(map(len, batched))} chips (at most {MAX_BATCH}, "
-            "and at least one batch per worker; batch = false in the sweep file runs each "
-            "alone)")
+    for seeds, what in ((False, "mismatch.first_chip"), (True, "run.seed")):
+        batched = [job for job in queue if len(job) > 1 and _is_seed_batch(job) == seeds]
+        if batched:
+            say(f"  batched: {sum(map(len, batched))} points that differ only in {what} run "
+                f"as {len(batched)} network(s) of {min(map(len, batched))}-"
+                f"{max(map(len, batched))} chips (at most {MAX_BATCH}, and at least one batch "
+                "per worker; each point's noise is its batch's draw; batch = false in the "
+                "sweep file runs each alone)")
 
 
 def _say_point(say, p: SweepPoint, result: dict, n: int, total: int, state: str,
