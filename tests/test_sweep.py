@@ -316,8 +316,10 @@ def test_rerun_of_a_finished_sweep_runs_nothing(swept, tmp_path):
 
 @pytest.mark.slow
 def test_sigterm_keeps_a_valid_index_and_the_rerun_completes(tmp_path):
-    """Kill a sweep of 8 slower points half-way (SIGTERM), then resume it."""
+    """Kill a sweep of 8 slower points half-way (SIGTERM), then resume it (each point alone:
+    a batch of seeds would finish its points together)."""
     path = _write_sweep(tmp_path, """
+        batch = false
         [overrides]
         "run.duration" = "4 us"
         [grid]
@@ -488,6 +490,42 @@ def test_a_sweep_over_seeds_runs_them_as_one_network(tmp_path):
             gm.append(f["devices/gm_rel"][:])
         assert r["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
     assert np.min(np.ptp(np.array(gm), axis=0)) > 1e-3, "every seed draws its own devices"
+
+
+@pytest.mark.slow
+def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_network(tmp_path):
+    """Learning points that differ only in mismatch.first_chip run as one learning ensemble;
+    at T = 0 each point's file is the learning run of its chip alone (its dictionary at every
+    snapshot, its statistics), readable by the summary."""
+    from circuit_sim import Config, load_learning, run_learning
+    from circuit_sim.results.text import learning_summary
+
+    from .test_ensemble_learning import _learning_cfg, _patches
+
+    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy").raw
+    (tmp_path / "base.toml").write_text(dumps_toml(base))
+    path = tmp_path / "learn.toml"
+    path.write_text('base = "base.toml"\n[grid]\n"mismatch.first_chip" = [0, 1, 2]\n')
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        index = run_sweep(path, tmp_path / "out", workers=1, progress=fh)
+    assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
+    assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" \
+        in log.read_text()
+    for r in index:
+        chip = int(r["mismatch.first_chip"])
+        cfg = Config.from_dict(base).replace(**{"mismatch.first_chip": chip})
+        alone = load_learning(run_learning(cfg, tmp_path / f"alone{chip}.h5"))
+        point = load_learning(tmp_path / "out" / "points" / f"{r['point_id']}.h5")
+        assert point["attrs"]["sweep_batch"] == 3 and point["attrs"]["complete"]
+        np.testing.assert_allclose(point["snapshots"]["dictionary"],
+                                   alone["snapshots"]["dictionary"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(point["stats"]["reconstruction_error"],
+                                   alone["stats"]["reconstruction_error"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(point["dictionary"], alone["dictionary"], rtol=0, atol=1e-10)
+        assert r["reconstruction_error"] == pytest.approx(
+            alone["stats"]["reconstruction_error"][-1], rel=1e-9)
+        assert "learning run: 3 snapshots" in learning_summary(point)
 
 
 def test_batches_stay_within_memory_and_time_limit(monkeypatch):

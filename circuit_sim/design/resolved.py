@@ -84,6 +84,37 @@ class Design:
     def chips(self) -> int:
         return 1 if self.ensemble is None else self.ensemble.chips
 
+    def chip_alone(self, c: int) -> "Design":
+        """The design of chip ``c`` (its position in this ensemble of several chips) run
+        alone: ``mismatch.first_chip`` its index and ``chips = 1``; in a batch of seeds,
+        ``run.seed`` its seed and no ``run.seeds``. When the step is automatic and the chip
+        alone would choose another, the batch's ``dt`` and record interval are set explicitly
+        (the batch steps at the smallest step any of its chips would choose).
+
+        Raises
+        ------
+        RuntimeError
+            If the chip alone would still take other steps than the batch.
+        """
+        changes = {}
+        if self.mismatch is not None:
+            changes = {"mismatch.first_chip": int(self.ensemble.chip_index[c]),
+                       "mismatch.chips": 1}
+        if self.ensemble.chip_seed:  # a batch of seeds: the chip is its seed's run alone
+            changes["run.seed"] = int(self.ensemble.chip_seed[c])
+        base = self.config.without("run.seeds")
+        alone = base.replace(**changes).design
+        ts = self.timestep
+        if alone.dt != self.dt:
+            changes.update({"run.dt": f"{self.dt!r} s",
+                            "run.record_every": f"{ts.record_stride * self.dt!r} s"})
+            alone = base.replace(**changes).design
+        steps = lambda t: (t.n_steps, t.record_stride, t.plasticity_stride)  # noqa: E731
+        if steps(alone.timestep) != steps(ts):
+            raise RuntimeError(f"chip {c} alone would take (steps, record and plasticity "
+                               f"strides) {steps(alone.timestep)}, the batch {steps(ts)}")
+        return alone
+
     def caption(self) -> str:
         """The design in one line, for figure titles: ``C = 10 fF, G_m = 1 uS, V_u = 10 mV,
         T = 300 K, tau_u = 10 ns, T_eff = 1``."""

@@ -188,10 +188,8 @@ class InferenceResult:
 
     def chip(self, c: int) -> "InferenceResult":
         """Chip ``c`` (position in the batch) of an ensemble of several chips, as the result
-        of that chip run alone: its design (``mismatch.first_chip`` its index, ``chips =
-        1``; in a batch of seeds, ``run.seed`` its seed and no ``run.seeds``; when the step is automatic and the chip alone would choose another, the batch's
-        ``dt`` and record interval set explicitly: the batch steps at the smallest step any
-        of its chips would choose), its chains' samples, its dictionary and devices, and its pooled figures of merit (from
+        of that chip run alone: its design (:meth:`Design.chip_alone`), its chains' samples,
+        its dictionary and devices, and its pooled figures of merit (from
         :attr:`chip_metrics`: the chips shared one MALA reference). Its noise is the
         batch's draw, not the one a run alone would make (the same law). A sweep's batched
         points are written from this (:func:`circuit_sim.sweep.worker.run_batch`)."""
@@ -199,25 +197,7 @@ class InferenceResult:
         if d.chips == 1:
             return self
         k = d.chains
-        changes = {}
-        if d.mismatch is not None:
-            changes = {"mismatch.first_chip": int(d.ensemble.chip_index[c]), "mismatch.chips": 1}
-        if d.ensemble.chip_seed:  # a batch of seeds: the chip is the run of its seed alone
-            changes["run.seed"] = int(d.ensemble.chip_seed[c])
-        base = d.config.without("run.seeds")
-        alone = base.replace(**changes).design
-        ts = d.timestep
-        if alone.dt != d.dt:  # an automatic step depends on the chips' spread: the batch ran
-            # at the smallest, and the chip's file says so
-            changes.update({"run.dt": f"{d.dt!r} s",
-                            "run.record_every": f"{ts.record_stride * d.dt!r} s"})
-            alone = base.replace(**changes).design
-        if (alone.timestep.n_steps, alone.timestep.record_stride) != (ts.n_steps,
-                                                                      ts.record_stride):
-            raise RuntimeError(f"chip {c} alone would take {alone.timestep.n_steps} steps "
-                               f"recorded every {alone.timestep.record_stride}, the batch "
-                               f"{ts.n_steps} every {ts.record_stride}")
-
+        alone = d.chip_alone(c)
         def part(a):
             if a is None:
                 return None

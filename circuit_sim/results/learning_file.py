@@ -309,6 +309,46 @@ def load_learning(path) -> dict:
             "dictionary": data.get("dictionary"), "true_dictionary": data.get("true_dictionary")}
 
 
+def write_chip_learning(data: dict, c: int, design, path, batch: int) -> Path:
+    """Chip ``c`` of a learning ensemble of several chips as the file of that chip run alone.
+
+    Parameters
+    ----------
+    data : dict
+        :func:`load_learning` of the ensemble's file (one chip per learner).
+    c : int
+        The chip's position in the ensemble.
+    design : Design
+        The chip alone (:meth:`circuit_sim.design.Design.chip_alone`).
+    path : path-like
+        The file to write: the layout of ``circuit-sim learn`` for one chip (its snapshots,
+        statistics and final dictionary), tagged ``sweep_batch`` (chips in the network); no
+        resume state (a sweep's point is run to its end).
+    batch : int
+        Chips in the ensemble.
+    """
+    import h5py
+
+    path = Path(path)
+    with h5py.File(path, "w") as f:
+        _create_learning(f, design, data["true_dictionary"], data["hist_edges"])
+        for group in ("snapshots", "stats"):
+            for name, values in data[group].items():
+                v = np.asarray(values)
+                if name not in ("t", "patches_seen"):
+                    v = v[:, c]
+                d = f[group][name]
+                d.resize(len(v), axis=0)
+                d[...] = v
+        if data["dictionary"] is not None:
+            _checked_dataset(f, "dictionary", np.asarray(data["dictionary"])[c]).attrs["units"] = "1"
+        a, src = f.attrs, data["attrs"]
+        a["complete"], a["interrupted"] = bool(src["complete"]), bool(src["interrupted"])
+        a["wall_time"] = float(src.get("wall_time", float("nan"))) / batch
+        a["sweep_batch"] = batch
+    return path
+
+
 def learners(attrs) -> int:
     """Learners of a learning file (``attrs``: its attributes): the length of the per-learner
     axis of its snapshots and statistics where it is more than 1 (chips; with

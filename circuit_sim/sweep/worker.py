@@ -164,17 +164,42 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
     return _task(config_dict, source, cache_root, work)
 
 
+def _learning_batch(cfg, local_dir: str | None, marker: str | None) -> list:
+    """A batch of learning points (chips): one learning ensemble, then each chip's file as
+    the file of that chip alone (:func:`write_chip_learning`) with its metrics."""
+    from ..results.learning_file import write_chip_learning
+    from ..run.learning import run_learning
+
+    design = cfg.design
+    with tempfile.TemporaryDirectory(prefix="circuit_sim_batch_") as tmp:
+        data = hdf5.load_learning(run_learning(cfg, Path(tmp) / "batch.h5"))
+        if data["attrs"].get("interrupted"):
+            raise RuntimeError("the learning run was interrupted")
+
+        def write(path, c):
+            alone = design.chip_alone(c)
+            write_chip_learning(data, c, alone, path, design.chips)
+            m = learning_metrics(path, alone.config)
+            m.pop("interrupted")
+            return m
+        return [_deliver(lambda path, c=c: write(path, c), local_dir, marker)
+                for c in range(design.chips)]
+
+
 def run_batch(config_dict: dict, source: str | None, cache_root: str,
               local_dir: str | None = None, marker: str | None = None) -> dict:
-    """Run a batch of sweep points that differ only in their device draw as one ensemble
-    (``config_dict`` has ``mismatch.chips`` = the batch's size and ``first_chip`` its
-    first; :func:`circuit_sim.sweep.runner.plan_batches`), then write each chip's file as
-    the result of that chip alone (:meth:`InferenceResult.chip`). Returns ``{"status",
+    """Run a batch of sweep points that differ only in their device draw (or seed) as one
+    ensemble (``config_dict`` has ``mismatch.chips`` = the batch's size and ``first_chip``
+    its first, or ``run.seeds``; :func:`circuit_sim.sweep.runner.plan_batches`), then
+    write each chip's file as the result of that chip alone (:meth:`InferenceResult.chip`;
+    a learning batch: :func:`_learning_batch`). Returns ``{"status",
     "points": [{"metrics", "path" or "h5"}, ...] in chip order, "worker", "wall_time"}``;
     never raises for a failing simulation (the whole batch then fails)."""
     def work(cfg) -> dict:
         from ..run.inference import run_inference
 
+        if cfg.learning is not None:
+            return {"points": _learning_batch(cfg, local_dir, marker)}
         res = run_inference(cfg)
         if res.interrupted:
             raise RuntimeError("the simulation was interrupted")
