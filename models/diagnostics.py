@@ -20,15 +20,29 @@ __all__ = ["integrated_autocorrelation_time", "effective_sample_size",
            "expected_total_variation", "split_r_hat"]
 
 
-def _autocorrelation(samples: np.ndarray) -> np.ndarray:
-    """Normalised autocorrelation along axis 0 via zero-padded FFT (biased estimator)."""
+def _autocorrelation(samples: np.ndarray, lags: int | None = None) -> np.ndarray:
+    """Normalised autocorrelation along axis 0 via zero-padded FFT (biased estimator), at
+    lags ``0 .. lags - 1`` (default: all ``n``). Padding to ``n + lags - 1`` points keeps the
+    circular correlation free of wrap-around at those lags, so a shorter range is exact and
+    its FFTs are shorter (``lags = n / 8``: 1.1 n points instead of 2 n)."""
     n = samples.shape[0]
+    lags = n if lags is None else max(1, min(n, lags))
     centred = samples - samples.mean(axis=0)
-    size = _fft.next_fast_len(2 * n, real=True)
+    size = _fft.next_fast_len(n + lags - 1, real=True)
     f = _fft.rfft(centred, n=size, axis=0)
-    acov = _fft.irfft(f * np.conj(f), n=size, axis=0)[:n]
+    acov = _fft.irfft(f * np.conj(f), n=size, axis=0)[:lags]
     with np.errstate(invalid="ignore", divide="ignore"):
         return acov / acov[0]
+
+
+def _sokal_window(rho: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(taus, found, window)``: ``tau(W)`` at every lag of ``rho``, whether some ``W`` with
+    ``W >= c tau(W)`` exists there, and the smallest such ``W`` (the last lag if none)."""
+    taus = 2.0 * np.cumsum(rho, axis=0) - 1.0  # taus[W] = 1 + 2 sum_{t=1}^W rho(t)
+    lags = np.arange(len(rho), dtype=np.float64).reshape((len(rho),) + (1,) * (rho.ndim - 1))
+    ok = lags >= c * taus
+    found = ok.any(axis=0)
+    return taus, found, np.where(found, np.argmax(ok, axis=0), len(rho) - 1)
 
 
 def integrated_autocorrelation_time(samples, *, c: float = 5.0) -> np.ndarray:
@@ -68,12 +82,13 @@ def integrated_autocorrelation_time(samples, *, c: float = 5.0) -> np.ndarray:
         raise v.bad_input("samples", "an array of shape (n, ...) with n >= 2", f"shape {x.shape}")
     c = v.real_scalar("c", c, lower=0.0, lower_inclusive=False)
     n = x.shape[0]
-    rho = _autocorrelation(x)
-    taus = 2.0 * np.cumsum(rho, axis=0) - 1.0  # taus[W] = 1 + 2 sum_{t=1}^W rho(t)
-    lags = np.arange(n, dtype=np.float64).reshape((n,) + (1,) * (x.ndim - 1))
-    ok = lags >= c * taus
-    has = ok.any(axis=0)
-    window = np.where(has, np.argmax(ok, axis=0), n - 1)
+    # the window is almost always found within the first n / 8 lags (tau < n / 40): look
+    # there first (shorter FFTs, the same result), and over every lag only where it is not
+    rho = _autocorrelation(x, max(256, n // 8))
+    taus, found, window = _sokal_window(rho, c)
+    if len(rho) < n and not np.all(found | ~np.isfinite(rho[0])):
+        rho = _autocorrelation(x)
+        taus, found, window = _sokal_window(rho, c)
     tau = np.take_along_axis(taus, window[None, ...], axis=0)[0]
     constant = ~np.isfinite(rho[0])
     tau = np.where(constant, np.nan, np.maximum(tau, 1.0))

@@ -30,6 +30,23 @@ def test_tau_of_ar1(a):
     np.testing.assert_allclose(ess, 20000 / tau)
 
 
+@pytest.mark.parametrize("a", [0.0, 0.9, 0.995])
+def test_tau_equals_a_direct_sum_over_every_lag(a):
+    """The estimator looks for Sokal's window within the first n / 8 lags (shorter FFTs) and
+    over every lag only where it is not there (a = 0.995: tau ~ 400 > n / 40); either way it
+    is the direct definition: the biased autocovariance summed up to the smallest window
+    W >= 5 tau(W), computed here by np.correlate over all lags."""
+    x = ar1(a, 4000, 3, np.random.default_rng(11))
+    want = []
+    for col in x.T:
+        c = col - col.mean()
+        acov = np.correlate(c, c, mode="full")[len(c) - 1:]
+        taus = 2 * np.cumsum(acov / acov[0]) - 1
+        w = np.flatnonzero(np.arange(len(c)) >= 5 * taus)
+        want.append(max(taus[w[0] if w.size else len(c) - 1], 1.0))
+    np.testing.assert_allclose(integrated_autocorrelation_time(x), want, rtol=1e-9)
+
+
 def test_tau_white_noise_is_one_and_shapes():
     rng = np.random.default_rng(0)
     n = 5000
