@@ -4,7 +4,7 @@ samples per CPU-second of many chains, and a 64-chip mismatch Monte Carlo in one
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py            # every table (~10 min)
-    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py --only step,ess,chips,scale
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py --only step,ess,chips,scale,plast
 
 Tables (ratios are measured in this one run; lower is better for costs):
 
@@ -32,6 +32,8 @@ Tables (ratios are measured in this one run; lower is better for costs):
 * ``scale``: (1024, 2048) inference and learning (plasticity on its own clock), K = 1,
   standalone: step cost and peak memory (RSS of the program) against the numpy reference
   loop and against (weights + state + recording).
+* ``plast``: (256, 512), the plasticity forced every step, standalone K = 1, against the
+  numpy reference with BLAS ``dger`` every step.
 """
 
 from __future__ import annotations
@@ -383,13 +385,32 @@ def table_scale(n: int = 1024, m: int = 2048, n_steps: int = 2000, record: int =
     return out
 
 
+# ----------------------------------------------------------------------------- plasticity
+def table_plasticity(n: int = 256, m: int = 512, n_steps: int = 3000) -> list[str]:
+    """The plasticity forced every step (``plasticity_dt = dt``) at (n, m), K = 1, standalone
+    (a Brian2 synapse equation over the N M conductances every step) against the numpy
+    reference doing the same rank-1 update with BLAS ``dger`` every step (median of 3 each)."""
+    from step_cost import Problem, numpy_reference
+
+    p = Problem(n, m)
+    scratch = tempfile.mkdtemp(prefix="plast_bench_")
+    _binary_seconds(p.config(200, "learn", "standalone"), scratch)  # build
+    t = sorted(_binary_seconds(p.config(n_steps, "learn", "standalone"), scratch) / n_steps
+               for _ in range(3))[1]
+    k = n_steps // 3
+    ref = sorted(numpy_reference(p, k, "learn") / k for _ in range(3))[1]
+    target(f"({n}, {m}) plasticity every step: step / numpy reference", t / ref, 1.0)
+    return [f"({n}, {m}) plasticity every step, standalone, K = 1: step {1e6 * t:.1f} us; "
+            f"numpy reference (dger every step) {1e6 * ref:.1f} us: {t / ref:.3f}x"]
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--scale-child"]:
         scale_child(argv[1], *map(int, argv[2:6]), argv[6])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="step,ess,chips,scale")
+    ap.add_argument("--only", default="step,ess,chips,scale,plast")
     ap.add_argument("--ks", default="32,64", help="ensemble sizes of the step table")
     args = ap.parse_args(argv)
     import brian2 as b2
@@ -400,12 +421,15 @@ def main(argv=None) -> int:
     ks = [int(k) for k in args.ks.split(",")]
     if "step" in only:
         print("\n".join(table_step([(64, 128), (256, 512)], ks)), flush=True)
-    if "ess" in only:
-        print("\n".join(table_ess(max(ks))), flush=True)
     if "chips" in only:
         print("\n".join(table_chips()), flush=True)
     if "scale" in only:
         print("\n".join(table_scale()), flush=True)
+    if "plast" in only:
+        print("\n".join(table_plasticity()), flush=True)
+    if "ess" in only:  # last: with JAX loaded in this process the wall times of the chips
+        # table's subprocesses were 1.5-1.9x longer (32-39 s against 21-22 s without it)
+        print("\n".join(table_ess(max(ks))), flush=True)
     print("\ntargets (issue 16):")
     for name, value, met in TARGETS:
         print(f"  {'MET    ' if met else 'NOT MET'} {name}: {value}")
