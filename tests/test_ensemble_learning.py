@@ -61,6 +61,18 @@ def _learning_cfg(patch_file, backend: str, chains: int = 1, chips: int = 1,
     return Config.from_dict(d)
 
 
+def _assert_summary_and_figure(data: dict, png, *phrases: str) -> None:
+    """The summary of a learning file says each of ``phrases``; its figure is written."""
+    from circuit_sim import plot_learning
+    from circuit_sim.results.text import learning_summary
+
+    text = learning_summary(data)
+    print(text)
+    for phrase in phrases:
+        assert phrase in text, phrase
+    assert plot_learning(data, png).stat().st_size > 10_000
+
+
 def _reference(cfg: Config, patch_file: str, chains: int, mean: bool = True,
                same: bool = False) -> list[np.ndarray]:
     """An independent numpy Euler integration of the batch rule at T = 0 (one chip, no
@@ -175,18 +187,10 @@ def test_an_ensemble_resumed_from_a_snapshot_continues_exactly(tmp_path, backend
 
 
 def test_ensemble_learning_file_summary_and_figure(tmp_path):
-    from circuit_sim import plot_learning
-    from circuit_sim.results.text import learning_summary
-
     pf = _patches(tmp_path / "x.npy")
     out = run_learning(_learning_cfg(pf, "numpy", chains=2, chips=3), tmp_path / "e.h5")
-    data = load_learning(out)
-    text = learning_summary(data)
-    print(text)
-    assert "3 chips x 2 chains" in text and "median over chips" in text
-    assert "10th-90th percentile" in text
-    png = plot_learning(data, tmp_path / "e.png")
-    assert png.stat().st_size > 10_000
+    _assert_summary_and_figure(load_learning(out), tmp_path / "e.png", "3 chips x 2 chains",
+                               "median over chips", "10th-90th percentile")
 
 
 @pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
@@ -226,9 +230,6 @@ def test_chains_with_their_own_plasticity_learn_apart_with_noise(tmp_path):
     """With noise (T_eff = 1) the learners of one chip (``share = "none"``) drift apart, in
     dictionary and thresholds: each follows its own ``r s^T``. With ``share = "chains"`` the
     same chains keep one dictionary. The summary and the figure name the learners."""
-    from circuit_sim import plot_learning
-    from circuit_sim.results.text import learning_summary
-
     pf = _patches(tmp_path / "x.npy")
     d = _learning_cfg(pf, "numpy", chains=3, mismatch=False, threshold="per_unit").raw
     d["noise"] = [{"kind": "thermal"}, {"kind": "injected", "fill_to": 1.0}]
@@ -239,12 +240,8 @@ def test_chains_with_their_own_plasticity_learn_apart_with_noise(tmp_path):
     for a, b in ((0, 1), (0, 2), (1, 2)):
         assert np.max(np.abs(phi[a] - phi[b])) > 1e-3, f"learners {a} and {b} share weights"
         assert np.max(np.abs(u0[a] - u0[b])) > 1e-4, f"learners {a} and {b} share thresholds"
-    text = learning_summary(out)
-    print(text)
-    assert "1 chip x 3 chains" in text and "3 learners" in text
-    assert "median over learners" in text
-    png = plot_learning(out, tmp_path / "own.png")
-    assert png.stat().st_size > 10_000
+    _assert_summary_and_figure(out, tmp_path / "own.png", "1 chip x 3 chains", "3 learners",
+                               "median over learners")
     d["learning"]["share"] = "chains"
     shared = load_learning(run_learning(Config.from_dict(d), tmp_path / "shared.h5"))
     assert shared["dictionary"].shape == (N, M)

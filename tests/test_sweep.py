@@ -425,34 +425,48 @@ def test_plan_batches_groups_consecutive_draws_of_one_design():
     assert max(len(j) for j in plan_batches(many.points, 1)) == MAX_BATCH
 
 
+def _logged_sweep(tmp_path: Path, base: dict, grid: str, workers: int):
+    """Write ``base`` and a sweep of it over ``grid`` (one TOML line), run it with its progress
+    into a log; ``(index, log text)``."""
+    (tmp_path / "base.toml").write_text(dumps_toml(base))
+    path = tmp_path / "sweep_of_base.toml"
+    path.write_text(f'base = "base.toml"\n[grid]\n{grid}\n')
+    log = tmp_path / "log.txt"
+    with open(log, "w") as fh:
+        index = run_sweep(path, tmp_path / "out", workers=workers, progress=fh)
+    text = log.read_text()
+    print(text)
+    return index, text
+
+
+def _assert_point_is_alone(tmp_path: Path, row, alone, batch: int, what: str) -> None:
+    """A batched point's file holds exactly the run alone: trajectory, devices, dictionary."""
+    with h5py.File(tmp_path / "out" / "points" / f"{row['point_id']}.h5") as f:
+        assert f.attrs["sweep_batch"] == batch
+        assert f["u"].shape == alone.u.shape
+        np.testing.assert_allclose(f["u"][:], alone.u, rtol=0, atol=1e-10, err_msg=what)
+        np.testing.assert_array_equal(f["devices/gm_rel"][:], alone.devices["gm_rel"])
+        np.testing.assert_allclose(f["dictionary"][:], alone.dictionary, atol=1e-12)
+    assert row["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
+
+
 @pytest.mark.slow
 def test_a_sweep_over_device_draws_runs_them_as_one_network(tmp_path):
     from circuit_sim import Config, run_inference
 
-    (tmp_path / "base.toml").write_text(dumps_toml(_chip_base()))
-    path = tmp_path / "chips.toml"
-    path.write_text('base = "base.toml"\n[grid]\n"mismatch.first_chip" = [0, 1, 2, 3, 4, 5]\n')
-    log = tmp_path / "log.txt"
-    with open(log, "w") as fh:
-        index = run_sweep(path, tmp_path / "out", workers=2, progress=fh)
-    text = log.read_text()
-    print(text)
+    index, text = _logged_sweep(tmp_path, _chip_base(),
+                                '"mismatch.first_chip" = [0, 1, 2, 3, 4, 5]', workers=2)
     assert index.counts == {"ok": 6, "failed": 0, "pending": 0}
     assert "batched: 6 points" in text and "2 network(s) of 3-3 chips" in text
     for r in index:
         chip = int(r["mismatch.first_chip"])
         alone = run_inference(Config.from_dict({**_chip_base(), "mismatch": {
             **_chip_base()["mismatch"], "first_chip": chip}}))
-        with h5py.File(tmp_path / "out" / "points" / f"{r['point_id']}.h5") as f:
-            assert f.attrs["sweep_batch"] == 3
-            assert f["u"].shape == alone.u.shape
-            np.testing.assert_allclose(f["u"][:], alone.u, rtol=0, atol=1e-10,
-                                       err_msg=f"chip {chip}")
-            np.testing.assert_array_equal(f["devices/gm_rel"][:], alone.devices["gm_rel"])
-            np.testing.assert_allclose(f["dictionary"][:], alone.dictionary, atol=1e-12)
-        assert r["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
+        _assert_point_is_alone(tmp_path, r, alone, 3, f"chip {chip}")
     # batch = false: each alone, the same rows
+    path = tmp_path / "sweep_of_base.toml"
     path.write_text(path.read_text().replace("[grid]", "batch = false\n[grid]"))
+    log = tmp_path / "log.txt"
     with open(log, "w") as fh:
         alone_index = run_sweep(path, tmp_path / "out_alone", workers=2, progress=fh)
     assert "batched" not in log.read_text()
@@ -467,28 +481,15 @@ def test_a_sweep_over_seeds_runs_them_as_one_network(tmp_path):
     from circuit_sim import Config, run_inference
 
     base = {**_chip_base(), "mismatch": {**_chip_base()["mismatch"], "first_chip": 2}}
-    (tmp_path / "base.toml").write_text(dumps_toml(base))
-    path = tmp_path / "seeds.toml"
-    path.write_text('base = "base.toml"\n[grid]\n"run.seed" = [4, 7, 11, 12]\n')
-    log = tmp_path / "log.txt"
-    with open(log, "w") as fh:
-        index = run_sweep(path, tmp_path / "out", workers=2, progress=fh)
-    text = log.read_text()
-    print(text)
+    index, text = _logged_sweep(tmp_path, base, '"run.seed" = [4, 7, 11, 12]', workers=2)
     assert index.counts == {"ok": 4, "failed": 0, "pending": 0}
     assert "batched: 4 points that differ only in run.seed run as 2 network(s) of 2-2" in text
     gm = []
     for r in index:
         seed = int(r["run.seed"])
         alone = run_inference(Config.from_dict({**base, "run": {**base["run"], "seed": seed}}))
-        with h5py.File(tmp_path / "out" / "points" / f"{r['point_id']}.h5") as f:
-            assert f.attrs["sweep_batch"] == 2
-            np.testing.assert_allclose(f["u"][:], alone.u, rtol=0, atol=1e-10,
-                                       err_msg=f"seed {seed}")
-            np.testing.assert_array_equal(f["devices/gm_rel"][:], alone.devices["gm_rel"])
-            np.testing.assert_allclose(f["dictionary"][:], alone.dictionary, atol=1e-12)
-            gm.append(f["devices/gm_rel"][:])
-        assert r["activity"] == pytest.approx(alone.metrics["activity"], abs=1e-12)
+        _assert_point_is_alone(tmp_path, r, alone, 2, f"seed {seed}")
+        gm.append(alone.devices["gm_rel"])
     assert np.min(np.ptp(np.array(gm), axis=0)) > 1e-3, "every seed draws its own devices"
 
 
@@ -503,15 +504,9 @@ def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_networ
     from .test_ensemble_learning import _learning_cfg, _patches
 
     base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy").raw
-    (tmp_path / "base.toml").write_text(dumps_toml(base))
-    path = tmp_path / "learn.toml"
-    path.write_text('base = "base.toml"\n[grid]\n"mismatch.first_chip" = [0, 1, 2]\n')
-    log = tmp_path / "log.txt"
-    with open(log, "w") as fh:
-        index = run_sweep(path, tmp_path / "out", workers=1, progress=fh)
+    index, text = _logged_sweep(tmp_path, base, '"mismatch.first_chip" = [0, 1, 2]', workers=1)
     assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
-    assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" \
-        in log.read_text()
+    assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" in text
     for r in index:
         chip = int(r["mismatch.first_chip"])
         cfg = Config.from_dict(base).replace(**{"mismatch.first_chip": chip})
