@@ -24,8 +24,8 @@ import numpy as np
 
 import brian2 as b2
 
-from .crossbar_source import (dense_kernel_cpp, ensemble_kernel_cpp, hebb_kernel_cpp,
-                              noise_kernel_cpp)
+from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp, hebb_kernel_cpp
+from .noise_source import noise_kernel_cpp
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
@@ -95,7 +95,8 @@ def _add_kernel_functions(residual, code: str, order_forward: int, order_backwar
     for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
         f.implementations.add_implementation("cpp", code, name=fname,
-                                             compiler_kwds={"headers": ["<cstdint>"]})
+                                             compiler_kwds={"headers": ["<cstdint>",
+                                                                        "<cstring>"]})
         residual.namespace[fname] = f
         residual.run_regularly(f"kernel_{fname[9:]} = {fname}(t)", when="start", order=order,
                                name=f"{fname}_kernel")
@@ -179,7 +180,8 @@ def add_hebb_kernel(latent, residual, crossbar, volts_per_unit: float, chips: in
         code = hebb_kernel_cpp(names, n, m, chips, chains, scale)
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
         f.implementations.add_implementation("cpp", code, name="crossbar_hebb",
-                                             compiler_kwds={"headers": ["<cstdint>"]})
+                                             compiler_kwds={"headers": ["<cstdint>",
+                                                                        "<cstring>"]})
         crossbar.namespace["crossbar_hebb"] = f
         crossbar.run_regularly("kernel_hebb = crossbar_hebb(t)", when="start", order=order,
                                name="crossbar_hebb_kernel")
@@ -200,7 +202,7 @@ def add_hebb_kernel(latent, residual, crossbar, volts_per_unit: float, chips: in
 def add_noise_kernel(latent, residual, integrator: str, order: int) -> None:
     """Draw every latent node's white noise (``eta_0``, and ``rprev_0`` for
     Leimkuhler-Matthews) in one C++ call per step (standalone ensembles; see
-    :func:`.crossbar_source.noise_kernel_cpp`), seeded at run time from the residual
+    :func:`.noise_source.noise_kernel_cpp`), seeded at run time from the residual
     group's shared ``noise_seed`` (a ``run_args`` value: the seed changes no generated code).
     Scheduled at ``order`` of the ``start`` slot, before the state update reads ``eta_0``."""
     dev = b2.get_device()
@@ -210,7 +212,8 @@ def add_noise_kernel(latent, residual, integrator: str, order: int) -> None:
     f = b2.Function(pyfunc=None, arg_units=[b2.second, b2.second, 1], return_unit=1,
                     stateless=False)
     f.implementations.add_implementation("cpp", code, name="circuit_white_noise",
-                                         compiler_kwds={"headers": ["<cstdint>", "<cmath>"]})
+                                         compiler_kwds={"headers": ["<cstdint>", "<cmath>",
+                                                                    "<cstring>"]})
     residual.namespace["circuit_white_noise"] = f
     residual.run_regularly("kernel_noise = circuit_white_noise(t, dt, noise_seed)",
                            when="start", order=order, name="latent_white_noise")

@@ -45,22 +45,38 @@ def _order_check(names: dict, n: int, m: int, chips: int = 1, chains: int = 1) -
 #: The branch-free list of a copy's active units, shared by the ensemble kernel and the
 #: batch-averaged Hebbian term (each in its own code object, so each source has its copy).
 _ACTIVE_LIST = """
-// The indices j of x[j] != 0 into act, without branches (which units are active changes
-// every step, and a branch per unit mispredicts about as often); returns how many.
+// The indices j of x[j] != 0 into act (room for M + 8), without branches (which units are
+// active changes every step, and a branch per unit mispredicts about as often): eight units
+// at a time, the bits of which are active looked up in a table of their positions, so that
+// no unit waits on the count of the one before; returns how many.
+static const int8_t _crossbar_slots[256][8] = {slots};
 static inline int _crossbar_active_list(const double* __restrict x, int* __restrict act)
-{{
-    int na = 0;
-    for (int j = 0; j < {m}; j++) {{
+{{{{
+    int na = 0, j = 0;
+    for (; j + 8 <= {{m}}; j += 8) {{{{
+        unsigned bits = 0;
+        for (int l = 0; l < 8; l++) bits |= (unsigned)(x[j + l] != 0.0) << l;
+        const int8_t* __restrict slot = _crossbar_slots[bits];
+        for (int l = 0; l < 8; l++) act[na + l] = j + slot[l];
+        na += __builtin_popcount(bits);
+    }}}}
+    for (; j < {{m}}; j++) {{{{
         act[na] = j;
         na += (x[j] != 0.0);
-    }}
+    }}}}
     return na;
-}}
-"""
+}}}}
+""".format(slots="{{" + ", ".join(  # braces doubled: the kernels' templates format this again
+    "{{" + ", ".join(str(v) for v in ([b for b in range(8) if bits >> b & 1] + [0] * 8)[:8])
+    + "}}" for bits in range(256)) + "}}")
 
 
 _TEMPLATE = """
 static int _crossbar_active[{m}];
+// Row-major G: a product over the active columns reads every cache line of a row (8 doubles)
+// once more than one column in 8 is active, as the dense loop does, but without its vector
+// instructions: the dense loop from there on.
+#define _CROSSBAR_DENSE(n_active) (32 * (n_active) > {m})
 {order_check}
 // i_s[i] = V_u * sum_j g[i, j] s[j] over the active columns (s_j != 0)
 static double crossbar_forward(double)
@@ -72,19 +88,35 @@ static double crossbar_forward(double)
     int n_active = 0;
     for (int j = 0; j < {m}; j++)
         if (s[j] != 0.0) _crossbar_active[n_active++] = j;
-    if (2 * n_active > {m}) {{
-        for (int i = 0; i < {n}; i++) {{
+    if (_CROSSBAR_DENSE(n_active)) {{
+        int i = 0;
+        for (; i + 4 <= {n}; i += 4) {{  // four rows at a time: four independent sums, s read once
+            const double* __restrict r0 = g + (long)i * {m};
+            const double* __restrict r1 = r0 + {m};
+            const double* __restrict r2 = r1 + {m};
+            const double* __restrict r3 = r2 + {m};
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+            for (int j = 0; j < {m}; j++) {{
+                const double sj = s[j];
+                a0 += r0[j] * sj; a1 += r1[j] * sj; a2 += r2[j] * sj; a3 += r3[j] * sj;
+            }}
+            out[i] = {v_u} * a0; out[i + 1] = {v_u} * a1; out[i + 2] = {v_u} * a2; out[i + 3] = {v_u} * a3;
+        }}
+        for (; i < {n}; i++) {{
             const double* __restrict row = g + (long)i * {m};
             double acc = 0.0;
             for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
             out[i] = {v_u} * acc;
         }}
     }} else {{
-        for (int i = 0; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            double acc = 0.0;
-            for (int a = 0; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc += row[j] * s[j]; }}
-            out[i] = {v_u} * acc;
+        for (int i = 0; i < {n}; i++) {{  // four partial sums: the gathered products do not
+            const double* __restrict row = g + (long)i * {m};  // wait on one FMA chain
+            double acc[4] = {{0.0, 0.0, 0.0, 0.0}};
+            int a = 0;
+            for (; a + 4 <= n_active; a += 4)
+                for (int l = 0; l < 4; l++) {{ const int j = _crossbar_active[a + l]; acc[l] += row[j] * s[j]; }}
+            for (; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc[0] += row[j] * s[j]; }}
+            out[i] = {v_u} * ((acc[0] + acc[1]) + (acc[2] + acc[3]));
         }}
     }}
     return 0.0;
@@ -101,7 +133,7 @@ static double crossbar_backward(double)
     int n_active = 0;
     for (int j = 0; j < {m}; j++)
         if (hp[j] != 0.0) _crossbar_active[n_active++] = j;
-    if ({full} || 2 * n_active > {m}) {{
+    if ({full} || _CROSSBAR_DENSE(n_active)) {{
         for (int j = 0; j < {m}; j++) out[j] = 0.0;
         for (int i = 0; i < {n}; i++) {{
             const double* __restrict row = g + (long)i * {m};
@@ -167,25 +199,47 @@ static void _crossbar_transpose()
 }}
 
 {active_list}
-// I_s[q, :] = V_u sum_j s[q, j] G[c, :, j] over the active units of copy q, one AXPY each
-// into the output
+typedef double _crossbar_v8 __attribute__((vector_size(64)));  // eight doubles (GCC, Clang)
+
+// I_s[q, :] = V_u sum_j s[q, j] G[c, :, j] over the active units of copy q, one AXPY each,
+// 32 rows at a time into registers
 static double crossbar_forward(double)
 {{
     _crossbar_check_order();
     _crossbar_transpose();
     const double* __restrict s = brian::{s};
     double* __restrict out = brian::{i_s};
-    int act[{m}];
+    int act[{m} + 8];
     for (long q = 0; q < {copies}L; q++) {{
         const double* __restrict gt = _crossbar_gt + (q / {chains}) * {nm}L;
         const double* __restrict sq = s + q * {m};
         const int na = _crossbar_active_list(sq, act);
         double* __restrict o = out + q * {n};
-        for (int i = 0; i < {n}; i++) o[i] = 0.0;
-        for (int a = 0; a < na; a++) {{
-            const double sj = {v_u} * sq[act[a]];
-            const double* __restrict col = gt + (long)act[a] * {n};
-            for (int i = 0; i < {n}; i++) o[i] += sj * col[i];
+        int i0 = 0;
+        for (; i0 + 32 <= {n}; i0 += 32) {{  // 32 rows at a time, summed in four vector registers
+            _crossbar_v8 acc[4] = {{}};
+            for (int a = 0; a < na; a++) {{
+                const double sj = sq[act[a]];
+                const double* __restrict col = gt + (long)act[a] * {n} + i0;
+                for (int v = 0; v < 4; v++) {{
+                    _crossbar_v8 c;
+                    memcpy(&c, col + 8 * v, sizeof(c));
+                    acc[v] += sj * c;
+                }}
+            }}
+            for (int v = 0; v < 4; v++) {{
+                const _crossbar_v8 r = {v_u} * acc[v];
+                memcpy(o + i0 + 8 * v, &r, sizeof(r));
+            }}
+        }}
+        if (i0 < {n}) {{
+            for (int i = i0; i < {n}; i++) o[i] = 0.0;
+            for (int a = 0; a < na; a++) {{
+                const double sj = sq[act[a]];
+                const double* __restrict col = gt + (long)act[a] * {n};
+                for (int i = i0; i < {n}; i++) o[i] += sj * col[i];
+            }}
+            for (int i = i0; i < {n}; i++) o[i] *= {v_u};
         }}
     }}
     return 0.0;
@@ -199,7 +253,7 @@ static double crossbar_backward(double)
     const double* __restrict vr = brian::{vr};
     const double* __restrict hp = brian::{hp};
     double* __restrict out = brian::{i_d};
-    int act[{m}];
+    int act[{m} + 8];
     for (long q = 0; q < {copies}L; q++) {{
         const double* __restrict gt = _crossbar_gt + (q / {chains}) * {nm}L;
         const double* __restrict r = vr + q * {n};
@@ -207,7 +261,29 @@ static double crossbar_backward(double)
         double* __restrict o = out + q * {m};
         for (int j = 0; j < {m}; j++) o[j] = 0.0;
         const int na = _crossbar_active_list(hq, act);
-        for (int a = 0; a < na; a++) {{
+        int a = 0;
+        for (; a + 8 <= na; a += 8) {{  // eight units at a time: eight vector sums, r read once
+            const double* __restrict col[8];
+            for (int k = 0; k < 8; k++) col[k] = gt + (long)act[a + k] * {n};
+            _crossbar_v8 acc[8] = {{}};
+            int i = 0;
+            for (; i + 8 <= {n}; i += 8) {{
+                _crossbar_v8 rv;
+                memcpy(&rv, r + i, sizeof(rv));
+                for (int k = 0; k < 8; k++) {{
+                    _crossbar_v8 c;
+                    memcpy(&c, col[k] + i, sizeof(c));
+                    acc[k] += c * rv;
+                }}
+            }}
+            for (int k = 0; k < 8; k++) {{
+                double sum = 0.0;
+                for (int l = 0; l < 8; l++) sum += acc[k][l];
+                for (int ii = i; ii < {n}; ii++) sum += col[k][ii] * r[ii];
+                o[act[a + k]] = sum;
+            }}
+        }}
+        for (; a < na; a++) {{
             const double* __restrict col = gt + (long)act[a] * {n};
             double acc = 0.0;
             for (int i = 0; i < {n}; i++) acc += col[i] * r[i];
@@ -247,7 +323,7 @@ static double crossbar_hebb(double)
     const double* __restrict s = brian::{s};
     const double* __restrict vr = brian::{vr};
     double* __restrict h = &brian::{hebb}[0];
-    int act[{m}];
+    int act[{m} + 8];
     for (long c = 0; c < {chips}L; c++) {{
         double* __restrict hc = h + c * {nm}L;
         for (long k = 0; k < {nm}L; k++) hc[k] = 0.0;
@@ -276,101 +352,3 @@ def hebb_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int, scale:
                                  scale=repr(float(scale)),
                                  order_check=_order_check(names, n, m, chips, chains),
                                  active_list=_ACTIVE_LIST.format(m=m), **names)
-
-
-_NOISE_TEMPLATE = """
-// circuit-sim white noise of an ensemble's {n} latent nodes, drawn in one pass per step:
-// xoshiro256** (Blackman & Vigna) seeded through splitmix64 from the run-time seed, and the
-// ziggurat method for normal deviates (Marsaglia & Tsang 2000: 128 layers of equal area
-// V = 9.91256303526217e-3, tail beyond R = 3.442619855899 by Marsaglia's 1964 method).
-static uint64_t _cn_s[4];
-static bool _cn_ready = false;
-static double _cn_x[129], _cn_ratio[128], _cn_f[129];
-static const double _CN_R = 3.442619855899, _CN_V = 9.91256303526217e-3;
-
-static inline uint64_t _cn_rotl(const uint64_t v, const int k) {{ return (v << k) | (v >> (64 - k)); }}
-
-static inline uint64_t _cn_next()
-{{
-    const uint64_t out = _cn_rotl(_cn_s[1] * 5, 7) * 9;
-    const uint64_t t = _cn_s[1] << 17;
-    _cn_s[2] ^= _cn_s[0]; _cn_s[3] ^= _cn_s[1]; _cn_s[1] ^= _cn_s[2]; _cn_s[0] ^= _cn_s[3];
-    _cn_s[2] ^= t;
-    _cn_s[3] = _cn_rotl(_cn_s[3], 45);
-    return out;
-}}
-
-static inline double _cn_uniform() {{ return (double)(_cn_next() >> 11) * 1.1102230246251565e-16; }}  // [0, 1)
-
-static void _cn_init(const double seed)
-{{
-    uint64_t z = (uint64_t)seed;
-    for (int k = 0; k < 4; k++) {{  // splitmix64
-        z += 0x9e3779b97f4a7c15ULL;
-        uint64_t y = z;
-        y = (y ^ (y >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        y = (y ^ (y >> 27)) * 0x94d049bb133111ebULL;
-        _cn_s[k] = y ^ (y >> 31);
-    }}
-    // layer i spans heights f(x[i]) .. f(x[i+1]) and has half-width x[i]; x[0] = V / f(R) is
-    // the base strip (it holds the tail), x[128] = 0 the top
-    _cn_x[0] = _CN_V / exp(-0.5 * _CN_R * _CN_R);
-    _cn_x[1] = _CN_R;
-    for (int i = 1; i < 128; i++) {{
-        const double y = exp(-0.5 * _cn_x[i] * _cn_x[i]) + _CN_V / _cn_x[i];
-        _cn_x[i + 1] = y < 1.0 ? sqrt(-2.0 * log(y)) : 0.0;
-    }}
-    _cn_x[128] = 0.0;
-    for (int i = 0; i < 128; i++) _cn_ratio[i] = _cn_x[i + 1] / _cn_x[i];
-    for (int i = 0; i <= 128; i++) _cn_f[i] = exp(-0.5 * _cn_x[i] * _cn_x[i]);
-    _cn_ready = true;
-}}
-
-static inline double _cn_normal()
-{{
-    for (;;) {{
-        const uint64_t b = _cn_next();
-        const int i = (int)(b & 127);
-        const double u = 2.0 * ((double)(b >> 11) * 1.1102230246251565e-16) - 1.0;  // [-1, 1)
-        if (fabs(u) < _cn_ratio[i]) return u * _cn_x[i];  // under the curve: most draws
-        if (i == 0) {{  // the tail beyond R
-            double a, e;
-            do {{
-                a = -log(1.0 - _cn_uniform()) / _CN_R;
-                e = -log(1.0 - _cn_uniform());
-            }} while (2.0 * e < a * a);
-            return u < 0.0 ? -(_CN_R + a) : _CN_R + a;
-        }}
-        const double x = u * _cn_x[i];  // the wedge between the layer and the curve
-        if (_cn_f[i] + _cn_uniform() * (_cn_f[i + 1] - _cn_f[i]) < exp(-0.5 * x * x)) return x;
-    }}
-}}
-
-// eta = N(0, 1) / sqrt(dt) (Euler-Maruyama) or (R_prev + R) / (2 sqrt(dt)) (Leimkuhler-Matthews)
-static double _cn_seed = -1.0;
-static double circuit_white_noise(double, double dt, double seed)
-{{
-    if (!_cn_ready || seed != _cn_seed) {{ _cn_init(seed); _cn_seed = seed; }}  // a new seed: a new stream
-    double* __restrict eta = brian::{eta};
-{body}
-    return 0.0;
-}}
-"""
-
-_NOISE_EULER = """    const double scale = 1.0 / sqrt(dt);
-    for (int k = 0; k < {n}; k++) eta[k] = scale * _cn_normal();"""
-_NOISE_LM = """    double* __restrict rprev = brian::{rprev};
-    const double scale = 0.5 / sqrt(dt);
-    for (int k = 0; k < {n}; k++) {{
-        const double r = _cn_normal();
-        eta[k] = scale * (rprev[k] + r);
-        rprev[k] = r;
-    }}"""
-
-
-def noise_kernel_cpp(names: dict, n: int, integrator: str) -> str:
-    """C++ of ``circuit_white_noise(t, dt, seed)``: every latent node's white-noise variable
-    ``eta_0`` (and, Leimkuhler-Matthews, ``rprev_0``) for this step in one loop (``names``:
-    Brian2's array names of ``eta`` and ``rprev``; ``n`` nodes)."""
-    body = (_NOISE_LM if integrator == "leimkuhler_matthews" else _NOISE_EULER).format(n=n, **names)
-    return _NOISE_TEMPLATE.format(n=n, body=body, **names)
