@@ -135,7 +135,16 @@ static double crossbar_backward(double)
         if (hp[j] != 0.0) _crossbar_active[n_active++] = j;
     if ({full} || _CROSSBAR_DENSE(n_active)) {{
         for (int j = 0; j < {m}; j++) out[j] = 0.0;
-        for (int i = 0; i < {n}; i++) {{
+        int i = 0;
+        for (; i + 4 <= {n}; i += 4) {{  // four rows at a time: the output read and written once
+            const double* __restrict r0 = g + (long)i * {m};
+            const double* __restrict r1 = r0 + {m};
+            const double* __restrict r2 = r1 + {m};
+            const double* __restrict r3 = r2 + {m};
+            const double v0 = vr[i], v1 = vr[i + 1], v2 = vr[i + 2], v3 = vr[i + 3];
+            for (int j = 0; j < {m}; j++) out[j] += (r0[j] * v0 + r1[j] * v1) + (r2[j] * v2 + r3[j] * v3);
+        }}
+        for (; i < {n}; i++) {{
             const double* __restrict row = g + (long)i * {m};
             const double r = vr[i];
             for (int j = 0; j < {m}; j++) out[j] += row[j] * r;
