@@ -103,10 +103,12 @@ def test_u_histogram_at_the_default_step_matches_the_exact_reference():
 
 @pytest.mark.slow
 def test_the_histogram_check_fails_at_the_old_step_and_with_wrong_noise():
-    """The old automatic step, h = 0.1, bends the histogram next to u = 0 (the check names a
-    bin there); the noise off by sqrt(2) (T = 2) fails by far."""
+    """The old automatic step, h = 0.1, fails the check (chi^2 887 on 104 bins against 172);
+    the noise off by sqrt(2) (T = 2) fails by far. (With the ensemble noise's previous stream
+    the worst bin was next to u = 0; with the eight-lane stream it is u = -1.1, z = -8.3, so
+    the test no longer names where.)"""
     ref = exact_histogram(_slab(DICT_4, X_4))
-    with pytest.raises(AssertionError, match=r"u = -?0\.[1-3], z = -"):
+    with pytest.raises(AssertionError, match="u histograms differ"):
         chi2_check(_circuit_histogram(_slab(DICT_4, X_4, h=0.1, n_tau=120000.0)), ref, "old step")
     with break_noise(math.sqrt(2)), pytest.raises(AssertionError, match="u histograms differ"):
         chi2_check(_circuit_histogram(_slab(DICT_4, X_4, n_tau=20000.0)), ref, "noise x sqrt(2)")
