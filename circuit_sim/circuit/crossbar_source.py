@@ -42,8 +42,9 @@ def _order_check(names: dict, n: int, m: int, chips: int = 1, chains: int = 1) -
                                pre=names["pre"], post=names["post"])
 
 
-#: The branch-free list of a copy's active units, shared by the ensemble kernel and the
-#: batch-averaged Hebbian term (each in its own code object, so each source has its copy).
+#: The branch-free list of a copy's active units, shared by the single-circuit and ensemble
+#: kernels and the batch-averaged Hebbian term (each in its own code object, so each source
+#: has its copy).
 _ACTIVE_LIST = """
 // The indices j of x[j] != 0 into act (room for M + 8), without branches (which units are
 // active changes every step, and a branch per unit mispredicts about as often): eight units
@@ -51,31 +52,39 @@ _ACTIVE_LIST = """
 // no unit waits on the count of the one before; returns how many.
 static const int8_t _crossbar_slots[256][8] = {slots};
 static inline int _crossbar_active_list(const double* __restrict x, int* __restrict act)
-{{{{
+{{
     int na = 0, j = 0;
-    for (; j + 8 <= {{m}}; j += 8) {{{{
+    for (; j + 8 <= {m}; j += 8) {{
         unsigned bits = 0;
         for (int l = 0; l < 8; l++) bits |= (unsigned)(x[j + l] != 0.0) << l;
         const int8_t* __restrict slot = _crossbar_slots[bits];
         for (int l = 0; l < 8; l++) act[na + l] = j + slot[l];
         na += __builtin_popcount(bits);
-    }}}}
-    for (; j < {{m}}; j++) {{{{
+    }}
+    for (; j < {m}; j++) {{
         act[na] = j;
         na += (x[j] != 0.0);
-    }}}}
+    }}
     return na;
-}}}}
-""".format(slots="{{" + ", ".join(  # braces doubled: the kernels' templates format this again
-    "{{" + ", ".join(str(v) for v in ([b for b in range(8) if bits >> b & 1] + [0] * 8)[:8])
-    + "}}" for bits in range(256)) + "}}")
+}}
+"""
+#: row ``bits`` of ``_crossbar_slots``: the positions of the set bits of ``bits``, then zeros
+_SLOTS = "{" + ", ".join("{" + ", ".join(map(str, ([b for b in range(8) if bits >> b & 1]
+                                                   + [0] * 8)[:8])) + "}"
+                         for bits in range(256)) + "}"
+
+
+def _active_list(m: int) -> str:
+    """The C++ of :data:`_ACTIVE_LIST` for ``m`` units."""
+    return _ACTIVE_LIST.format(m=m, slots=_SLOTS)
 
 
 _TEMPLATE = """
-static int _crossbar_active[{m}];
-// Row-major G: a product over the active columns reads every cache line of a row (8 doubles)
-// once more than one column in 8 is active, as the dense loop does, but without its vector
-// instructions: the dense loop from there on.
+static int _crossbar_active[{m} + 8];
+{active_list}
+// Row-major G: a product over the active columns reads nearly every cache line of a row (8
+// doubles) once about one column in 8 is active, as the dense loop does, but gathered and
+// without its vector instructions: the dense loop from one column in 32 on (measured).
 #define _CROSSBAR_DENSE(n_active) (32 * (n_active) > {m})
 {order_check}
 // i_s[i] = V_u * sum_j g[i, j] s[j] over the active columns (s_j != 0)
@@ -85,9 +94,7 @@ static double crossbar_forward(double)
     const double* __restrict g = &brian::{g}[0];
     const double* __restrict s = brian::{s};
     double* __restrict out = brian::{i_s};
-    int n_active = 0;
-    for (int j = 0; j < {m}; j++)
-        if (s[j] != 0.0) _crossbar_active[n_active++] = j;
+    const int n_active = _crossbar_active_list(s, _crossbar_active);
     if (_CROSSBAR_DENSE(n_active)) {{
         int i = 0;
         for (; i + 4 <= {n}; i += 4) {{  // four rows at a time: four independent sums, s read once
@@ -130,9 +137,7 @@ static double crossbar_backward(double)
     const double* __restrict vr = brian::{vr};
     const double* __restrict hp = brian::{hp};
     double* __restrict out = brian::{i_d};
-    int n_active = 0;
-    for (int j = 0; j < {m}; j++)
-        if (hp[j] != 0.0) _crossbar_active[n_active++] = j;
+    const int n_active = _crossbar_active_list(hp, _crossbar_active);
     if ({full} || _CROSSBAR_DENSE(n_active)) {{
         for (int j = 0; j < {m}; j++) out[j] = 0.0;
         int i = 0;
@@ -179,7 +184,7 @@ def dense_kernel_cpp(names: dict, n: int, m: int, v_u: float, full_backward: boo
         Compute every entry of ``G^T vr`` (LCA reads the drive of inactive units).
     """
     return _TEMPLATE.format(n=n, m=m, nm=n * m, v_u=repr(float(v_u)),
-                            full="true" if full_backward else "false",
+                            active_list=_active_list(m), full="true" if full_backward else "false",
                             order_check=_order_check(names, n, m), **names)
 
 
@@ -316,7 +321,7 @@ def ensemble_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int,
                                      chains=chains, copies=chips * chains, v_u=repr(float(v_u)),
                                      dynamic="true" if dynamic_weights else "false",
                                      order_check=_order_check(names, n, m, chips, chains),
-                                     active_list=_ACTIVE_LIST.format(m=m), **names)
+                                     active_list=_active_list(m), **names)
 
 
 _HEBB_TEMPLATE = """
@@ -360,4 +365,4 @@ def hebb_kernel_cpp(names: dict, n: int, m: int, chips: int, chains: int, scale:
     return _HEBB_TEMPLATE.format(n=n, m=m, nm=n * m, chips=chips, chains=chains,
                                  scale=repr(float(scale)),
                                  order_check=_order_check(names, n, m, chips, chains),
-                                 active_list=_ACTIVE_LIST.format(m=m), **names)
+                                 active_list=_active_list(m), **names)
