@@ -70,12 +70,17 @@ def exact_histogram(cfg: Config, chains=4000, sweeps=600) -> tuple[np.ndarray, n
     return p, np.sqrt(p * (1 - p) * 1.2 / len(u))  # sweeps' autocorrelation time <= 1.2
 
 
+def bin_z(a: tuple, b: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin z of two histograms (probabilities, standard errors), (M, B), and the bins
+    compared (either has probability >= MIN_P), (M, B) booleans."""
+    (pa, sa), (pb, sb) = a, b
+    return (pa - pb) / np.hypot(sa, sb), np.maximum(pa, pb) >= MIN_P
+
+
 def chi2_check(a: tuple, b: tuple, what: str) -> dict:
     """chi^2 of two histograms (probabilities, standard errors) over the bins where either
     has probability >= MIN_P; AssertionError naming the worst bins above the limit."""
-    (pa, sa), (pb, sb) = a, b
-    use = np.maximum(pa, pb) >= MIN_P
-    z = (pa - pb) / np.hypot(sa, sb)
+    z, use = bin_z(a, b)
     stat, dof = float(np.sum(z[use] ** 2)), int(np.sum(use))
     limit = float(chi2.isf(CHI2_TAIL, dof))
     unit, b = np.unravel_index(np.argmax(np.where(use, np.abs(z), 0)), z.shape)
@@ -103,13 +108,17 @@ def test_u_histogram_at_the_default_step_matches_the_exact_reference():
 
 @pytest.mark.slow
 def test_the_histogram_check_fails_at_the_old_step_and_with_wrong_noise():
-    """The old automatic step, h = 0.1, fails the check (chi^2 887 on 104 bins against 172);
-    the noise off by sqrt(2) (T = 2) fails by far. (With the ensemble noise's previous stream
-    the worst bin was next to u = 0; with the eight-lane stream it is u = -1.1, z = -8.3, so
-    the test no longer names where.)"""
+    """The old automatic step, h = 0.1, fails the check (chi^2 887 on 104 bins against 172)
+    and smooths the cusp: in every unit both bins next to u = 0 hold too little (z -5.1 to
+    -7.5; the worst bin overall is elsewhere, u = -1.1, z = -8.3); the noise off by sqrt(2)
+    (T = 2) fails by far."""
     ref = exact_histogram(_slab(DICT_4, X_4))
+    old = _circuit_histogram(_slab(DICT_4, X_4, h=0.1, n_tau=120000.0))
     with pytest.raises(AssertionError, match="u histograms differ"):
-        chi2_check(_circuit_histogram(_slab(DICT_4, X_4, h=0.1, n_tau=120000.0)), ref, "old step")
+        chi2_check(old, ref, "old step")
+    z, _ = bin_z(old, ref)
+    at_kink = np.abs(0.5 * (EDGES[1:] + EDGES[:-1])) < 0.2   # the bins [-0.2, 0), [0, 0.2)
+    assert np.all(z[:, at_kink] < -4), f"old step, z next to u = 0: {z[:, at_kink]}"
     with break_noise(math.sqrt(2)), pytest.raises(AssertionError, match="u histograms differ"):
         chi2_check(_circuit_histogram(_slab(DICT_4, X_4, n_tau=20000.0)), ref, "noise x sqrt(2)")
 

@@ -295,13 +295,17 @@ def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bo
     return "\n".join(lines)
 
 
-def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = False) -> str:
+def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = False,
+                       copies: int = 1) -> str:
     """Residual nodes: the forward current, the stored residual voltage and the input
-    stage's shared counters (patch index, next switch step, step count)."""
+    stage's shared counters (patch index, next switch step, step count); in an ensemble
+    (``copies > 1``) also each node's input column ``feat``, set once."""
     lines = ["i_s : amp", "vr : volt",
              "k_patch : 1 (shared)  # index of the patch being presented (in the window)",
              "n_next : 1 (shared)   # step at which the next patch arrives",
              "n_step : 1 (shared)   # steps since the start of the stream"]
+    if copies > 1:  # i % n_feat once, not per node and step (a tenth of a 64x128 step)
+        lines.append("feat : integer (constant)  # column of the presented patch")
     if dense:
         lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
     if noise_kernel:  # an ensemble's white noise, drawn by one C++ call per step
@@ -319,8 +323,9 @@ def residual_code(finite_bandwidth: bool, copies: int = 1) -> str:
     global clock decides when, the schedule does. Switches are counted in integer steps so
     that a resumed run switches at exactly the same steps. With finite bandwidth the
     residual takes an exact exponential step towards ``x - Phi s`` (held over the step).
-    ``copies > 1`` (an ensemble): residual node ``i`` is input ``i % n_feat`` of its copy."""
-    x = "patches(k_patch * second, i % n_feat)" if copies > 1 else "patches(k_patch * second, i)"
+    ``copies > 1`` (an ensemble): residual node ``i`` is input ``feat = i % n_feat`` of its
+    copy (set once by :func:`.network._residual`)."""
+    x = "patches(k_patch * second, feat)" if copies > 1 else "patches(k_patch * second, i)"
     if finite_bandwidth:
         r_code = f"vr = vr + alpha_r * ({x} - i_s / G_w - vr)"
     else:

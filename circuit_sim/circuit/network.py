@@ -355,12 +355,13 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
     residual = b2.NeuronGroup(design.n_features * design.copies,
                               eq.residual_equations(design.crossbar == "dense",
                                                     design.backend == "standalone",
-                                                    noise_kernel(design)),
+                                                    noise_kernel(design), design.copies),
                               namespace=dict(ns), clock=clock, name="residual")
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
     if design.copies > 1:
         residual.namespace["n_feat"] = patch_width(design)
+        residual.feat = "i % n_feat"
     residual.run_regularly(eq.residual_code(c.residual_time_constant is not None,
                                             design.copies),
                            when="start", order=eq.ORDER_R, name="residual_store_r")
