@@ -71,7 +71,10 @@ def cmd_infer(args) -> int:
 def _infer_and_write(cfg, h5: Path, png: Path, progress) -> int:
     from .design.cost import check_run, estimate
 
+    from .design.streams import check_fixed_input
+
     design = cfg.design
+    check_fixed_input(design)  # a stream is `circuit-sim learn`'s
     ts = design.timestep
     est = estimate(design)
     check_run(design, est)  # before Brian2 is imported

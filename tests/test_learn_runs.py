@@ -239,6 +239,28 @@ def test_stream_without_learning_section_runs_inference_only(tmp_path):
     assert 0 < np.mean(data["stats"]["activity"]) < 1
 
 
+def test_infer_on_a_stream_config_is_refused_naming_the_learning_runner(tmp_path, capsys):
+    """`circuit-sim infer` / run_inference on a stream config (with or without [learning])
+    is refused before anything runs, naming input.kind and the command that presents the
+    stream (it used to run on a zero input, silently)."""
+    from circuit_sim import run_inference
+    from circuit_sim.cli import main
+    from circuit_sim.config import dumps_toml
+
+    d = dict(_bars_config(n_patches=20).raw)
+    for cfg, what in ((Config.from_dict(d), "learning"),
+                      (Config.from_dict({k: v for k, v in d.items() if k != "learning"}),
+                       "inference on the stream")):
+        with pytest.raises(ConfigError, match=r"input\.kind: expected a fixed input .*20 "
+                           rf"patches is run by `circuit-sim learn` / run_learning \({what}"):
+            run_inference(cfg)
+    path = tmp_path / "bars.toml"
+    path.write_text(dumps_toml(d))
+    assert main(["infer", str(path), "--out", str(tmp_path / "b.h5")]) == 2
+    assert "input.kind: expected a fixed input" in capsys.readouterr().err
+    assert not (tmp_path / "b.h5").exists()
+
+
 def test_break_noise_reaches_learning_runs(tmp_path):
     """The deliberate-breakage switch of the statistical tests acts on the resolved design, so
     it reaches learning runs too: the learning file records the doubled amplitudes, and the

@@ -523,6 +523,43 @@ def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_networ
         assert "learning run: 3 snapshots" in learning_summary(point)
 
 
+@pytest.mark.slow
+def test_a_sweep_over_device_draws_on_a_stream_without_learning_runs_them_as_one_network(
+        tmp_path):
+    """Inference on a stream (no [learning]; Gaussian prior so that T = 0 trajectories
+    follow every patch): points that differ only in mismatch.first_chip run as one ensemble
+    through the learning runner; each point's file is its chip's run alone (statistics at
+    every snapshot, the fixed dictionary), and the chips differ."""
+    from circuit_sim import Config, load_learning, run_learning
+
+    from .test_ensemble_learning import _learning_cfg, _patches
+
+    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy").raw
+    base.pop("learning")
+    base["model"] = {k: v for k, v in base["model"].items() if k not in ("pi", "lam")}
+    base["model"].update(prior="gaussian", positive=False)
+    base["mismatch"] = {k: v for k, v in base["mismatch"].items()
+                        if k != "threshold_offset_sigma"}
+    index, text = _logged_sweep(tmp_path, base, '"mismatch.first_chip" = [0, 1, 2]', workers=1)
+    assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
+    assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" in text
+    errors = []
+    for r in index:
+        chip = int(r["mismatch.first_chip"])
+        cfg = Config.from_dict(base).replace(**{"mismatch.first_chip": chip})
+        alone = load_learning(run_learning(cfg, tmp_path / f"alone{chip}.h5"))
+        point = load_learning(tmp_path / "out" / "points" / f"{r['point_id']}.h5")
+        assert point["attrs"]["sweep_batch"] == 3 and point["attrs"]["complete"]
+        err = alone["stats"]["reconstruction_error"]
+        assert len(err) > 3 and np.all(err > 0)
+        np.testing.assert_allclose(point["stats"]["reconstruction_error"], err, rtol=1e-9,
+                                   atol=1e-12)
+        np.testing.assert_allclose(point["dictionary"], alone["dictionary"], rtol=0, atol=1e-12)
+        assert r["reconstruction_error"] == pytest.approx(err[-1], rel=1e-9)
+        errors.append(err)
+    assert np.min(np.ptp(np.array(errors), axis=0)) > 1e-6, "each chip its own devices"
+
+
 def test_batches_stay_within_memory_and_time_limit(monkeypatch):
     from circuit_sim.design import cost
     from circuit_sim.sweep.runner import plan_batches

@@ -166,6 +166,20 @@ class Stream:
         return k0, self.patches(k0, k1 + 1), self.schedule.end(ks)
 
 
+def check_fixed_input(design) -> None:
+    """Refuse (ConfigError naming ``input.kind``) to run inference on one fixed input for a
+    design whose input is a stream: the stream is presented, patch after patch, only by the
+    learning runner (``circuit-sim learn``, :func:`circuit_sim.run_learning`), which also
+    runs inference on a stream when there is no ``[learning]``."""
+    if design.is_stream:
+        inp = design.config.input
+        what = "learning" if design.config.learning is not None else "inference on the stream"
+        raise ConfigError("input.kind", "a fixed input (input.x) for `circuit-sim infer` / "
+                          f"run_inference; this config's stream of {inp.n_patches} patches "
+                          f"is run by `circuit-sim learn` / run_learning ({what}: snapshots "
+                          "of the activity and reconstruction error over the stream)", inp.kind)
+
+
 def make_stream(inp, model, seed: int, schedule: Schedule) -> Stream:
     """The input stream of ``[input]`` (``inp``: kind bars / file / images) for the model
     section ``model`` (its pi, lam, sigma, positive are the bars' defaults)."""

@@ -13,6 +13,7 @@ from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
 from ..circuit.equations import RUN_TIME_STOP_HORIZON
 from ..design.cost import check_run, estimate
+from ..design.streams import check_fixed_input
 from ..results.hdf5 import check_output_path
 from ..circuit.network import add_progress_file, add_run_time_stop, build_network
 from ..errors import ConfigError
@@ -118,7 +119,9 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         Initial state overriding the design's (an ensemble of Q copies: one for all, or one
         per copy).
     schedule : (patches (K, N), switch_at (K,) in steps), optional
-        A stream of inputs instead of the config's fixed ``x``.
+        A stream of inputs instead of the config's fixed ``x``. Without it a config whose
+        input is a stream is refused (ConfigError naming ``input.kind``): its stream is
+        presented by :func:`~circuit_sim.run.learning.run_learning`.
     out : path, optional
         Also write the run to this HDF5 file (the layout of ``InferenceResult.to_hdf5``).
         The samples are written on a background thread while the figures of merit are
@@ -132,6 +135,8 @@ def run_inference(cfg, *, progress=None, build_dir: str | None = None,
         ``interrupted = True``.
     """
     design = as_design(cfg)
+    if schedule is None:
+        check_fixed_input(design)  # a stream is the learning runner's (it presents it)
     check_run(design, estimate(design))  # refuses a run that cannot finish (run.force)
     if out is not None:
         check_output_path(out, "out")

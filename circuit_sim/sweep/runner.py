@@ -39,12 +39,11 @@ def _first_chip(p: SweepPoint) -> int:
 
 def _batch_key(p: SweepPoint) -> str | None:
     """What points must share to run as one ensemble of device draws: everything but
-    ``mismatch.first_chip`` (None: this point runs alone: inference on a stream, no
-    [mismatch], chains with their own plasticity, or a point that is already a batch)."""
+    ``mismatch.first_chip`` (None: this point runs alone: no [mismatch], chains with their
+    own plasticity, or a point that is already a batch)."""
     cfg = p.config
     own = cfg.learning is not None and cfg.learning.share == "none" and cfg.run.chains > 1
-    if (cfg.learning is None and cfg.input.kind != "fixed") or cfg.mismatch is None or own \
-            or cfg.mismatch.chips != 1 or cfg.run.seeds is not None:
+    if cfg.mismatch is None or own or cfg.mismatch.chips != 1 or cfg.run.seeds is not None:
         return None
     d = copy.deepcopy(p.config_dict)
     d.get("mismatch", {}).pop("first_chip", None)
@@ -82,8 +81,8 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     """The jobs of a sweep: lists of points, each run in one network.
 
     Points that differ only in ``mismatch.first_chip`` (their device draw) and whose draws
-    are consecutive chips run as one ensemble (``mismatch.chips`` copies; inference, or
-    learning: each chip learns its own dictionary): each chip is then the same draw it is
+    are consecutive chips run as one ensemble (``mismatch.chips`` copies; inference on a
+    fixed input or on a stream, or learning: each chip learns its own dictionary): each chip is then the same draw it is
     alone, and the network's crossbar products for all of them are one batched product
     (issue 16). Points left alone by that and that differ only in
     ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device

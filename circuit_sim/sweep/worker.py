@@ -114,9 +114,10 @@ def _inference_point(cfg):
 
 
 def _learning_point(cfg):
-    """A point whose config learns from a stream: :func:`run_learning` writes the point's
-    file (the layout of ``circuit-sim learn``); its metrics are the last entry of each
-    learning statistic (activity, reconstruction_error, kl_prior, recovery_mean, ...)."""
+    """A point whose input is a stream (learning from it, or inference on it without
+    ``[learning]``): :func:`run_learning` writes the point's file (the layout of
+    ``circuit-sim learn``); its metrics are the last entry of each learning statistic
+    (activity, reconstruction_error, kl_prior, recovery_mean, ...)."""
     from ..run.learning import run_learning
 
     def write(path: Path) -> dict:
@@ -153,20 +154,21 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
     """Run one point (in a Dask worker); never raises for a failing simulation.
 
     Sets ``OPENBLAS_NUM_THREADS=1``, gives the worker its own build caches, validates the
-    config, runs :func:`run_inference` (or :func:`run_learning` for a stream with
-    ``[learning]``) and writes the result to an HDF5 file (see :func:`_deliver`).
+    config, runs :func:`run_inference` (or :func:`run_learning` for a stream: learning with
+    ``[learning]``, inference on the stream without) and writes the result to an HDF5 file
+    (see :func:`_deliver`).
     """
     def work(cfg) -> dict:
-        learning = cfg.learning is not None and cfg.input.kind != "fixed"
-        write = _learning_point(cfg) if learning else _inference_point(cfg)
+        write = _learning_point(cfg) if cfg.input.kind != "fixed" else _inference_point(cfg)
         return _deliver(write, local_dir, marker)
 
     return _task(config_dict, source, cache_root, work)
 
 
 def _learning_batch(cfg, local_dir: str | None, marker: str | None) -> list:
-    """A batch of learning points (chips): one learning ensemble, then each chip's file as
-    the file of that chip alone (:func:`write_chip_learning`) with its metrics."""
+    """A batch of points on a stream (chips; learning, or inference on the stream): one
+    ensemble run by :func:`run_learning`, then each chip's file as the file of that chip
+    alone (:func:`write_chip_learning`) with its metrics."""
     from ..results.learning_file import write_chip_learning
     from ..run.learning import run_learning
 
@@ -192,13 +194,13 @@ def run_batch(config_dict: dict, source: str | None, cache_root: str,
     ensemble (``config_dict`` has ``mismatch.chips`` = the batch's size and ``first_chip``
     its first, or ``run.seeds``; :func:`circuit_sim.sweep.runner.plan_batches`), then
     write each chip's file as the result of that chip alone (:meth:`InferenceResult.chip`;
-    a learning batch: :func:`_learning_batch`). Returns ``{"status",
+    a batch on a stream: :func:`_learning_batch`). Returns ``{"status",
     "points": [{"metrics", "path" or "h5"}, ...] in chip order, "worker", "wall_time"}``;
     never raises for a failing simulation (the whole batch then fails)."""
     def work(cfg) -> dict:
         from ..run.inference import run_inference
 
-        if cfg.learning is not None:
+        if cfg.input.kind != "fixed":
             return {"points": _learning_batch(cfg, local_dir, marker)}
         res = run_inference(cfg)
         if res.interrupted:
