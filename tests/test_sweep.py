@@ -494,16 +494,22 @@ def test_a_sweep_over_seeds_runs_them_as_one_network(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_network(tmp_path):
+@pytest.mark.parametrize("chains", [1, 2])
+def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_network(tmp_path,
+                                                                                  chains):
     """Learning points that differ only in mismatch.first_chip run as one learning ensemble;
     at T = 0 each point's file is the learning run of its chip alone (its dictionary at every
-    snapshot, its statistics), readable by the summary."""
+    snapshot, its statistics), readable by the summary. ``chains = 2``: each point's two
+    chains learn on their own (``learning.share = "none"``), so the batch is 3 x 2 learners
+    and each point's file holds its chip's two."""
     from circuit_sim import Config, load_learning, run_learning
     from circuit_sim.results.text import learning_summary
 
     from .test_ensemble_learning import _learning_cfg, _patches
 
-    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy").raw
+    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy", chains=chains).raw
+    if chains > 1:
+        base["learning"]["share"] = "none"
     index, text = _logged_sweep(tmp_path, base, '"mismatch.first_chip" = [0, 1, 2]', workers=1)
     assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
     assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" in text
@@ -518,8 +524,13 @@ def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_networ
         np.testing.assert_allclose(point["stats"]["reconstruction_error"],
                                    alone["stats"]["reconstruction_error"], rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(point["dictionary"], alone["dictionary"], rtol=0, atol=1e-10)
-        assert r["reconstruction_error"] == pytest.approx(
-            alone["stats"]["reconstruction_error"][-1], rel=1e-9)
+        last = alone["stats"]["reconstruction_error"][-1]
+        if chains > 1:  # the chip's own two learners, the index their median
+            assert point["snapshots"]["dictionary"].shape[1:3] == (2, 3)
+            assert point["attrs"]["learners"] == 2 and point["attrs"]["share"] == "none"
+            assert r["reconstruction_error_median"] == pytest.approx(np.median(last), rel=1e-9)
+        else:
+            assert r["reconstruction_error"] == pytest.approx(last, rel=1e-9)
         assert "learning run: 3 snapshots" in learning_summary(point)
 
 

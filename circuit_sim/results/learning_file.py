@@ -315,7 +315,8 @@ def write_chip_learning(data: dict, c: int, design, path, batch: int) -> Path:
     Parameters
     ----------
     data : dict
-        :func:`load_learning` of the ensemble's file (one chip per learner).
+        :func:`load_learning` of the ensemble's file (one learner per chip; with
+        ``learning.share = "none"``, one per chain: chip ``c``'s are ``c K_c .. (c+1) K_c - 1``).
     c : int
         The chip's position in the ensemble.
     design : Design
@@ -330,18 +331,21 @@ def write_chip_learning(data: dict, c: int, design, path, batch: int) -> Path:
     import h5py
 
     path = Path(path)
+    per = learners(data["attrs"]) // batch  # a chip's learners
+    own = slice(c * per, (c + 1) * per) if per > 1 else c
     with h5py.File(path, "w") as f:
         _create_learning(f, design, data["true_dictionary"], data["hist_edges"])
         for group in ("snapshots", "stats"):
             for name, values in data[group].items():
                 v = np.asarray(values)
                 if name not in ("t", "patches_seen"):
-                    v = v[:, c]
+                    v = v[:, own]
                 d = f[group][name]
                 d.resize(len(v), axis=0)
                 d[...] = v
         if data["dictionary"] is not None:
-            _checked_dataset(f, "dictionary", np.asarray(data["dictionary"])[c]).attrs["units"] = "1"
+            final = np.asarray(data["dictionary"])[own]
+            _checked_dataset(f, "dictionary", final).attrs["units"] = "1"
         a, src = f.attrs, data["attrs"]
         a["complete"], a["interrupted"] = bool(src["complete"]), bool(src["interrupted"])
         a["wall_time"] = float(src.get("wall_time", float("nan"))) / batch

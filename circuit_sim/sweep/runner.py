@@ -39,11 +39,10 @@ def _first_chip(p: SweepPoint) -> int:
 
 def _batch_key(p: SweepPoint) -> str | None:
     """What points must share to run as one ensemble of device draws: everything but
-    ``mismatch.first_chip`` (None: this point runs alone: no [mismatch], chains with their
-    own plasticity, or a point that is already a batch)."""
+    ``mismatch.first_chip`` (None: this point runs alone: no [mismatch], or a point that is
+    already a batch)."""
     cfg = p.config
-    own = cfg.learning is not None and cfg.learning.share == "none" and cfg.run.chains > 1
-    if cfg.mismatch is None or own or cfg.mismatch.chips != 1 or cfg.run.seeds is not None:
+    if cfg.mismatch is None or cfg.mismatch.chips != 1 or cfg.run.seeds is not None:
         return None
     d = copy.deepcopy(p.config_dict)
     d.get("mismatch", {}).pop("first_chip", None)

@@ -168,24 +168,28 @@ def run_point(config_dict: dict, source: str | None, cache_root: str,
 def _learning_batch(cfg, local_dir: str | None, marker: str | None) -> list:
     """A batch of points on a stream (chips; learning, or inference on the stream): one
     ensemble run by :func:`run_learning`, then each chip's file as the file of that chip
-    alone (:func:`write_chip_learning`) with its metrics."""
+    alone (:func:`write_chip_learning`; with ``learning.share = "none"`` its K_c learners)
+    with its metrics."""
     from ..results.learning_file import write_chip_learning
     from ..run.learning import run_learning
 
     design = cfg.design
+    # with learning.share = "none" the ensemble holds k = K_c learner blocks per chip
+    k = design.ensemble.learners_per_chip
+    chips = design.chips // k
     with tempfile.TemporaryDirectory(prefix="circuit_sim_batch_") as tmp:
         data = hdf5.load_learning(run_learning(cfg, Path(tmp) / "batch.h5"))
         if data["attrs"].get("interrupted"):
             raise RuntimeError("the learning run was interrupted")
 
         def write(path, c):
-            alone = design.chip_alone(c)
-            write_chip_learning(data, c, alone, path, design.chips)
+            alone = design.chip_alone(c * k)  # chip c's first block: its draw, chips = 1
+            write_chip_learning(data, c, alone, path, chips)
             m = learning_metrics(path, alone.config)
             m.pop("interrupted")
             return m
         return [_deliver(lambda path, c=c: write(path, c), local_dir, marker)
-                for c in range(design.chips)]
+                for c in range(chips)]
 
 
 def run_batch(config_dict: dict, source: str | None, cache_root: str,
