@@ -16,6 +16,7 @@ current step and the snapshots recorded so far are written.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
@@ -203,6 +204,22 @@ def _runtime_segments(design, plan: Plan, circ, snaps: _Snapshots) -> bool:
     return False
 
 
+def _synapse_monitor(circ, every) -> b2.StateMonitor:
+    """The snapshots' monitor of every conductance. On standalone Brian2 cannot count
+    synapses made by a generator before the program runs and warns that it cannot check the
+    recorded indices; they are ``0 .. n_synapses - 1`` of the synapses this network made
+    (:func:`.network.build_network`), so that warning (which every learning run printed) is
+    silenced here and only here."""
+    quiet = logging.getLogger("brian2.monitors.statemonitor.cannot_check_statemonitor_indices")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        return b2.StateMonitor(circ.crossbar, "g", record=np.arange(circ.n_synapses), dt=every,
+                               when="start", order=-10, name="snapshot_crossbar")
+    finally:
+        quiet.setLevel(level)
+
+
 def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory) -> bool:
     """Compile the chunk's segments into one program, run it, write the snapshots; True if
     interrupted (Ctrl-C: the program stops at the current step)."""
@@ -210,9 +227,7 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
     every = plan.sps * plan.dt * b2.second
     monitors = {"latent": b2.StateMonitor(circ.latent, ["v", "u0", *names], record=True, dt=every,
                                           when="start", order=-10, name="snapshot_latent"),
-                "crossbar": b2.StateMonitor(circ.crossbar, "g", record=np.arange(circ.n_synapses),
-                                            dt=every, when="start", order=-10,
-                                            name="snapshot_crossbar")}
+                "crossbar": _synapse_monitor(circ, every)}
     if circ.finite_bandwidth:
         monitors["residual"] = b2.StateMonitor(circ.residual, "vr", record=True, dt=every,
                                                when="start", order=-10, name="snapshot_residual")
