@@ -70,7 +70,6 @@ def cmd_infer(args) -> int:
 
 def _infer_and_write(cfg, h5: Path, png: Path, progress) -> int:
     from .design.cost import check_run, estimate
-
     from .design.streams import check_fixed_input
 
     design = cfg.design

@@ -81,7 +81,8 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
 
     Points that differ only in ``mismatch.first_chip`` (their device draw) and whose draws
     are consecutive chips run as one ensemble (``mismatch.chips`` copies; inference on a
-    fixed input or on a stream, or learning: each chip learns its own dictionary): each chip is then the same draw it is
+    fixed input or on a stream, or learning: each chip learns its own dictionary, or with
+    ``learning.share = "none"`` each of its chains): each chip is then the same draw it is
     alone, and the network's crossbar products for all of them are one batched product
     (issue 16). Points left alone by that and that differ only in
     ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device
