@@ -7,7 +7,8 @@ synaptic state (``crossbar.g``), but the two products read them as a dense row-m
 ``N x M`` matrix:
 
 * ``standalone``: two Brian2 ``Function`` objects with C++ implementations, called once per
-  step from scalar code at the scheduling slots of the summed variables they replace. They
+  step from scalar code at the scheduling slots of the summed variables they replace (a
+  single circuit with an ideal residual: one function doing both in one pass over ``G``). They
   read Brian2's own arrays (names from ``device.get_array_name``), skip inactive units
   (``s_j = 0`` columns in ``G s``; ``h'(u_j) = 0`` entries of ``G^T vr``, which the force
   never reads), and on their first call assert that the synapses are in row-major order.
@@ -24,14 +25,16 @@ import numpy as np
 
 import brian2 as b2
 
-from .crossbar_source import dense_kernel_cpp, ensemble_kernel_cpp, hebb_kernel_cpp
+from .crossbar_source import (dense_kernel_cpp, ensemble_kernel_cpp, fused_kernel_cpp,
+                              hebb_kernel_cpp)
 from .noise_source import noise_kernel_cpp
 
 
 def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar: b2.Synapses,
                      volts_per_unit: float, order_forward: int, order_backward: int,
                      standalone: bool, full_backward: bool = False, chips: int = 1,
-                     chains: int = 1, dynamic_weights: bool = True) -> list:
+                     chains: int = 1, dynamic_weights: bool = True,
+                     fused_g_w: float | None = None) -> list:
     """Attach the dense crossbar products; return extra objects to add to the network.
 
     Parameters
@@ -57,6 +60,10 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
     dynamic_weights : bool
         The conductances change during the run (an ensemble's C++ kernel then re-reads them
         every step; otherwise once).
+    fused_g_w : float, optional
+        ``G_w`` in S: compute both products in one pass over ``G`` at ``order_forward``
+        (standalone, one circuit, an ideal residual whose group stores its input ``x_in``
+        before that order; :func:`.crossbar_source.fused_kernel_cpp`).
     """
     if chips * chains > 1:
         return _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit, order_forward,
@@ -83,16 +90,23 @@ def add_dense_kernel(latent: b2.NeuronGroup, residual: b2.NeuronGroup, crossbar:
                 b2.NetworkOperation(backward, clock=latent.clock, when="start", order=order_backward,
                                     name="crossbar_dense_backward")]
 
-    code = dense_kernel_cpp(_array_names(latent, residual, crossbar), n, m, volts_per_unit,
-                            full_backward)
-    _add_kernel_functions(residual, code, order_forward, order_backward)
+    names = _array_names(latent, residual, crossbar)
+    if fused_g_w is not None:
+        names["x_in"] = b2.get_device().get_array_name(residual.variables["x_in"])
+        code = fused_kernel_cpp(names, n, m, volts_per_unit, fused_g_w, full_backward)
+        _add_kernel_functions(residual, code, (("crossbar_fused", order_forward),))
+        return []
+    code = dense_kernel_cpp(names, n, m, volts_per_unit, full_backward)
+    _add_kernel_functions(residual, code, (("crossbar_forward", order_forward),
+                                           ("crossbar_backward", order_backward)))
     return []
 
 
-def _add_kernel_functions(residual, code: str, order_forward: int, order_backward: int) -> None:
-    """The two C++ kernel functions, called once per step from the residual group's scalar
-    code; each function's code object gets the whole (static, per-file) kernel source."""
-    for fname, order in (("crossbar_forward", order_forward), ("crossbar_backward", order_backward)):
+def _add_kernel_functions(residual, code: str, calls) -> None:
+    """The C++ kernel functions ``calls`` ((name, order) pairs), each called once per step
+    from the residual group's scalar code; each function's code object gets the whole
+    (static, per-file) kernel source."""
+    for fname, order in calls:
         f = b2.Function(pyfunc=None, arg_units=[b2.second], return_unit=1, stateless=False)
         f.implementations.add_implementation("cpp", code, name=fname,
                                              compiler_kwds={"headers": ["<cstdint>",
@@ -138,7 +152,8 @@ def _add_ensemble_kernel(latent, residual, crossbar, volts_per_unit: float, orde
     if standalone:
         code = ensemble_kernel_cpp(_array_names(latent, residual, crossbar), n, m, chips,
                                    chains, volts_per_unit, dynamic_weights)
-        _add_kernel_functions(residual, code, order_forward, order_backward)
+        _add_kernel_functions(residual, code, (("crossbar_forward", order_forward),
+                                               ("crossbar_backward", order_backward)))
         return []
     _check_order(crossbar, n, m, chips, chains)
     g = crossbar.variables["g"].get_value().reshape(chips, n, m)  # live views

@@ -188,6 +188,111 @@ def dense_kernel_cpp(names: dict, n: int, m: int, v_u: float, full_backward: boo
                             order_check=_order_check(names, n, m), **names)
 
 
+_FUSED_TEMPLATE = """
+static int _crossbar_active[{m} + 8];
+static int _crossbar_active_d[{m} + 8];
+{active_list}
+#define _CROSSBAR_DENSE(n_active) (32 * (n_active) > {m})
+{order_check}
+// Both products in one pass over G (a single circuit with an ideal residual): four rows'
+// forward sums i_s[i] = V_u sum_j g[i, j] s[j] are all the residual r_i = x_i - i_s[i] / G_w of
+// those rows needs, so the backward i_d[j] += g[i, j] r_i uses the rows while they are in the
+// cache: G is read from memory once a step, not twice. The residual group's own equation then
+// stores vr = x_in - i_s / G_w, the same value; the sums run in the order of the two-pass
+// kernel (dense_kernel_cpp), four rows at a time.
+static inline double _crossbar_row_sum(const double* __restrict row, const double* __restrict s,
+                                       int n_active, bool dense)
+{{
+    if (dense) {{
+        double acc = 0.0;
+        for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
+        return acc;
+    }}
+    double acc[4] = {{0.0, 0.0, 0.0, 0.0}};
+    int a = 0;
+    for (; a + 4 <= n_active; a += 4)
+        for (int l = 0; l < 4; l++) {{ const int j = _crossbar_active[a + l]; acc[l] += row[j] * s[j]; }}
+    for (; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc[0] += row[j] * s[j]; }}
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}}
+
+static double crossbar_fused(double)
+{{
+    _crossbar_check_order();
+    const double* __restrict g = &brian::{g}[0];
+    const double* __restrict s = brian::{s};
+    const double* __restrict hp = brian::{hp};
+    const double* __restrict x = brian::{x_in};
+    double* __restrict i_s = brian::{i_s};
+    double* __restrict out = brian::{i_d};
+    const int n_s = _crossbar_active_list(s, _crossbar_active);
+    const int n_d = _crossbar_active_list(hp, _crossbar_active_d);
+    const bool dense_s = _CROSSBAR_DENSE(n_s), dense_d = {full} || _CROSSBAR_DENSE(n_d);
+    if (dense_d) for (int j = 0; j < {m}; j++) out[j] = 0.0;
+    else for (int a = 0; a < n_d; a++) out[_crossbar_active_d[a]] = 0.0;
+    int i = 0;
+    for (; i + 4 <= {n}; i += 4) {{
+        const double* __restrict r0 = g + (long)i * {m};
+        const double* __restrict r1 = r0 + {m};
+        const double* __restrict r2 = r1 + {m};
+        const double* __restrict r3 = r2 + {m};
+        if (dense_s) {{
+            double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+            for (int j = 0; j < {m}; j++) {{
+                const double sj = s[j];
+                a0 += r0[j] * sj; a1 += r1[j] * sj; a2 += r2[j] * sj; a3 += r3[j] * sj;
+            }}
+            i_s[i] = {v_u} * a0; i_s[i + 1] = {v_u} * a1; i_s[i + 2] = {v_u} * a2; i_s[i + 3] = {v_u} * a3;
+        }} else {{
+            for (int l = 0; l < 4; l++)
+                i_s[i + l] = {v_u} * _crossbar_row_sum(r0 + (long)l * {m}, s, n_s, false);
+        }}
+        const double v0 = x[i] - i_s[i] / {g_w}, v1 = x[i + 1] - i_s[i + 1] / {g_w};
+        const double v2 = x[i + 2] - i_s[i + 2] / {g_w}, v3 = x[i + 3] - i_s[i + 3] / {g_w};
+        if (dense_d) {{
+            for (int j = 0; j < {m}; j++) out[j] += (r0[j] * v0 + r1[j] * v1) + (r2[j] * v2 + r3[j] * v3);
+        }} else {{
+            const double vs[4] = {{v0, v1, v2, v3}};
+            for (int l = 0; l < 4; l++) {{
+                const double* __restrict row = r0 + (long)l * {m};
+                for (int a = 0; a < n_d; a++) {{ const int j = _crossbar_active_d[a]; out[j] += row[j] * vs[l]; }}
+            }}
+        }}
+    }}
+    for (; i < {n}; i++) {{
+        const double* __restrict row = g + (long)i * {m};
+        i_s[i] = {v_u} * _crossbar_row_sum(row, s, n_s, dense_s);
+        const double r = x[i] - i_s[i] / {g_w};
+        if (dense_d) for (int j = 0; j < {m}; j++) out[j] += row[j] * r;
+        else for (int a = 0; a < n_d; a++) {{ const int j = _crossbar_active_d[a]; out[j] += row[j] * r; }}
+    }}
+    return 0.0;
+}}
+"""
+
+
+def fused_kernel_cpp(names: dict, n: int, m: int, v_u: float, g_w: float,
+                     full_backward: bool = False) -> str:
+    """The one-pass kernel's C++ (``crossbar_fused``: both products of a single circuit with
+    an ideal residual, ``G`` read once a step; see :data:`_FUSED_TEMPLATE`).
+
+    Parameters
+    ----------
+    names : dict
+        As :func:`dense_kernel_cpp`, and ``x_in`` (the residual nodes' stored input, V).
+    n, m : int
+        Inputs ``N`` and latent units ``M``.
+    v_u, g_w : float
+        ``V_u`` in V and ``G_w`` in S.
+    full_backward : bool
+        Compute every entry of ``G^T r`` (LCA).
+    """
+    return _FUSED_TEMPLATE.format(n=n, m=m, v_u=repr(float(v_u)), g_w=repr(float(g_w)),
+                                  active_list=_active_list(m),
+                                  full="true" if full_backward else "false",
+                                  order_check=_order_check(names, n, m), **names)
+
+
 _ENSEMBLE_TEMPLATE = """
 // circuit-sim ensemble crossbar: {chips} chip(s) x {chains} chain(s), N = {n}, M = {m}.
 // g holds one row-major N x M block per chip; chain k of chip c is copy q = c * {chains} + k,

@@ -296,10 +296,11 @@ def crossbar_equations(dense: bool, learning: bool, gamma: float = 0.0, gain: bo
 
 
 def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = False,
-                       copies: int = 1) -> str:
+                       copies: int = 1, fused: bool = False) -> str:
     """Residual nodes: the forward current, the stored residual voltage and the input
     stage's shared counters (patch index, next switch step, step count); in an ensemble
-    (``copies > 1``) also each node's input column ``feat``, set once."""
+    (``copies > 1``) also each node's input column ``feat``, set once; with the one-pass
+    kernel (``fused``) the presented input ``x_in``, stored once per step before it."""
     lines = ["i_s : amp", "vr : volt",
              "k_patch : 1 (shared)  # index of the patch being presented (in the window)",
              "n_next : 1 (shared)   # step at which the next patch arrives",
@@ -308,6 +309,9 @@ def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = Fa
         lines.append("feat : integer (constant)  # column of the presented patch")
     if dense:
         lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
+    if fused:
+        lines += ["x_in : volt  # the presented input V_u x_i, stored for the one-pass kernel",
+                  "kernel_fused : 1 (shared)"]
     if noise_kernel:  # an ensemble's white noise, drawn by one C++ call per step
         lines += ["noise_seed : 1 (shared)  # its generator's seed (run_args)",
                   "kernel_noise : 1 (shared)"]
@@ -333,6 +337,17 @@ def residual_code(finite_bandwidth: bool, copies: int = 1) -> str:
     return ("k_patch = k_patch + int(n_step >= n_next)\n"
             "n_next = switch_at(k_patch * second)\n"
             "n_step = n_step + 1\n" + r_code)
+
+
+def fused_residual_code() -> tuple[str, str]:
+    """:func:`residual_code` of a single circuit with an ideal residual, split for the
+    one-pass kernel: the input stage (patch switch and ``x_in``), run before the kernel, and
+    the residual ``vr = x_in - i_s / G_w``, run after it as before (the kernel computes the
+    same value for the backward product)."""
+    return ("k_patch = k_patch + int(n_step >= n_next)\n"
+            "n_next = switch_at(k_patch * second)\n"
+            "n_step = n_step + 1\n"
+            "x_in = patches(k_patch * second, i)", "vr = x_in - i_s / G_w")
 
 
 #: Length compiled into a standalone program that stops itself (steps): Brian2's limit for

@@ -344,6 +344,14 @@ def noise_kernel(design) -> bool:
             and design.noise.white_amplitude is not None)
 
 
+def fused_kernel(design) -> bool:
+    """Whether both crossbar products run in one pass over ``G`` (:func:`.crossbar_source.
+    fused_kernel_cpp`): a single circuit on standalone with the dense kernel and an ideal
+    residual (``vr = x - i_s / G_w``, which that pass computes for its backward product)."""
+    return (design.backend == "standalone" and design.crossbar == "dense"
+            and design.copies == 1 and design.circuit.residual_time_constant is None)
+
+
 def patch_width(design) -> int:
     """Columns of a presented patch: ``N``; an ensemble on a stream, ``K_c N`` (its chains
     see consecutive patches of the stream; :func:`circuit_sim.design.ensemble.check_ensemble`)."""
@@ -355,13 +363,19 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
     residual = b2.NeuronGroup(design.n_features * design.copies,
                               eq.residual_equations(design.crossbar == "dense",
                                                     design.backend == "standalone",
-                                                    noise_kernel(design), design.copies),
+                                                    noise_kernel(design), design.copies,
+                                                    fused_kernel(design)),
                               namespace=dict(ns), clock=clock, name="residual")
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
     if design.copies > 1:
         residual.namespace["n_feat"] = patch_width(design)
         residual.feat = "i % n_feat"
+    if fused_kernel(design):  # the input before the one-pass kernel, the residual after it
+        stage, store = eq.fused_residual_code()
+        residual.run_regularly(stage, when="start", order=eq.ORDER_S, name="residual_input")
+        residual.run_regularly(store, when="start", order=eq.ORDER_R, name="residual_store_r")
+        return residual
     residual.run_regularly(eq.residual_code(c.residual_time_constant is not None,
                                             design.copies),
                            when="start", order=eq.ORDER_R, name="residual_store_r")
@@ -441,7 +455,9 @@ def _crossbar(design, ns, latent, residual, clock, values: dict) -> tuple[b2.Syn
                                  standalone=design.backend == "standalone",
                                  full_backward=design.dynamics == "lca",
                                  chips=design.chips, chains=design.chains,
-                                 dynamic_weights=_dynamic_weights(design))
+                                 dynamic_weights=_dynamic_weights(design),
+                                 fused_g_w=(design.circuit.transconductance
+                                            if fused_kernel(design) else None))
         if batch:
             extra += add_hebb_kernel(latent, residual, crossbar, design.circuit.volts_per_unit,
                                      design.chips, design.chains, eq.ORDER_HEBB,
