@@ -16,7 +16,9 @@ sum_i g_ij vr_i`` (``= G_w V_u [Phi^T r]_j``).
 Schedule within one time step (all explicit, in the ``start`` slot, before the state update
 in ``groups``): order 0 stores ``s`` and ``h'(u)`` from ``v`` and draws the noise; order 1
 the forward sum ``i_s``; order 2 stores ``vr``; order 3 the drive ``i_d``; order 4 the shared
-threshold's gradient; order 5 the monitor records ``v`` at the start of the step. Storing
+threshold's gradient; order 5 the monitor records ``v`` at the start of the step. (The
+one-pass kernel of a single circuit with an ideal residual: order 0 also stores the input
+``x_in``, order 1 computes ``i_s`` and ``i_d`` together, order 2 stores ``vr``.) Storing
 ``s``, ``h'``, ``vr`` once per step (instead of subexpressions read through the synapses)
 and the "diagonal" synapse order (consecutive synapses touch different targets) are the
 speed levers of SPEC section 7.
