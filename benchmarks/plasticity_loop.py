@@ -37,23 +37,17 @@ SOURCE = r"""
 #include <vector>
 double *G, *H, *S, *R; int32_t *PRE, *POST; int NN;
 
-__attribute__((noinline)) void brian2(double c) {
-  double* __restrict g = G; double* __restrict s = S; double* __restrict r = R;
-  int32_t* __restrict pre = PRE; int32_t* __restrict post = POST; const int n = NN;
-  for (int k = 0; k < n; k++) {
-    const int32_t b = post[k]; const int32_t a = pre[k];
-    const double gk = g[k]; g[k] = c * (s[a] * r[b]) + gk;
+// the loop of Brian2's generated code (local __restrict pointers, indices read per synapse)
+#define BRIAN2_LOOP(PRAGMA)                                                              \
+  double* __restrict g = G; double* __restrict s = S; double* __restrict r = R;          \
+  int32_t* __restrict pre = PRE; int32_t* __restrict post = POST; const int n = NN;      \
+  PRAGMA                                                                                 \
+  for (int k = 0; k < n; k++) {                                                          \
+    const int32_t b = post[k]; const int32_t a = pre[k];                                 \
+    const double gk = g[k]; g[k] = c * (s[a] * r[b]) + gk;                               \
   }
-}
-__attribute__((noinline)) void brian2_ivdep(double c) {
-  double* __restrict g = G; double* __restrict s = S; double* __restrict r = R;
-  int32_t* __restrict pre = PRE; int32_t* __restrict post = POST; const int n = NN;
-#pragma GCC ivdep
-  for (int k = 0; k < n; k++) {
-    const int32_t b = post[k]; const int32_t a = pre[k];
-    const double gk = g[k]; g[k] = c * (s[a] * r[b]) + gk;
-  }
-}
+__attribute__((noinline)) void brian2(double c) { BRIAN2_LOOP() }
+__attribute__((noinline)) void brian2_ivdep(double c) { BRIAN2_LOOP(_Pragma("GCC ivdep")) }
 __attribute__((noinline)) void hebb(int n, int m, double c) {
   for (int i = 0; i < n; i++) {
     const double a = R[i]; double* __restrict row = H + (size_t)i * m;

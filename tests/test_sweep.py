@@ -493,23 +493,12 @@ def test_a_sweep_over_seeds_runs_them_as_one_network(tmp_path):
     assert np.min(np.ptp(np.array(gm), axis=0)) > 1e-3, "every seed draws its own devices"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("chains", [1, 2])
-def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_network(tmp_path,
-                                                                                  chains):
-    """Learning points that differ only in mismatch.first_chip run as one learning ensemble;
-    at T = 0 each point's file is the learning run of its chip alone (its dictionary at every
-    snapshot, its statistics), readable by the summary. ``chains = 2``: each point's two
-    chains learn on their own (``learning.share = "none"``), so the batch is 3 x 2 learners
-    and each point's file holds its chip's two."""
+def _chip_sweep_and_alone(tmp_path: Path, base: dict):
+    """Sweep ``base`` over ``mismatch.first_chip = 0, 1, 2`` (one worker), assert it ran as
+    one batch of 3, and yield ``(index row, the point's learning file, its chip run alone)``
+    for each point."""
     from circuit_sim import Config, load_learning, run_learning
-    from circuit_sim.results.text import learning_summary
 
-    from .test_ensemble_learning import _learning_cfg, _patches
-
-    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy", chains=chains).raw
-    if chains > 1:
-        base["learning"]["share"] = "none"
     index, text = _logged_sweep(tmp_path, base, '"mismatch.first_chip" = [0, 1, 2]', workers=1)
     assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
     assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" in text
@@ -519,6 +508,26 @@ def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_networ
         alone = load_learning(run_learning(cfg, tmp_path / f"alone{chip}.h5"))
         point = load_learning(tmp_path / "out" / "points" / f"{r['point_id']}.h5")
         assert point["attrs"]["sweep_batch"] == 3 and point["attrs"]["complete"]
+        yield r, point, alone
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chains", [1, 2])
+def test_a_sweep_over_device_draws_of_a_learning_circuit_runs_them_as_one_network(tmp_path,
+                                                                                  chains):
+    """Learning points that differ only in mismatch.first_chip run as one learning ensemble;
+    at T = 0 each point's file is the learning run of its chip alone (its dictionary at every
+    snapshot, its statistics), readable by the summary. ``chains = 2``: each point's two
+    chains learn on their own (``learning.share = "none"``), so the batch is 3 x 2 learners
+    and each point's file holds its chip's two."""
+    from circuit_sim.results.text import learning_summary
+
+    from .test_ensemble_learning import _learning_cfg, _patches
+
+    base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy", chains=chains).raw
+    if chains > 1:
+        base["learning"]["share"] = "none"
+    for r, point, alone in _chip_sweep_and_alone(tmp_path, base):
         np.testing.assert_allclose(point["snapshots"]["dictionary"],
                                    alone["snapshots"]["dictionary"], rtol=0, atol=1e-10)
         np.testing.assert_allclose(point["stats"]["reconstruction_error"],
@@ -541,8 +550,6 @@ def test_a_sweep_over_device_draws_on_a_stream_without_learning_runs_them_as_one
     follow every patch): points that differ only in mismatch.first_chip run as one ensemble
     through the learning runner; each point's file is its chip's run alone (statistics at
     every snapshot, the fixed dictionary), and the chips differ."""
-    from circuit_sim import Config, load_learning, run_learning
-
     from .test_ensemble_learning import _learning_cfg, _patches
 
     base = _learning_cfg(_patches(tmp_path / "x.npy"), "numpy").raw
@@ -551,16 +558,8 @@ def test_a_sweep_over_device_draws_on_a_stream_without_learning_runs_them_as_one
     base["model"].update(prior="gaussian", positive=False)
     base["mismatch"] = {k: v for k, v in base["mismatch"].items()
                         if k != "threshold_offset_sigma"}
-    index, text = _logged_sweep(tmp_path, base, '"mismatch.first_chip" = [0, 1, 2]', workers=1)
-    assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
-    assert "batched: 3 points that differ only in mismatch.first_chip run as 1 network(s)" in text
     errors = []
-    for r in index:
-        chip = int(r["mismatch.first_chip"])
-        cfg = Config.from_dict(base).replace(**{"mismatch.first_chip": chip})
-        alone = load_learning(run_learning(cfg, tmp_path / f"alone{chip}.h5"))
-        point = load_learning(tmp_path / "out" / "points" / f"{r['point_id']}.h5")
-        assert point["attrs"]["sweep_batch"] == 3 and point["attrs"]["complete"]
+    for r, point, alone in _chip_sweep_and_alone(tmp_path, base):
         err = alone["stats"]["reconstruction_error"]
         assert len(err) > 3 and np.all(err > 0)
         np.testing.assert_allclose(point["stats"]["reconstruction_error"], err, rtol=1e-9,

@@ -79,9 +79,31 @@ def _active_list(m: int) -> str:
     return _ACTIVE_LIST.format(m=m, slots=_SLOTS)
 
 
+#: One row's forward sum, sum_j row[j] s[j]: over every column (``dense``) or over the active
+#: ones in ``_crossbar_active`` with four partial sums (the gathered products do not wait on
+#: one FMA chain); shared by the two-pass and the one-pass kernels.
+_ROW_SUM = """
+static inline double _crossbar_row_sum(const double* __restrict row, const double* __restrict s,
+                                       int n_active, bool dense)
+{{
+    if (dense) {{
+        double acc = 0.0;
+        for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
+        return acc;
+    }}
+    double acc[4] = {{0.0, 0.0, 0.0, 0.0}};
+    int a = 0;
+    for (; a + 4 <= n_active; a += 4)
+        for (int l = 0; l < 4; l++) {{ const int j = _crossbar_active[a + l]; acc[l] += row[j] * s[j]; }}
+    for (; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc[0] += row[j] * s[j]; }}
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}}
+"""
+
 _TEMPLATE = """
 static int _crossbar_active[{m} + 8];
 {active_list}
+{row_sum}
 // Row-major G: a product over the active columns reads nearly every cache line of a row (8
 // doubles) once about one column in 8 is active, as the dense loop does, but gathered and
 // without its vector instructions: the dense loop from one column in 32 on (measured).
@@ -109,22 +131,10 @@ static double crossbar_forward(double)
             }}
             out[i] = {v_u} * a0; out[i + 1] = {v_u} * a1; out[i + 2] = {v_u} * a2; out[i + 3] = {v_u} * a3;
         }}
-        for (; i < {n}; i++) {{
-            const double* __restrict row = g + (long)i * {m};
-            double acc = 0.0;
-            for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
-            out[i] = {v_u} * acc;
-        }}
+        for (; i < {n}; i++) out[i] = {v_u} * _crossbar_row_sum(g + (long)i * {m}, s, n_active, true);
     }} else {{
-        for (int i = 0; i < {n}; i++) {{  // four partial sums: the gathered products do not
-            const double* __restrict row = g + (long)i * {m};  // wait on one FMA chain
-            double acc[4] = {{0.0, 0.0, 0.0, 0.0}};
-            int a = 0;
-            for (; a + 4 <= n_active; a += 4)
-                for (int l = 0; l < 4; l++) {{ const int j = _crossbar_active[a + l]; acc[l] += row[j] * s[j]; }}
-            for (; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc[0] += row[j] * s[j]; }}
-            out[i] = {v_u} * ((acc[0] + acc[1]) + (acc[2] + acc[3]));
-        }}
+        for (int i = 0; i < {n}; i++)
+            out[i] = {v_u} * _crossbar_row_sum(g + (long)i * {m}, s, n_active, false);
     }}
     return 0.0;
 }}
@@ -184,7 +194,8 @@ def dense_kernel_cpp(names: dict, n: int, m: int, v_u: float, full_backward: boo
         Compute every entry of ``G^T vr`` (LCA reads the drive of inactive units).
     """
     return _TEMPLATE.format(n=n, m=m, nm=n * m, v_u=repr(float(v_u)),
-                            active_list=_active_list(m), full="true" if full_backward else "false",
+                            active_list=_active_list(m), row_sum=_ROW_SUM.format(m=m),
+                            full="true" if full_backward else "false",
                             order_check=_order_check(names, n, m), **names)
 
 
@@ -192,6 +203,7 @@ _FUSED_TEMPLATE = """
 static int _crossbar_active[{m} + 8];
 static int _crossbar_active_d[{m} + 8];
 {active_list}
+{row_sum}
 #define _CROSSBAR_DENSE(n_active) (32 * (n_active) > {m})
 {order_check}
 // Both products in one pass over G (a single circuit with an ideal residual): four rows'
@@ -200,21 +212,6 @@ static int _crossbar_active_d[{m} + 8];
 // cache: G is read from memory once a step, not twice. The residual group's own equation then
 // stores vr = x_in - i_s / G_w, the same value; the sums run in the order of the two-pass
 // kernel (dense_kernel_cpp), four rows at a time.
-static inline double _crossbar_row_sum(const double* __restrict row, const double* __restrict s,
-                                       int n_active, bool dense)
-{{
-    if (dense) {{
-        double acc = 0.0;
-        for (int j = 0; j < {m}; j++) acc += row[j] * s[j];
-        return acc;
-    }}
-    double acc[4] = {{0.0, 0.0, 0.0, 0.0}};
-    int a = 0;
-    for (; a + 4 <= n_active; a += 4)
-        for (int l = 0; l < 4; l++) {{ const int j = _crossbar_active[a + l]; acc[l] += row[j] * s[j]; }}
-    for (; a < n_active; a++) {{ const int j = _crossbar_active[a]; acc[0] += row[j] * s[j]; }}
-    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
-}}
 
 static double crossbar_fused(double)
 {{
@@ -288,7 +285,7 @@ def fused_kernel_cpp(names: dict, n: int, m: int, v_u: float, g_w: float,
         Compute every entry of ``G^T r`` (LCA).
     """
     return _FUSED_TEMPLATE.format(n=n, m=m, v_u=repr(float(v_u)), g_w=repr(float(g_w)),
-                                  active_list=_active_list(m),
+                                  active_list=_active_list(m), row_sum=_ROW_SUM.format(m=m),
                                   full="true" if full_backward else "false",
                                   order_check=_order_check(names, n, m), **names)
 
