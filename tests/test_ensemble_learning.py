@@ -146,18 +146,23 @@ def test_chains_share_the_chips_plasticity_at_T0(tmp_path, backend, threshold, s
     assert int(sn["patches_seen"][-1]) == chains * cfg.design.schedule.n_patches
 
 
-@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
-def test_every_chip_learns_as_it_does_alone_at_T0(tmp_path, backend):
+@pytest.mark.parametrize("backend, chains", [
+    ("numpy", 1), pytest.param("standalone", 1, marks=pytest.mark.slow),
+    pytest.param("standalone", 2, marks=pytest.mark.slow)])
+def test_every_chip_learns_as_it_does_alone_at_T0(tmp_path, backend, chains):
+    """``chains``: each chip's chains share its plasticity (its normalisation reads the
+    chip's own column norms: on standalone the crossbar's state update computes every
+    synapse's latent index from its chip and column, ``c K_c M + j``)."""
     pf = _patches(tmp_path / "x.npy")
     chips = 3
-    batch = load_learning(run_learning(_learning_cfg(pf, backend, chips=chips),
+    batch = load_learning(run_learning(_learning_cfg(pf, backend, chains=chains, chips=chips),
                                        tmp_path / "chips.h5"))
     assert batch["snapshots"]["dictionary"].shape[1:] == (chips, N, M)
     assert batch["stats"]["activity"].shape[1:] == (chips,)
     assert batch["attrs"]["chips"] == chips
     finals = []
     for c in range(chips):
-        cfg = _learning_cfg(pf, backend).replace(**{"mismatch.first_chip": c})
+        cfg = _learning_cfg(pf, backend, chains=chains).replace(**{"mismatch.first_chip": c})
         alone = load_learning(run_learning(cfg, tmp_path / f"chip{c}.h5"))
         np.testing.assert_allclose(batch["snapshots"]["dictionary"][:, c],
                                    alone["snapshots"]["dictionary"], rtol=0, atol=1e-10,

@@ -21,7 +21,7 @@ from models.constraints import Shown
 from ..design import quantise
 from ..errors import ConfigError
 from . import equations as eq
-from .crossbar import add_dense_kernel, add_hebb_kernel, add_noise_kernel
+from .crossbar import add_dense_kernel, add_hebb_kernel, add_noise_kernel, dense_codeobject_class
 
 # The input TimedArrays are indexed by patch number (k seconds with dt = 1 s), not by time:
 # Brian2's warning that their dt differs from the clock's does not apply.
@@ -435,8 +435,10 @@ def _crossbar(design, ns, latent, residual, clock, values: dict) -> tuple[b2.Syn
             raise RuntimeError("a plasticity clock slower than the circuit's needs the dense "
                                "crossbar (the design should have refused this)")
         syn_clock = b2.Clock(dt=k_plast * design.dt * b2.second, name="plasticity_clock")
+    codeobj = (dense_codeobject_class(n, m, design.chips, design.chains)
+               if dense and design.backend == "standalone" else None)
     crossbar = b2.Synapses(latent, residual, model=model, namespace=ns, clock=syn_clock,
-                           method="euler", name="crossbar")
+                           method="euler", name="crossbar", codeobj_class=codeobj)
     if design.copies > 1:
         pre, post = eq.ensemble_order(n, m, design.chips, design.chains)
     else:
