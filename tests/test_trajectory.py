@@ -105,17 +105,45 @@ def test_dense_kernel_with_row_blocks_and_both_branches_matches_reference_at_T0(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["numpy", "standalone"])
+@pytest.mark.parametrize("backend", ["numpy", "cython"])
 def test_dense_kernel_asserts_its_connectivity_order(backend, monkeypatch):
     """The dense kernel reads g as a row-major N x M matrix; any other synapse order must
-    stop the run instead of computing a wrong product."""
+    stop the run instead of computing a wrong product. (On standalone the crossbar's own
+    template makes the synapses, in that order, without index arrays: next test.)"""
     import circuit_sim.circuit.equations as equations
 
     # each residual's latents in reverse: the synapses of row-major order, in another order
     monkeypatch.setattr(equations, "ensemble_generator",
                         lambda n, m, *_: f"{m - 1} - k for k in range(0, {m})")
     cfg = _noiseless("laplace", backend, "dense")
-    # numpy: the kernel's own check; standalone: the program's check, reported by the run
-    # (a compile error or any other failure would not match)
     with pytest.raises(RuntimeError, match=r"dense crossbar: .*row-major order"):
         run_inference(cfg)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("chains", [1, 2])
+def test_standalone_dense_crossbar_is_made_without_index_arrays(tmp_path, chains):
+    """On standalone the dense crossbar's synapses come from its own creation template: N M
+    conductances per chip and no int32 pre-/postsynaptic index per synapse (8 B each, at
+    (1024, 2048) 16.8 MB, as much as the weights), with Brian2's per-node synapse counts
+    right (a chip's first chain has the synapses, the other chains' nodes none). The
+    products and the dictionary read back are checked at T = 0 by the trajectory tests."""
+    from dataclasses import replace
+
+    cfg = _noiseless("laplace", "standalone", "dense")
+    cfg = replace(cfg, run=replace(cfg.run, chains=chains))
+    res = run_inference(cfg, build_dir=str(tmp_path / "out"))
+    np.testing.assert_allclose(res.dictionary, cfg.build_model().dictionary, rtol=0, atol=1e-14)
+    results = tmp_path / "out" / "results"
+
+    def stored(name: str, dtype) -> np.ndarray:
+        (path,) = results.glob(f"_dynamic_array_crossbar_{name}_*")
+        return np.fromfile(path, dtype=dtype)
+
+    n, m = 3, 4
+    assert stored("_synaptic_pre", np.int32).size == 0
+    assert stored("_synaptic_post", np.int32).size == 0
+    assert stored("g", np.float64).size == n * m
+    others = chains - 1
+    np.testing.assert_array_equal(stored("N_outgoing", np.int32), [n] * m + [0] * (m * others))
+    np.testing.assert_array_equal(stored("N_incoming", np.int32), [m] * n + [0] * (n * others))

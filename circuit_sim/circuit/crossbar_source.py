@@ -6,7 +6,10 @@ to the program's standard output (Brian2 keeps it in ``results/stdout.txt``) as 
 from __future__ import annotations
 
 #: The one-time check of the synapse order both kernels assume: one row-major N x M block per
-#: chip, connecting the chip's first chain (a single circuit: one block).
+#: chip, connecting the chip's first chain (a single circuit: one block). The crossbar's own
+#: creation template (``templates/synapses_create_generator.cpp``) makes the synapses in that
+#: order without index arrays: then the number of conductances is checked; synapses that
+#: Brian2 made (index arrays present) are checked one by one.
 _ORDER_CHECK = """
 static bool _crossbar_order_checked = false;
 
@@ -15,9 +18,14 @@ static void _crossbar_check_order()
     if (_crossbar_order_checked) return;
     const std::vector<int32_t>& pre = brian::{pre};
     const std::vector<int32_t>& post = brian::{post};
-    if ((long)pre.size() != {total}L) {{
-        fprintf(stdout, "circuit-sim dense crossbar: expected {total} synapses, found %ld\\n",
-                (long)pre.size());
+    const long n_g = (long)brian::{g}.size();
+    if (pre.empty() && post.empty() && n_g == {total}L) {{
+        _crossbar_order_checked = true;  // made by the crossbar's template, in this order
+        return;
+    }}
+    if ((long)pre.size() != {total}L || n_g != {total}L) {{
+        fprintf(stdout, "circuit-sim dense crossbar: expected {total} synapses, found %ld "
+                "(%ld conductances)\\n", (long)pre.size(), n_g);
         fflush(stdout);
         exit(3);
     }}
@@ -39,7 +47,7 @@ static void _crossbar_check_order()
 def _order_check(names: dict, n: int, m: int, chips: int = 1, chains: int = 1) -> str:
     """The C++ of :data:`_ORDER_CHECK` for ``chips`` blocks of ``N x M``, ``chains`` per chip."""
     return _ORDER_CHECK.format(n=n, m=m, nm=n * m, total=chips * n * m, chains=chains,
-                               pre=names["pre"], post=names["post"])
+                               pre=names["pre"], post=names["post"], g=names["g"])
 
 
 #: The branch-free list of a copy's active units, shared by the single-circuit and ensemble

@@ -66,6 +66,9 @@ class CircuitNetwork:
     #: per-synapse starting values (name: Quantity, synapse order) a standalone program reads
     #: from files at the start of its run (run_args, :meth:`run_args`)
     synapse_values: dict = field(default_factory=dict)
+    #: the dense crossbar: synapse ``k`` is element ``k`` of the row-major (chips, N, M)
+    #: conductances (on standalone made without index arrays: ``crossbar.i`` is empty there)
+    dense: bool = False
 
     @property
     def copies(self) -> int:
@@ -127,7 +130,7 @@ class CircuitNetwork:
         """``Phi`` (N, M) (several chips: (chips, N, M)) from a vector of conductances in
         synapse order (S)."""
         n, m = self.n_features, len(self.latent) // self.copies
-        if self.copies > 1:  # row-major blocks, one per chip (equations.ensemble_order)
+        if self.dense or self.copies > 1:  # row-major blocks, one per chip (ensemble_order)
             phi = np.asarray(g, dtype=float).reshape(self.chips, n, m) / self.weight_conductance
             return phi[0] if self.chips == 1 else phi
         i = np.asarray(self.crossbar.i[:])
@@ -443,7 +446,9 @@ def _crossbar(design, ns, latent, residual, clock, values: dict) -> tuple[b2.Syn
         pre, post = eq.ensemble_order(n, m, design.chips, design.chains)
     else:
         pre, post = eq.row_major_order(n, m) if dense else eq.diagonal_order(n, m)
-    if dense:  # the same synapses, in the same order, without index arrays in the program
+    # dense: the same synapses, in the same order, without index arrays in the program (and on
+    # standalone without them in its memory: dense_codeobject_class)
+    if dense:
         crossbar.connect(i=eq.ensemble_generator(n, m, design.chips, design.chains))
     else:
         crossbar.connect(i=pre, j=post)
@@ -520,7 +525,7 @@ def build_network(design) -> CircuitNetwork:
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
                           c.volts_per_unit, c.residual_time_constant is not None,
                           design.n_features, design.chips, design.chains, patch_width(design),
-                          standalone, values)
+                          standalone, values, dense=design.crossbar == "dense")
     first = np.zeros(patch_width(design)) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ
