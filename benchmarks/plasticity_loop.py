@@ -1,12 +1,13 @@
-"""Why the plasticity forced every step stays above the numpy reference (issue 16): the loop
-Brian2 generates for a synaptic equation, against the same rank-1 update shaped as BLAS
+"""Why the dense crossbar's plasticity has its own loop template (issue 16): the loop Brian2's
+template generates for a synaptic equation, against the loop of the crossbar's template
+(``circuit_sim/circuit/templates/stateupdate.cpp``) and the same rank-1 update shaped as BLAS
 ``dger`` does it, in plain C++ compiled with Brian2's own flags.
 
 Usage::
 
     python benchmarks/plasticity_loop.py [N M]      # default (256, 512), then (1024, 2048)
 
-Four loops over the N x M conductances ``g`` (row-major, as the crossbar stores them), each
+Five loops over the N x M conductances ``g`` (row-major, as the crossbar stores them), each
 doing ``g_ij += c r_i s_j``:
 
 * ``brian2``: the shape of Brian2's ``crossbar_stateupdater`` (its generated code, trimmed):
@@ -16,6 +17,8 @@ doing ``g_ij += c r_i s_j``:
 * ``brian2 ivdep``: the same with ``#pragma GCC ivdep`` (vectorised with gather instructions);
 * ``hebb``: what a kernel-written synaptic ``hebb = r s^T`` would give (the outer product
   written, then a flat streaming update ``g += c hebb``, no indices);
+* ``template``: the crossbar's own template: loops over rows ``i`` and columns ``j``, the
+  indices computed (``post = i``, ``pre = j``), Brian2's statements unchanged (vectorised);
 * ``dger``: row by row, ``r_i`` held, the row read and written once (the reference).
 
 Prints microseconds per update (median of 5 rounds) and the ratios to ``dger``.
@@ -57,6 +60,16 @@ __attribute__((noinline)) void hebb(int n, int m, double c) {
   double* __restrict g = G; const double* __restrict h = H; const int nn = NN;
   for (int k = 0; k < nn; k++) g[k] = c * h[k] + g[k];
 }
+__attribute__((noinline)) void tmpl(int n, int m, double c) {
+  double* __restrict g = G; double* __restrict s = S; double* __restrict r = R;
+  for (int i = 0; i < n; i++) {
+    const int32_t b = i; const int row = i * m;
+    for (int j = 0; j < m; j++) {
+      const int k = row + j; const int32_t a = j;
+      const double gk = g[k]; g[k] = c * (s[a] * r[b]) + gk;
+    }
+  }
+}
 __attribute__((noinline)) void dger(int n, int m, double c) {
   for (int i = 0; i < n; i++) {
     const double a = c * R[i]; double* __restrict row = G + (size_t)i * m;
@@ -86,9 +99,11 @@ int main(int argc, char** argv) {
   double tb = median_us([&] { brian2(c); }, reps);
   double tv = median_us([&] { brian2_ivdep(c); }, reps);
   double th = median_us([&] { hebb(n, m, c); }, reps);
+  double tt = median_us([&] { tmpl(n, m, c); }, reps);
   double td = median_us([&] { dger(n, m, c); }, reps);
   printf("(%d, %d): brian2 %.1f us (%.2fx dger), brian2 ivdep %.1f us (%.2fx), "
-         "hebb %.1f us (%.2fx), dger %.1f us\n", n, m, tb, tb / td, tv, tv / td, th, th / td, td);
+         "hebb %.1f us (%.2fx), template %.1f us (%.2fx), dger %.1f us\n", n, m, tb, tb / td,
+         tv, tv / td, th, th / td, tt, tt / td, td);
   return 0;
 }
 """
