@@ -210,3 +210,36 @@ def test_input_schedule_switches_patches_at_their_times(backend):
                                     tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
                                     plasticity_every=cfg.plasticity_stride())
     np.testing.assert_allclose(res.u, ref.u, rtol=0, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_standalone_plasticity_loop_at_a_size_with_vector_remainders_matches_reference():
+    """The standalone crossbar's own state-update template (rows x columns, indices computed,
+    a vectorised inner loop) at N = 6, M = 13 (13 columns: a vector body and a remainder at any
+    vector width), with the column-norm term (the summed-variable template): the dictionary
+    after 150 plasticity-every-step steps equals the numpy reference's to 1e-10."""
+    rng = np.random.default_rng(7)
+    n, m = 6, 13
+    phi = rng.normal(0.0, 0.4, (n, m))
+    x = rng.normal(0.0, 1.5, n)
+    u_init = rng.normal(0.0, 2.0, m)
+    from circuit_sim import Config
+    cfg = make_config(model={"n_features": n, "n_components": m, "sigma": 0.5,
+                             "dictionary": phi.tolist(), "prior": "laplace", "pi": 0.3,
+                             "positive": False},
+                      input={"x": x.tolist()}, noise=[],
+                      run={"duration": f"{150 * 0.4e-9!r} s", "dt": "0.4 ns",
+                           "record_every": "0.4 ns", "backend": "standalone",
+                           "u_init": u_init.tolist(), "crossbar": "dense"})
+    cfg = Config.from_dict(dict(cfg.raw, learning={
+        "dictionary_time_constant": "20 ns", "normalise": True, "normalise_strength": 2.0,
+        "plasticity_dt": "0.4 ns"}))
+    assert cfg.plasticity_stride() == 1
+    res = run_inference(cfg)
+    model, lc = cfg.build_model(), cfg.learning
+    ref = models.learning_reference(model, cfg.x, u_init, n_steps=151,
+                                    step=0.4e-9 / cfg.circuit.tau_u,
+                                    tau_phi=lc.dictionary_time_constant / cfg.circuit.tau_u,
+                                    normalise=lc.gamma, plasticity_every=1)
+    assert np.max(np.abs(ref.dictionary[-1] - phi)) > 0.05, "the dictionary must move"
+    np.testing.assert_allclose(res.dictionary, ref.dictionary[-1], rtol=0, atol=1e-10)
