@@ -130,7 +130,7 @@ class CircuitNetwork:
         """``Phi`` (N, M) (several chips: (chips, N, M)) from a vector of conductances in
         synapse order (S)."""
         n, m = self.n_features, len(self.latent) // self.copies
-        if self.dense or self.copies > 1:  # row-major blocks, one per chip (ensemble_order)
+        if self.dense:  # row-major blocks, one per chip (an ensemble is always dense)
             phi = np.asarray(g, dtype=float).reshape(self.chips, n, m) / self.weight_conductance
             return phi[0] if self.chips == 1 else phi
         i = np.asarray(self.crossbar.i[:])

@@ -16,12 +16,8 @@
 
 {% block maincode %}
     {% set chips, chains, n, m = crossbar_blocks %}
-    {% set index = namespace(code=vector_code if vector_code is string else vector_code|join('\n')) %}
-    {% for var, local in (('_presynaptic_idx', '_crossbar_pre'), ('_postsynaptic_idx', '_crossbar_post')) %}
-    {% if var in variables %}
-    {% set index.code = index.code|replace(get_array_name(variables[var]) ~ '[_idx]', local) %}
-    {% endif %}
-    {% endfor %}
+    {% import '_crossbar_blocks.cpp' as blocks %}
+    {% set code = blocks.computed_indices(vector_code, variables, get_array_name) %}
     //// MAIN CODE ////////////
     // scalar code
     const size_t _vectorisation_idx = -1;
@@ -35,19 +31,7 @@
         fflush(stdout);
         exit(3);
     }
-    for(int _c=0; _c<{{chips}}; _c++)
-    for(int _i=0; _i<{{n}}; _i++)
-    {
-        const int32_t _crossbar_post = _c * {{chains * n}} + _i;
-        const int32_t _pre_0 = _c * {{chains * m}};
-        const int _row = (_c * {{n}} + _i) * {{m}};
-        for(int _j=0; _j<{{m}}; _j++)
-        {
-            const int _idx = _row + _j;
-            const int32_t _crossbar_pre = _pre_0 + _j;
-            // vector code
-            const size_t _vectorisation_idx = _idx;
-            {{index.code|autoindent}}
-        }
-    }
+    {% call blocks.block_loop(crossbar_blocks) %}
+    {{code|autoindent}}
+    {% endcall %}
 {% endblock %}
