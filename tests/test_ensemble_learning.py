@@ -10,8 +10,12 @@ chains that share their chip's plasticity (``learning.share = "chains"``), on a 
   Learned thresholds (per unit or shared) follow the chains' mean gradient the same way.
 * ``learning.share = "none"``: every chain its own learner; at T = 0 each follows its chip
   alone to 1e-10; with noise the learners drift apart.
+* A batch of seeds (``run.seeds``) on a stream: at T = 0 chip q follows ``run.seed = q``
+  alone to 1e-10 (its own patches, drawn dictionary, devices and start), learning or not;
+  seen failing with every chip on the first seed's stream, with the batch's dictionary for
+  every chip, and with one MAP start for all (and, without learning, one first patch).
 * Files and refusals: per-chip datasets, the summary's median, an unknown ``share`` refused
-  with the field named.
+  with the field named, a batch of seeds on a Poisson schedule refused.
 """
 
 from __future__ import annotations
@@ -276,3 +280,102 @@ def test_standalone_ensemble_noise_is_fresh_in_every_segment(tmp_path):
     assert energy.shape == (4, 2)
     spread = np.std(energy[1:], axis=0) / np.mean(np.abs(energy[1:]), axis=0)
     assert np.all(spread > 1e-3), f"segments repeat their noise: relative spread {spread}"
+
+
+SEEDS = [4, 7, 12]
+
+
+def _seed_cfg(backend: str, chains: int = 1, share: str = "chains",
+              dynamics: str = "langevin") -> Config:
+    """Bars (2 x 2, N = 4) learned by M = 5 units from a dictionary drawn from the seed, with
+    mismatch (drawn from the seed), T = 0; Langevin from U5_INIT or MAP descent from a
+    draw of the prior (also the seed's)."""
+    d = _learning_cfg("unused.npy", backend, chains=chains).raw
+    d["model"] = {"n_features": 4, "n_components": 5, "sigma": 0.5, "prior": "laplace",
+                  "lam": 1.0, "pi": 0.3, "positive": True}
+    d["input"] = {**d["input"], "kind": "bars", "patch_size": 2}
+    d["input"].pop("path")
+    d["run"]["u_init"] = [1.5, -1.2, 2.0, 0.8, 1.1]
+    d["learning"].update(share=share, dynamics=dynamics)
+    return Config.from_dict(d)
+
+
+@pytest.mark.parametrize("backend, chains, share, dynamics", [
+    ("numpy", 1, "chains", "langevin"),
+    pytest.param("numpy", 2, "none", "map", marks=pytest.mark.slow),
+    pytest.param("standalone", 2, "chains", "langevin", marks=pytest.mark.slow)])
+def test_a_batch_of_seeds_learns_as_each_seed_alone_at_T0(tmp_path, backend, chains, share,
+                                                          dynamics):
+    """``run.seeds`` on a stream: chip q presents seed q's own patches, starts from seed q's
+    own drawn dictionary (and, MAP descent, its own prior draw) with seed q's devices, and
+    learns as ``run.seed = q`` alone does, to 1e-10 at every snapshot; the seeds' data and
+    dictionaries differ. The file's config re-resolves to the same batch (each seed's
+    dictionary left drawn); the summary names the seeds."""
+    from circuit_sim.config import loads_config
+    from circuit_sim.results.text import learning_summary
+
+    cfg = _seed_cfg(backend, chains, share, dynamics)
+    batch_cfg = cfg.replace(**{"run.seeds": SEEDS})
+    batch = load_learning(run_learning(batch_cfg, tmp_path / "seeds.h5"))
+    per = chains if share == "none" else 1  # learners per seed
+    assert batch["snapshots"]["dictionary"].shape[1:] == (len(SEEDS) * per, 4, 5)
+    starts, firsts = [], []
+    for c, seed in enumerate(SEEDS):
+        one = cfg.replace(**{"run.seed": seed})
+        alone = load_learning(run_learning(one, tmp_path / f"seed{seed}.h5"))
+        mine = slice(c * per, (c + 1) * per)
+        got = batch["snapshots"]["dictionary"][:, mine]
+        want = alone["snapshots"]["dictionary"]
+        np.testing.assert_allclose(got if per > 1 else got[:, 0], want, rtol=0, atol=1e-10,
+                                   err_msg=f"seed {seed}")
+        err = batch["stats"]["reconstruction_error"][:, mine]
+        np.testing.assert_allclose(err if per > 1 else err[:, 0],
+                                   alone["stats"]["reconstruction_error"], rtol=1e-9, atol=1e-12)
+        start = one.design.model.dictionary
+        moved = np.max(np.abs(np.asarray(want)[-1] - start))
+        assert moved > 0.05, f"seed {seed}: the dictionary must move (moved {moved:.3g})"
+        starts.append(start)
+        firsts.append(one.design.stream.patches(0, 8))
+    for k in (1, 2):
+        assert np.max(np.abs(starts[k] - starts[0])) > 0.1, "each seed draws its dictionary"
+        assert np.max(np.abs(firsts[k] - firsts[0])) > 0.1, "each seed draws its patches"
+    again = loads_config(batch["attrs"]["config"]).design
+    assert again.config.model.dictionary is None and again.config.run.seeds == tuple(SEEDS)
+    for a, b in zip(again.chip_dictionaries, batch_cfg.design.chip_dictionaries):
+        np.testing.assert_array_equal(a, b)
+    assert f"one chip per seed (run.seeds = [4, 7, 12]" in learning_summary(batch)
+
+
+def test_a_batch_of_seeds_on_a_poisson_schedule_is_refused():
+    """A Poisson schedule is drawn from the seed; the batch presents at one schedule."""
+    cfg = _seed_cfg("numpy").replace(**{"input.presentation": "poisson"})
+    with pytest.raises(ConfigError, match=r"run\.seeds: expected input\.presentation = "
+                                          r"\"synchronous\" on a stream.*\[4, 7\]"):
+        cfg.replace(**{"run.seeds": [4, 7]})
+
+
+def test_a_batch_of_seeds_on_a_stream_without_learning_is_each_seed_alone_at_T0(tmp_path):
+    """Inference on each seed's stream (no [learning], Gaussian prior: each chip starts at
+    its seed's posterior mean of its own first patch under its own drawn dictionary): every
+    snapshot's statistics are the seed's run alone, and differ between the seeds."""
+    d = _seed_cfg("numpy").raw
+    d.pop("learning")
+    d["run"].pop("u_init")
+    d["run"]["duration"] = "120 ns"
+    d["model"] = {k: v for k, v in d["model"].items() if k not in ("pi", "lam")}
+    d["model"].update(prior="gaussian", positive=False)
+    d["mismatch"] = {k: v for k, v in d["mismatch"].items() if k != "threshold_offset_sigma"}
+    cfg = Config.from_dict(d)
+    batch = load_learning(run_learning(cfg.replace(**{"run.seeds": SEEDS}), tmp_path / "b.h5"))
+    errors = []
+    for c, seed in enumerate(SEEDS):
+        alone = load_learning(run_learning(cfg.replace(**{"run.seed": seed}),
+                                           tmp_path / f"a{seed}.h5"))
+        err = alone["stats"]["reconstruction_error"]
+        assert len(err) >= 3 and np.all(err > 0)
+        np.testing.assert_allclose(batch["stats"]["reconstruction_error"][:, c], err,
+                                   rtol=1e-9, atol=1e-12, err_msg=f"seed {seed}")
+        np.testing.assert_allclose(batch["snapshots"]["dictionary"][:, c],
+                                   alone["snapshots"]["dictionary"], rtol=0, atol=1e-12)
+        errors.append(err)
+    assert np.min(np.ptp(np.array(errors), axis=0)) > 1e-6, "each seed its own stream"

@@ -417,6 +417,16 @@ def test_plan_batches_groups_consecutive_draws_of_one_design():
     drawn["model"].pop("dictionary")
     seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, drawn)
     assert [len(j) for j in plan_batches(seeds.points, 1)] == [1, 1, 1]
+    # learning on a stream: each seed its own patches and drawn dictionary, in one batch;
+    # a Poisson schedule (drawn from the seed) keeps them apart
+    from .test_ensemble_learning import _seed_cfg
+
+    learn = _seed_cfg("numpy").raw
+    (job,) = plan_batches(expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, learn).points, 1)
+    assert [p.config.run.seed for p in job] == [1, 2, 3]
+    learn["input"]["presentation"] = "poisson"
+    seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, learn)
+    assert [len(j) for j in plan_batches(seeds.points, 1)] == [1, 1, 1]
     grid = expand_sweep({"grid": {"run.seed": [1, 2], "mismatch.first_chip": [0, 1, 2]}},
                         _chip_base())
     for job in plan_batches(grid.points, 1):
@@ -568,6 +578,37 @@ def test_a_sweep_over_device_draws_on_a_stream_without_learning_runs_them_as_one
         assert r["reconstruction_error"] == pytest.approx(err[-1], rel=1e-9)
         errors.append(err)
     assert np.min(np.ptp(np.array(errors), axis=0)) > 1e-6, "each chip its own devices"
+
+
+@pytest.mark.slow
+def test_a_sweep_over_seeds_of_a_learning_circuit_runs_them_as_one_network(tmp_path):
+    """Learning points that differ only in run.seed (each seed its own bars, drawn
+    dictionary and devices) run as one batch of seeds; at T = 0 each point's file is its
+    seed's learning run alone (every snapshot's dictionary, the statistics, the index row)."""
+    from circuit_sim import Config, load_learning, run_learning
+
+    from .test_ensemble_learning import _seed_cfg
+
+    base = _seed_cfg("numpy").raw
+    index, text = _logged_sweep(tmp_path, base, '"run.seed" = [3, 8, 21]', workers=1)
+    assert index.counts == {"ok": 3, "failed": 0, "pending": 0}, [r.get("error") for r in index]
+    assert "batched: 3 points that differ only in run.seed run as 1 network(s) of 3-3" in text
+    finals = []
+    for r in index:
+        seed = int(r["run.seed"])
+        alone = load_learning(run_learning(Config.from_dict(base).replace(**{"run.seed": seed}),
+                                           tmp_path / f"alone{seed}.h5"))
+        point = load_learning(tmp_path / "out" / "points" / f"{r['point_id']}.h5")
+        assert point["attrs"]["sweep_batch"] == 3 and point["attrs"]["complete"]
+        assert point["attrs"]["seed"] == seed and "seeds" not in point["attrs"]
+        np.testing.assert_allclose(point["snapshots"]["dictionary"],
+                                   alone["snapshots"]["dictionary"], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(point["stats"]["reconstruction_error"],
+                                   alone["stats"]["reconstruction_error"], rtol=1e-9, atol=1e-12)
+        assert r["reconstruction_error"] == pytest.approx(
+            alone["stats"]["reconstruction_error"][-1], rel=1e-9)
+        finals.append(alone["dictionary"])
+    assert np.max(np.abs(finals[0] - finals[1])) > 0.05, "each seed learns its own"
 
 
 def test_batches_stay_within_memory_and_time_limit(monkeypatch):

@@ -69,6 +69,8 @@ class CircuitNetwork:
     #: the dense crossbar: synapse ``k`` is element ``k`` of the row-major (chips, N, M)
     #: conductances (on standalone made without index arrays: ``crossbar.i`` is empty there)
     dense: bool = False
+    #: the patch column each residual node reads (:func:`patch_columns`; None: one copy)
+    columns: np.ndarray | None = None
 
     @property
     def copies(self) -> int:
@@ -118,8 +120,8 @@ class CircuitNetwork:
         if n_step is not None:
             self.residual.n_step = n_step
         if settle and self.finite_bandwidth:
-            self.residual.vr = (np.tile(patches[0], self.copies * self.n_features // width)
-                                * self.volts_per_unit * b2.volt)
+            first = patches[0] if self.columns is None else patches[0][self.columns]
+            self.residual.vr = first * self.volts_per_unit * b2.volt
 
     def dictionary(self) -> np.ndarray:
         """The dictionary ``Phi`` (N, M) read back from the synaptic conductances; (chips,
@@ -357,8 +359,21 @@ def fused_kernel(design) -> bool:
 
 def patch_width(design) -> int:
     """Columns of a presented patch: ``N``; an ensemble on a stream, ``K_c N`` (its chains
-    see consecutive patches of the stream; :func:`circuit_sim.design.ensemble.check_ensemble`)."""
-    return design.n_features * (design.chains if design.is_stream else 1)
+    see consecutive patches of the stream; :func:`circuit_sim.design.ensemble.check_ensemble`),
+    and a batch of seeds on a stream ``S K_c N`` (each of its ``S`` seeds' streams side by
+    side)."""
+    return design.n_features * (design.chains * design.n_streams if design.is_stream else 1)
+
+
+def patch_columns(design) -> np.ndarray:
+    """The column of the presented patch each residual node reads (Q N,): node ``q N + f``
+    of copy ``q`` (chip ``c = q // K_c``, chain ``k = q % K_c``) reads ``f`` of its chain's
+    patch, ``(s K_c + k) N + f`` with ``s`` the chip's stream (:func:`patch_width`)."""
+    n, kc = design.n_features, design.chains
+    i = np.arange(n * design.copies)
+    chain_width = n * kc if design.is_stream else n
+    per = design.chips // design.n_streams  # chips (learners) per stream
+    return (i // (per * kc * n)) * chain_width + i % chain_width
 
 
 def _residual(design, ns, clock) -> b2.NeuronGroup:
@@ -372,8 +387,13 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
     if design.copies > 1:
-        residual.namespace["n_feat"] = patch_width(design)
-        residual.feat = "i % n_feat"
+        n_feat = patch_width(design) // design.n_streams  # one stream's columns
+        residual.namespace["n_feat"] = n_feat
+        if design.n_streams > 1:  # each chip's stream (patch_columns)
+            residual.namespace["n_block"] = n_feat * design.chips // design.n_streams
+            residual.feat = "(i // n_block) * n_feat + i % n_feat"
+        else:
+            residual.feat = "i % n_feat"
     if fused_kernel(design):  # the input before the one-pass kernel, the residual after it
         stage, store = eq.fused_residual_code()
         residual.run_regularly(stage, when="start", order=eq.ORDER_S, name="residual_input")
@@ -405,8 +425,8 @@ def _program_weights(design, crossbar, ns, post, pre, g_w: float, put) -> None:
     def per_synapse(arrays) -> np.ndarray:
         return np.concatenate([a[post, pre] for a in arrays])
 
-    phi = per_synapse([design.wired(quantise(design.model.dictionary * d.weight_gain
-                                             + d.weight_offset, w)) for d in chips])
+    phi = per_synapse([design.wired(quantise(phi0 * d.weight_gain + d.weight_offset, w))
+                       for d, phi0 in zip(chips, design.chip_dictionaries)])
     put("g", phi * g_w * b2.siemens)
     if lc is not None and design.mismatch is not None and design.mismatch.weight_gain_sigma > 0:
         put("wgain", per_synapse([d.weight_gain for d in chips]))
@@ -525,7 +545,8 @@ def build_network(design) -> CircuitNetwork:
     circ = CircuitNetwork(net, latent, residual, crossbar, monitor, c.transconductance,
                           c.volts_per_unit, c.residual_time_constant is not None,
                           design.n_features, design.chips, design.chains, patch_width(design),
-                          standalone, values, dense=design.crossbar == "dense")
+                          standalone, values, dense=design.crossbar == "dense",
+                          columns=patch_columns(design) if design.copies > 1 else None)
     first = np.zeros(patch_width(design)) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ

@@ -10,6 +10,7 @@ the run take the design alone; every output file is written from it.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -205,6 +206,61 @@ class Design:
         if self.schedule is None:
             raise ConfigError("input.kind", "a stream (\"bars\", \"file\" or \"images\")", "fixed")
         return make_stream(self.config.input, self.config.model, self.seed, self.schedule)
+
+    @property
+    def chip_seeds(self) -> tuple:
+        """Each chip's seed, in the ensemble's order (``run.seeds``, each repeated for its
+        learners with ``learning.share = "none"``; otherwise ``run.seed`` for every chip)."""
+        ens = self.ensemble
+        return tuple(ens.chip_seed) if ens is not None and ens.chip_seed else \
+            (self.seed,) * self.chips
+
+    @property
+    def n_streams(self) -> int:
+        """Streams the network presents side by side: one per seed of a batch of seeds
+        (``run.seeds``) on a stream, else 1."""
+        ens = self.ensemble
+        return len(self.config.run.seeds) if self.is_stream and ens.chip_seed else 1
+
+    @cached_property
+    def streams(self) -> tuple:
+        """The input streams, one per seed of a batch of seeds (:attr:`n_streams`): seed
+        ``s``'s is the stream of the run alone with ``run.seed = s``."""
+        if self.n_streams == 1:
+            return (self.stream,)
+        return tuple(make_stream(self.config.input, self.config.model, s, self.schedule)
+                     for s in self.config.run.seeds)
+
+    @cached_property
+    def chip_dictionaries(self) -> tuple:
+        """Each chip's programmed (starting) dictionary (N, M): the model's; in a batch of
+        seeds without a given ``model.dictionary``, each seed's own draw (as alone)."""
+        if not (self.ensemble is not None and self.ensemble.chip_seed
+                and self.config.model.dictionary is None):
+            return (self.model.dictionary,) * self.chips
+        drawn = {s: _model(self.config, Seeds(s)).dictionary for s in set(self.chip_seeds)}
+        return tuple(drawn[s] for s in self.chip_seeds)
+
+    def copy_starts(self) -> np.ndarray:
+        """Every copy's initial ``u`` (Q M,): :attr:`u_init` (:attr:`map_start` for MAP
+        descent on the Laplace prior), in a batch of seeds each seed's own (its prior draw,
+        or its posterior mean of its first patch under its dictionary)."""
+        laplace_map = self.dynamics == "map" and self.model.prior == "laplace"
+        if not (self.ensemble is not None and self.ensemble.chip_seed):
+            return np.tile(self.map_start if laplace_map else self.u_init, self.copies)
+        m = self.n_components
+        if laplace_map:
+            starts = [Seeds(s).rng("start").laplace(0.0, 1.0 / self.model.lam, m)
+                      for s in self.chip_seeds]
+        elif self.config.run.u_init is None and self.model.prior == "gaussian":
+            per = self.chips // self.n_streams  # a seed's learners
+            starts = [models.gaussian_posterior(
+                dataclasses.replace(self.model, dictionary=self.chip_dictionaries[c]),
+                self.streams[c // per].patches(0, 1)[0] if self.is_stream else self.x)[0]
+                for c in range(self.chips)]
+        else:
+            starts = [self.u_init] * self.chips
+        return np.repeat(np.stack(starts), self.chains, axis=0).ravel()
 
     @cached_property
     def x(self) -> np.ndarray:

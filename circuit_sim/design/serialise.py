@@ -24,8 +24,10 @@ def _model(design) -> dict:
         md.update(lam=m.lam, u0=m.u0)  # pi = exp(-lam u0)
     else:
         md["prior_variance"] = m.prior_variance
-    md.update(positive=m.positive, sigma=m.sigma,
-              dictionary=[list(map(float, row)) for row in design.model.dictionary])
+    md.update(positive=m.positive, sigma=m.sigma)
+    if m.dictionary is not None or len(set(design.chip_seeds)) == 1:
+        md["dictionary"] = [list(map(float, row)) for row in design.model.dictionary]
+    # else: a batch of seeds, each drawing its own dictionary from its seed (left drawn)
     return md
 
 

@@ -92,7 +92,8 @@ def ensemble_statistics(design, xs: np.ndarray, v: np.ndarray, u0, phi: np.ndarr
 
     Parameters
     ----------
-    xs : ndarray (K, N), or (K, K_c, N) with ``K_c > 1`` chains (each chain's patch)
+    xs : ndarray (K, N), or (K, K_c, N) with ``K_c > 1`` chains (each chain's patch), or
+        (K, S, K_c, N) for a batch of ``S`` seeds on their own streams
     v : ndarray (K, Q M)
         The recorded nodes of all ``Q = chips x K_c`` copies (V).
     u0 : float or ndarray (K, Q M)
@@ -111,10 +112,12 @@ def ensemble_statistics(design, xs: np.ndarray, v: np.ndarray, u0, phi: np.ndarr
     v = np.asarray(v).reshape(k, chips, kc, m)
     u0 = np.asarray(u0)
     u0 = u0.reshape(k, chips, kc, m) if u0.ndim == 2 else np.broadcast_to(u0, v.shape)
-    xs = np.asarray(xs).reshape(k * kc, -1)  # (K, K_c, N): sample-major, then chain
+    n_s = design.n_streams  # a batch of seeds: chip c reads stream c // (chips / S)
+    xs = np.asarray(xs).reshape(k, n_s, kc, -1)
     phis = phi if chips > 1 else phi[None]
-    per_chip = [segment_statistics(design, xs, v[:, c].reshape(k * kc, m),
-                                   u0[:, c].reshape(k * kc, m), phis[c], true_dict)
+    per_chip = [segment_statistics(design, xs[:, c * n_s // chips].reshape(k * kc, -1),
+                                   v[:, c].reshape(k * kc, m), u0[:, c].reshape(k * kc, m),
+                                   phis[c], true_dict)
                 for c in range(chips)]
     if chips == 1:
         return per_chip[0]

@@ -148,6 +148,8 @@ def _create_learning(f, design, true_dict, hist_edges) -> None:
     a["chains"], a["chips"] = design.chains * k, design.chips // k
     a["learners"] = design.chips
     a["share"] = "chains" if k == 1 else "none"
+    if design.config.run.seeds is not None:  # a batch of seeds: chip c is seed c's run
+        a["seeds"] = np.asarray(design.config.run.seeds, dtype=np.int64)
     per = (design.chips,) if design.chips > 1 else ()
     g = f.create_group("snapshots")
     for name, shape, units in (("t", (), "s"), ("dictionary", (*per, n, m), "1"),

@@ -207,6 +207,9 @@ def learning_summary(data: dict) -> str:
                         f"{n_learn} learners, the chains of a chip on the same patches" if own
                         else "; the chains of a chip share its plasticity, each on its own "
                         "patch (patches counted per chip)" if chains > 1 else "")
+                     + (f"; one chip per seed (run.seeds = [{', '.join(map(str, a['seeds']))}]"
+                        ": each its seed's devices, patches and starting dictionary)"
+                        if "seeds" in a else "")
                      + (f"; every figure below is the median over {who} (10th-90th "
                         f"percentile across {who} in brackets)" if n_learn > 1 else ""))
 

@@ -44,7 +44,9 @@ class Plan:
 
     A presentation is one entry of the schedule; an ensemble's ``K_c`` chains see ``K_c``
     consecutive patches of the stream at each (chain ``k``: patch ``p K_c + k`` at
-    presentation ``p``), so a presentation is ``K_c`` patches of the stream."""
+    presentation ``p``), so a presentation is ``K_c`` patches of the stream. A batch of
+    seeds presents ``S`` streams (``design.streams``, one per seed) side by side at the one
+    schedule; ``streams`` below is that tuple (one stream otherwise)."""
 
     def __init__(self, design):
         self.chains = design.chains
@@ -67,31 +69,35 @@ class Plan:
         """Index of the patch presented at ``step``."""
         return int(min(np.searchsorted(self.end_steps, step, side="right"), self.n_patch - 1))
 
-    def presented(self, stream, ka: int, kb: int) -> np.ndarray:
-        """Presentations ``ka .. kb - 1``: (K, N), or (K, K_c, N) for ``K_c > 1`` chains."""
+    def presented(self, streams, ka: int, kb: int) -> np.ndarray:
+        """Presentations ``ka .. kb - 1``: (K, N), or (K, K_c, N) for ``K_c > 1`` chains;
+        with ``S > 1`` streams (K, S, K_c, N)."""
         kc = self.chains
-        x = stream.patches(ka * kc, kb * kc)
-        return x if kc == 1 else x.reshape(kb - ka, kc, -1)
+        xs = [s.patches(ka * kc, kb * kc) for s in streams]
+        if len(xs) > 1:
+            return np.stack([x.reshape(kb - ka, kc, -1) for x in xs], axis=1)
+        return xs[0] if kc == 1 else xs[0].reshape(kb - ka, kc, -1)
 
-    def window(self, stream, step_a: int, step_b: int) -> tuple[np.ndarray, np.ndarray]:
-        """The presentations during steps ``[step_a, step_b)`` ((K, N), or (K, K_c N): each
-        chain's patch side by side) and their switch steps."""
+    def window(self, streams, step_a: int, step_b: int) -> tuple[np.ndarray, np.ndarray]:
+        """The presentations during steps ``[step_a, step_b)`` ((K, N), or (K, S K_c N):
+        each stream's chains' patches side by side) and their switch steps."""
         ka, kb = self.patch_at(step_a), self.patch_at(step_b - 1)
-        x = self.presented(stream, ka, kb + 1)
+        x = self.presented(streams, ka, kb + 1)
         return x.reshape(len(x), -1), self.end_steps[ka:kb + 1]
 
-    def scored_patches(self, stream, steps: np.ndarray) -> np.ndarray:
+    def scored_patches(self, streams, steps: np.ndarray) -> np.ndarray:
         """The patch each sample is scored against. A sample recorded at step ``n`` is the
         state the steps up to ``n - 1`` made: it is paired with the patch presented at step
         ``n - 1`` (at a switch step the patch has just changed, and pairing it with the new
         one would count the switch as error)."""
         if not len(steps):
-            n = stream.source.n_features
-            return np.zeros((0, n) if self.chains == 1 else (0, self.chains, n))
+            n = streams[0].source.n_features
+            shape = (0, n) if self.chains == 1 else (0, self.chains, n)
+            return np.zeros(shape if len(streams) == 1 else (0, len(streams), self.chains, n))
         idx = np.searchsorted(self.end_steps, np.asarray(steps) - 1,
                               side="right").clip(0, self.n_patch - 1)
         k_lo = int(idx.min())
-        return self.presented(stream, k_lo, int(idx.max()) + 1)[idx - k_lo]
+        return self.presented(streams, k_lo, int(idx.max()) + 1)[idx - k_lo]
 
     def patches_seen(self, step: int) -> int:
         """Patches of the stream each chip has seen up to ``step`` (all its chains')."""
@@ -115,8 +121,8 @@ class _Snapshots:
     def __init__(self, design, plan: Plan, lfile: LearningFile, reporter: Reporter,
                  segments: range):
         self.design, self.plan, self.lfile, self.reporter = design, plan, lfile, reporter
-        self.stream = design.stream
-        self.true_dict = self.stream.source.true_dictionary
+        self.streams = design.streams
+        self.true_dict = self.streams[0].source.true_dictionary
         self.segments = segments
         self.t0 = time.perf_counter()
 
@@ -124,7 +130,7 @@ class _Snapshots:
         """Append the snapshot taken at the end of segment ``seg``."""
         seg_end = self.plan.bounds(seg)[1]
         t = seg_end * self.plan.dt
-        xs = self.plan.scored_patches(self.stream, steps)
+        xs = self.plan.scored_patches(self.streams, steps)
         st = ensemble_statistics(self.design, xs, v, u0, phi, self.true_dict)
         with self.lfile.update():  # one atomic update: snapshot, statistics, resume state
             self.lfile.append("snapshots", t=t, dictionary=phi, u0=self._chip_u0(state["u0"]),
@@ -188,7 +194,7 @@ def _runtime_segments(design, plan: Plan, circ, snaps: _Snapshots) -> bool:
     with Interrupt(circ.net.stop) as ctrl_c:
         for k in snaps.segments:
             n_a, n_b = plan.bounds(k)
-            circ.set_schedule(*plan.window(snaps.stream, n_a, n_b), n_step=n_a)
+            circ.set_schedule(*plan.window(snaps.streams, n_a, n_b), n_step=n_a)
             b2.seed(design.seeds.integer("noise", k))
             circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
             if ctrl_c.requested:
@@ -303,9 +309,7 @@ def _initial_u(design, state) -> np.ndarray:
     """Every copy's start (Q M,): the saved state's, or the design's for each copy."""
     if state is not None:
         return state["v"] / design.circuit.volts_per_unit
-    if design.dynamics == "map" and design.model.prior == "laplace":
-        return np.tile(design.map_start, design.copies)
-    return np.tile(design.u_init, design.copies)
+    return design.copy_starts()
 
 
 def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) -> Path:
@@ -315,8 +319,8 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
                           "from", "fixed")
     out = Path(out)
     plan = Plan(design)
-    stream = design.stream  # opens the patch source (errors before the file is made)
-    lfile = LearningFile(out, design, stream.source.true_dictionary, resume, HIST_EDGES)
+    streams = design.streams  # opens the patch sources (errors before the file is made)
+    lfile = LearningFile(out, design, streams[0].source.true_dictionary, resume, HIST_EDGES)
     try:
         start_seg, state = _start(design, lfile, resume, out)
     except BaseException:
@@ -337,7 +341,7 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
             # the patches of this program run (standalone: the whole chunk; runtime: the
             # first segment, each segment then presents its own)
             end = plan.bounds(last_seg - 1 if standalone else start_seg)[1]
-            circ.set_schedule(*plan.window(stream, n_first, end), n_step=n_first, settle=True)
+            circ.set_schedule(*plan.window(streams, n_first, end), n_step=n_first, settle=True)
             if state is not None:
                 _restore(circ, state)
             if standalone:

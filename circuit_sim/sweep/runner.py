@@ -51,10 +51,14 @@ def _batch_key(p: SweepPoint) -> str | None:
 
 def _seed_key(p: SweepPoint) -> str | None:
     """What points must share to run as one batch of seeds (``run.seeds``): everything but
-    ``run.seed``. None where the seed draws more than the devices and the noise (a drawn
-    dictionary, a stream, learning) or the point is already a batch."""
+    ``run.seed``. None where a batch cannot be each seed's run alone
+    (:func:`circuit_sim.design.ensemble.check_ensemble`: a drawn dictionary on a fixed
+    input, whose posterior is the seed's; a Poisson schedule, drawn from the seed) or the
+    point is already a batch."""
     cfg = p.config
-    if cfg.learning is not None or cfg.input.kind != "fixed" or cfg.model.dictionary is None \
+    fixed = cfg.input.kind == "fixed"
+    if (fixed and cfg.model.dictionary is None) \
+            or (not fixed and cfg.input.presentation != "synchronous") \
             or (cfg.mismatch is not None and cfg.mismatch.chips != 1) \
             or cfg.run.seeds is not None:
         return None
@@ -86,8 +90,9 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     alone, and the network's crossbar products for all of them are one batched product
     (issue 16). Points left alone by that and that differ only in
     ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device
-    draw), where the seed draws nothing else (a given dictionary, a fixed input, no
-    learning): the posterior is then the batch's one. In both, each point's noise is the
+    draw; on a stream also its seed's patches and, without a given dictionary, its seed's
+    starting dictionary, each chip learning its own), where every chip can then be its
+    seed's run alone (:func:`_seed_key`). In both, each point's noise is the
     batch's draw, not its own (the same law). A batch holds at most :data:`MAX_BATCH`
     chips (fewer where the memory or ``run.time_limit`` would not take them,
     :func:`_batch_cap`), and a group of ``n`` such points on ``n_workers`` workers is cut
