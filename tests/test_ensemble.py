@@ -323,13 +323,46 @@ def test_a_batch_of_seeds_is_each_seed_alone_at_T0(backend, tmp_path):
     assert res.plot(tmp_path / "seeds.png") is not None
 
 
+@pytest.mark.parametrize("backend", ["numpy", pytest.param("standalone", marks=pytest.mark.slow)])
+def test_a_batch_of_seeds_that_draw_their_dictionaries_is_each_seed_alone_at_T0(backend):
+    """Without a given model.dictionary each seed of a batch draws its own, hence its own
+    posterior: chip q is programmed with seed q's dictionary, starts at its own posterior
+    mean (Gaussian prior) and, from a common start, follows seed q's run alone (its
+    devices too) to 1e-10;
+    its figures of merit are judged against its own posterior (the exact Gaussian one), as
+    alone, and differ from the other seeds'."""
+    d = _noiseless(backend).raw
+    d["model"] = {"n_features": 3, "n_components": 4, "sigma": 0.5, "prior": "gaussian"}
+    seeds = [2, 6, 13]
+    batch_cfg = Config.from_dict(d).replace(**{"run.seeds": seeds})
+    phis = batch_cfg.design.chip_dictionaries
+    assert min(np.max(np.abs(phis[k] - phis[0])) for k in (1, 2)) > 0.1
+    res = run_inference(batch_cfg, u_init=np.zeros(4))
+    starts = run_inference(batch_cfg.replace(**{"run.duration": "2 ns"}))
+    errors = []
+    for c, seed in enumerate(seeds):
+        one = Config.from_dict(d).replace(**{"run.seed": seed})
+        mean = models.gaussian_posterior(one.design.model, one.design.x)[0]
+        np.testing.assert_allclose(starts.u[0, c], mean, rtol=0, atol=1e-10)
+        alone = run_inference(one, u_init=np.zeros(4))
+        chip = res.chip(c)
+        np.testing.assert_allclose(chip.u, alone.u, rtol=0, atol=1e-10, err_msg=f"seed {seed}")
+        np.testing.assert_allclose(chip.dictionary, alone.dictionary, rtol=0, atol=1e-12)
+        assert np.max(np.abs(alone.u[-1] - alone.u[0])) > 0.5, "the dynamics must move"
+        for key in ("posterior_mean_error", "posterior_error"):
+            if key in alone.metrics:
+                assert chip.metrics[key] == pytest.approx(alone.metrics[key], rel=1e-9), key
+        errors.append(alone.metrics["posterior_error"])
+    assert np.ptp(errors) > 1e-6
+    assert "run.seeds = [2, 6, 13]" in res.summary()
+
+
 @pytest.mark.parametrize("change, expected", [
     ({"run.seeds": []}, "run.seeds: expected a non-empty list"),
     ({"run.seeds": [1, 1]}, "run.seeds: expected a non-empty list of distinct"),
     ({"run.seeds": [1, -2]}, "run.seeds: expected"),
     ({"run.seeds": "1, 2"}, "run.seeds: expected"),
     ({"run.seeds": [1, 2], "mismatch.chips": 2}, "mismatch.chips: expected 1 with run.seeds"),
-    ({"run.seeds": [1, 2], "model.dictionary": None}, "run.seeds: expected a given model.dictionary"),
     ({"run.seeds": [1, 2], "run.crossbar": "summed"}, "run.crossbar: expected \"dense\""),
 ])
 def test_bad_seed_batches_are_refused(change, expected):

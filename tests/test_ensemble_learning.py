@@ -343,7 +343,7 @@ def test_a_batch_of_seeds_learns_as_each_seed_alone_at_T0(tmp_path, backend, cha
     assert again.config.model.dictionary is None and again.config.run.seeds == tuple(SEEDS)
     for a, b in zip(again.chip_dictionaries, batch_cfg.design.chip_dictionaries):
         np.testing.assert_array_equal(a, b)
-    assert f"one chip per seed (run.seeds = [4, 7, 12]" in learning_summary(batch)
+    assert "one chip per seed (run.seeds = [4, 7, 12]" in learning_summary(batch)
 
 
 def test_a_batch_of_seeds_on_a_poisson_schedule_is_refused():

@@ -408,15 +408,15 @@ def test_plan_batches_groups_consecutive_draws_of_one_design():
         assert chips == list(range(chips[0], chips[0] + len(chips)))
         assert len({p.config.circuit.capacitance for p in job}) == 1
     assert [len(j) for j in plan_batches(sweep.points, 2, enabled=False)] == [1] * 14
-    # seeds of a given dictionary are a batch of seeds; of a drawn one (the seed draws the
-    # posterior) each alone; a grid of seeds x draws batches the draws of each seed
+    # seeds of a given dictionary are a batch of seeds, and so are those of a drawn one
+    # (each chip its seed's posterior); a grid of seeds x draws batches the draws of each seed
     seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, _chip_base())
     (job,) = plan_batches(seeds.points, 1)
     assert [p.config.run.seed for p in job] == [1, 2, 3]
     drawn = {**_chip_base(), "model": {**_chip_base()["model"], "dictionary": None}}
     drawn["model"].pop("dictionary")
-    seeds = expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, drawn)
-    assert [len(j) for j in plan_batches(seeds.points, 1)] == [1, 1, 1]
+    (job,) = plan_batches(expand_sweep({"grid": {"run.seed": [1, 2, 3]}}, drawn).points, 1)
+    assert [p.config.run.seed for p in job] == [1, 2, 3]
     # learning on a stream: each seed its own patches and drawn dictionary, in one batch;
     # a Poisson schedule (drawn from the seed) keeps them apart
     from .test_ensemble_learning import _seed_cfg

@@ -317,7 +317,7 @@ def _latent(design, ns, clock) -> tuple[b2.NeuronGroup, list]:
         latent.u0 = np.maximum(model.u0 + offset / c.volts_per_unit, 0.0)
     else:
         latent.u0 = model.u0
-    latent.v = np.tile(design.u_init, q) * c.volts_per_unit * b2.volt
+    latent.v = design.copy_starts() * c.volts_per_unit * b2.volt  # (Q M,)
     if c.rail_voltage is not None:  # the node saturates at the supply rails
         latent.run_regularly("v = clip(v, -v_rail, v_rail)", when="after_groups",
                              name="latent_rails")
@@ -510,7 +510,8 @@ def _dynamic_weights(design) -> bool:
 def build_network(design) -> CircuitNetwork:
     """Construct the Brian2 network of a resolved design.
 
-    The latent nodes start at ``design.u_init``; the input is the design's fixed ``x``
+    The latent nodes start at ``design.copy_starts()`` (each copy ``design.u_init``, or in a
+    batch of seeds its seed's); the input is the design's fixed ``x``
     (presented for ever) or, for a stream, nothing yet: the run presents its window with
     :meth:`CircuitNetwork.set_schedule`. The crossbar's products are Brian2 summed
     variables over the synapses (diagonal order) or the dense kernel of :mod:`.crossbar`

@@ -100,7 +100,7 @@ MEANINGS = {
     "run.u_init": "initial u (M numbers); absent: the MAP estimate",
     "run.crossbar": "crossbar products: Brian2 summed variables, a dense kernel, or auto (dense for an ensemble)",
     "run.chains": "independent chains of the chip in one network (shared weights, own noise; pooled metrics; on a stream each its own patch, learning as one batch)",
-    "run.seeds": "a batch of runs in one network, one chip per seed: chip q's devices are its seed's draw (as run alone with run.seed = seeds[q]), the noise the network's; on a fixed input needs a given model.dictionary; on a stream (learning or not) each seed presents its own patches and draws its own starting dictionary, and the presentation must be synchronous (sweeps make these batches themselves)",
+    "run.seeds": "a batch of runs in one network, one chip per seed: chip q's devices are its seed's draw (as run alone with run.seed = seeds[q]), the noise the network's; without a given model.dictionary each seed draws its own (its own posterior, or starting point when learning); on a stream (learning or not) each seed presents its own patches, and the presentation must be synchronous (sweeps make these batches themselves)",
     "run.force": "run although the cost estimate says it will not fit (as --force)",
     "run.time_limit": "refuse runs estimated to take longer (default 12 h)",
     "run.checkpoint_every": "standalone learning: at most this much wall time between saved snapshots (default 30 s)",

@@ -14,10 +14,10 @@ the network's one generator: a chip's noise differs between a batch and a run al
 
 ``run.seeds = [s_0, ...]`` makes a batch of seeds instead: chip ``q`` draws its devices as
 chip ``first_chip`` of seed ``s_q`` (the same draw as a run alone with ``run.seed = s_q``),
-and the noise again comes from the network's generator (``run.seed``). On a stream every
-seed also has its own stream (its patches, drawn from ``s_q``) and, without a given
-``model.dictionary``, its own dictionary (the starting one, when learning): chip ``q`` is
-then the run alone with ``run.seed = s_q`` in everything but its noise.
+and the noise again comes from the network's generator (``run.seed``). Without a given
+``model.dictionary`` every seed has its own dictionary (its posterior; the starting one,
+when learning), and on a stream its own stream (its patches, drawn from ``s_q``): chip
+``q`` is then the run alone with ``run.seed = s_q`` in everything but its noise.
 
 A learning ensemble whose chains keep their own plasticity (``learning.share = "none"``) is,
 in the network, one block of weights per chain: each chain is then a *learner* of its own,
@@ -103,19 +103,14 @@ def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
 
 def _check_seeds(cfg, chips: int) -> None:
     """``run.seeds`` (a batch of seeds, one chip each): only where every chip can be its
-    seed's run alone. On a fixed input the batch samples one posterior, so the dictionary
-    must be given (a drawn one is the seed's); on a stream each seed presents its own
-    patches at the batch's one schedule, so the presentation must be synchronous (a Poisson
-    schedule is drawn from the seed)."""
+    seed's run alone. On a stream each seed presents its own patches at the batch's one
+    schedule, so the presentation must be synchronous (a Poisson schedule is drawn from the
+    seed)."""
     seeds = list(cfg.run.seeds)
     if chips != 1:
         raise ConfigError("mismatch.chips", "1 with run.seeds (each seed is one chip: "
                           f"mismatch.first_chip of that seed's draws; run.seeds = {seeds})",
                           chips)
-    if cfg.input.kind == "fixed" and cfg.model.dictionary is None:
-        raise ConfigError("run.seeds", "a given model.dictionary on a fixed input (without "
-                          "one every seed would draw its own dictionary, hence its own "
-                          "posterior; on a stream each seed may learn from its own)", seeds)
     if cfg.input.kind != "fixed" and cfg.input.presentation != "synchronous":
         raise ConfigError("run.seeds", "input.presentation = \"synchronous\" on a stream "
                           "(a Poisson schedule is drawn from each seed, and the batch "

@@ -231,12 +231,18 @@ class Design:
         return tuple(make_stream(self.config.input, self.config.model, s, self.schedule)
                      for s in self.config.run.seeds)
 
+    @property
+    def own_posteriors(self) -> bool:
+        """Whether the chips have dictionaries of their own (a batch of seeds without a given
+        ``model.dictionary``: each seed's draw), hence each its own posterior."""
+        return (self.ensemble is not None and len(set(self.ensemble.chip_seed)) > 1
+                and self.config.model.dictionary is None)
+
     @cached_property
     def chip_dictionaries(self) -> tuple:
         """Each chip's programmed (starting) dictionary (N, M): the model's; in a batch of
         seeds without a given ``model.dictionary``, each seed's own draw (as alone)."""
-        if not (self.ensemble is not None and self.ensemble.chip_seed
-                and self.config.model.dictionary is None):
+        if not self.own_posteriors:
             return (self.model.dictionary,) * self.chips
         drawn = {s: _model(self.config, Seeds(s)).dictionary for s in set(self.chip_seeds)}
         return tuple(drawn[s] for s in self.chip_seeds)

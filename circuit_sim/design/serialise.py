@@ -25,7 +25,7 @@ def _model(design) -> dict:
     else:
         md["prior_variance"] = m.prior_variance
     md.update(positive=m.positive, sigma=m.sigma)
-    if m.dictionary is not None or len(set(design.chip_seeds)) == 1:
+    if not design.own_posteriors:
         md["dictionary"] = [list(map(float, row)) for row in design.model.dictionary]
     # else: a batch of seeds, each drawing its own dictionary from its seed (left drawn)
     return md

@@ -14,7 +14,8 @@ Samples of an ensemble are (samples, Q, M), copy ``q`` being chain ``q % chains`
   run of that chip alone); the summary has, for the posterior error, the activity bias and
   the energy per effective sample, the median and the 10th and 90th percentiles across
   chips (``<name>_median``, ``_p10``, ``_p90``); the chips share one MALA reference of the
-  intended posterior (where one is the judge); every figure in the run's metrics is the
+  intended posterior (where one is the judge; a batch of seeds that each draw their own
+  dictionary: each chip its seed's posterior and reference, as alone); every figure in the run's metrics is the
   median over chips. The per-chip values are kept (``chip_metrics``) for the file and the
   figure.
 """
@@ -99,12 +100,17 @@ def ensemble_metrics(res) -> tuple[dict, dict]:
     rec = ts.record_stride * ts.dt
     k = design.chains
     # every chip samples (or should) the same intended posterior: one MALA reference for all,
-    # started from states of every copy
+    # started from states of every copy; a batch of seeds each with its own dictionary: each
+    # chip judged as its seed's run alone (its own posterior and reference)
+    own = design.own_posteriors
     ref = (metrics.mala_reference(chains_pooled(u), design.model, design.x,
                                   design.seeds.rng("mala"))
-           if design.chips > 1 and len(u) >= 20 and metrics.uses_mala(design) else None)
+           if design.chips > 1 and len(u) >= 20 and metrics.uses_mala(design) and not own
+           else None)
+
     def chip(c: int) -> dict:
-        return pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], design, rec, ref)
+        judge = design.chip_alone(c) if own else design
+        return pooled_metrics(u[:, c * k:(c + 1) * k], s[:, c * k:(c + 1) * k], judge, rec, ref)
 
     if design.chips > 1 and (os.cpu_count() or 1) > 1:
         # the chips' figures on two threads (their FFTs and array passes release the GIL)

@@ -52,13 +52,10 @@ def _batch_key(p: SweepPoint) -> str | None:
 def _seed_key(p: SweepPoint) -> str | None:
     """What points must share to run as one batch of seeds (``run.seeds``): everything but
     ``run.seed``. None where a batch cannot be each seed's run alone
-    (:func:`circuit_sim.design.ensemble.check_ensemble`: a drawn dictionary on a fixed
-    input, whose posterior is the seed's; a Poisson schedule, drawn from the seed) or the
-    point is already a batch."""
+    (:func:`circuit_sim.design.ensemble.check_ensemble`: a Poisson schedule, drawn from the
+    seed) or the point is already a batch."""
     cfg = p.config
-    fixed = cfg.input.kind == "fixed"
-    if (fixed and cfg.model.dictionary is None) \
-            or (not fixed and cfg.input.presentation != "synchronous") \
+    if (cfg.input.kind != "fixed" and cfg.input.presentation != "synchronous") \
             or (cfg.mismatch is not None and cfg.mismatch.chips != 1) \
             or cfg.run.seeds is not None:
         return None
@@ -90,9 +87,9 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     alone, and the network's crossbar products for all of them are one batched product
     (issue 16). Points left alone by that and that differ only in
     ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device
-    draw; on a stream also its seed's patches and, without a given dictionary, its seed's
-    starting dictionary, each chip learning its own), where every chip can then be its
-    seed's run alone (:func:`_seed_key`). In both, each point's noise is the
+    draw; without a given dictionary its seed's dictionary, hence its own posterior, or
+    when learning its own starting point; on a stream its seed's patches), where every chip
+    can then be its seed's run alone (:func:`_seed_key`: not on a Poisson schedule). In both, each point's noise is the
     batch's draw, not its own (the same law). A batch holds at most :data:`MAX_BATCH`
     chips (fewer where the memory or ``run.time_limit`` would not take them,
     :func:`_batch_cap`), and a group of ``n`` such points on ``n_workers`` workers is cut
