@@ -4,7 +4,7 @@ samples per CPU-second of many chains, and a 64-chip mismatch Monte Carlo in one
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py            # every table (~10 min)
-    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py --only step,ess,chips,scale,plast
+    OPENBLAS_NUM_THREADS=1 python benchmarks/ensemble.py --only step,ess,chips,seeds,scale,plast
 
 Tables (ratios are measured in this one run; lower is better for costs):
 
@@ -29,6 +29,9 @@ Tables (ratios are measured in this one run; lower is better for costs):
   ``circuit-sim infer`` (one network) against ``circuit-sim sweep`` over
   ``mismatch.first_chip = 0..63`` (the same 64 chips as 64 sweep points, 2 workers), end to
   end, wall time, first with fresh standalone build caches, then with the caches they left.
+* ``seeds``: a learning sweep over ``run.seed = 0..31`` of ``experiments/configs/bars.toml``
+  (400 patches each, standalone, 2 workers): batched into networks of seeds (each its own
+  patches and starting dictionary) against ``batch = false``, end to end, warm caches.
 * ``scale``: (1024, 2048) inference and learning (plasticity on its own clock), K = 1,
   standalone: step cost and peak memory (RSS of the program) against the numpy reference
   loop and against (weights + state + recording).
@@ -300,6 +303,49 @@ def table_chips(n_chips: int = 64, workers: int = 2) -> list[str]:
     return out
 
 
+# ----------------------------------------------------------------------------- seeds
+SEED_SWEEP = """base = "{base}"
+description = "bars learning over {n} seeds (each its own patches and starting dictionary)"
+batch = {batch}
+[overrides]
+"input.n_patches" = {patches}
+"learning.snapshot_every" = "20 us"
+[grid]
+"run.seed" = [{seeds}]
+"""
+
+
+def table_seeds(n_seeds: int = 32, workers: int = 2, patches: int = 400) -> list[str]:
+    """A learning sweep over ``run.seed`` (``experiments/configs/bars.toml``, the first
+    ``patches`` patches: 80 us of circuit time, standalone): batched into networks of seeds
+    (``run.seeds``) against ``batch = false`` (each point alone), end to end, wall time, both
+    with the build caches of a first untimed sweep of each over other seeds (a user's next
+    sweep of the design)."""
+    cfg = ROOT / "experiments" / "configs" / "bars.toml"
+    tmp = Path(tempfile.mkdtemp(prefix="seeds_bench_"))
+    exe = [sys.executable, "-m", "circuit_sim.cli"]
+    seeds = ", ".join(map(str, range(n_seeds)))
+    times = {}
+    for batch in ("true", "false"):
+        sweep = tmp / f"seeds_{batch}.toml"
+        sweep.write_text(SEED_SWEEP.format(base=cfg, n=n_seeds, batch=batch, patches=patches,
+                                           seeds=seeds))
+        warm = tmp / f"warm_{batch}.toml"  # other seeds, the same batches: the caches
+        warm.write_text(SEED_SWEEP.format(base=cfg, n=n_seeds, batch=batch, patches=patches,
+                                          seeds=", ".join(str(1000 + k) for k in range(n_seeds))))
+        env = dict(os.environ, CIRCUIT_SIM_CACHE=str(tmp / f"cache_{batch}"))
+        _timed(exe + ["sweep", str(warm), "--out", str(tmp / f"warm_{batch}"), "--workers",
+                      str(workers), "--quiet"], env)
+        times[batch] = _timed(exe + ["sweep", str(sweep), "--out", str(tmp / f"out_{batch}"),
+                                     "--workers", str(workers), "--quiet"], env)
+        log(f"  {n_seeds} learning seeds, batch = {batch}: {times[batch]:.1f} s wall")
+    ratio = times["false"] / times["true"]
+    return [f"{n_seeds}-seed learning sweep, bars 8x8 (64x16), {patches} patches each, "
+            f"{workers} workers, warm caches, end to end, wall:",
+            f"  batched (networks of {-(-n_seeds // workers)} seeds) {times['true']:8.1f} s",
+            f"  each point alone              {times['false']:8.1f} s   speed-up {ratio:.2f}x"]
+
+
 # ----------------------------------------------------------------------------- scale
 def _scale_config(n: int, m: int, n_steps: int, record: int, mode: str = "off"):
     """The (n, m) problem of ``step_cost``; ``mode`` "learn-mr": plasticity on (its own
@@ -410,7 +456,7 @@ def main(argv=None) -> int:
         scale_child(argv[1], *map(int, argv[2:6]), argv[6])
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--only", default="step,ess,chips,scale,plast")
+    ap.add_argument("--only", default="step,ess,chips,seeds,scale,plast")
     ap.add_argument("--ks", default="32,64", help="ensemble sizes of the step table")
     args = ap.parse_args(argv)
     import brian2 as b2
@@ -423,6 +469,8 @@ def main(argv=None) -> int:
         print("\n".join(table_step([(64, 128), (256, 512)], ks)), flush=True)
     if "chips" in only:
         print("\n".join(table_chips()), flush=True)
+    if "seeds" in only:
+        print("\n".join(table_seeds()), flush=True)
     if "scale" in only:
         print("\n".join(table_scale()), flush=True)
     if "plast" in only:

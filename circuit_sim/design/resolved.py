@@ -324,7 +324,8 @@ class Design:
         """What decides the generated code's layout (the standalone build cache's key)."""
         m, lc, w, mm = self.model, self.learning, self.weights, self.mismatch
         return "|".join(map(str, (
-            kind, m.n_features, m.n_components, self.chains, self.chips, m.prior, m.positive,
+            kind, m.n_features, m.n_components, self.chains, self.chips, self.n_streams > 1,
+            m.prior, m.positive,
             self.integrator,
             self.crossbar, [n.kind for n in self.config.noise],
             self.timestep.plasticity_stride > 1,

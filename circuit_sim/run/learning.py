@@ -333,7 +333,10 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
         snaps = _Snapshots(design, plan, lfile, Reporter.of(progress),
                            range(start_seg, last_seg))
         standalone = design.backend == "standalone"
-        with backend_context(design.backend, cache_key=design.structure_key("learn")) as directory:
+        # standalone: one cached project per program length (run_learning's chunks)
+        key = design.structure_key("learn") + (f"|{len(snaps.segments)} segments"
+                                               if standalone else "")
+        with backend_context(design.backend, cache_key=key) as directory:
             n_first = start_seg * plan.sps
             b2.seed(design.seeds.integer("initial"))  # the build's draws (LM's first R)
             circ = build_network(design)
@@ -407,11 +410,15 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
     seg_seconds = plan.sps * step_seconds(design)
     remaining, first = stop_after, True
     t0, done0 = time.perf_counter(), None
+    done = learning_progress(out)[1] if resume and Path(out).is_file() else 0
     while True:
         chunk = max(1, min(mem_chunk, int(checkpoint_seconds // max(seg_seconds, 1e-9))))
         if first:  # the estimate is trusted to a factor of 10 only (small runs: 10x low)
             chunk = max(1, chunk // 10)
-        n = chunk if remaining is None else min(chunk, remaining)
+        left = plan.n_seg - done if remaining is None else min(remaining, plan.n_seg - done)
+        # a program of n segments holds n copies of every code object: n a power of two, so
+        # that a run's chunks (and the next run's) compile a few programs, each cached
+        n = 1 << (max(1, min(chunk, left)).bit_length() - 1)
         t_chunk = time.perf_counter()
         path = _run_once(design, out, resume=resume or not first, progress=progress,
                          stop_after=n)
