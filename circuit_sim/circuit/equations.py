@@ -319,7 +319,8 @@ def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = Fa
                   "kernel_noise : 1 (shared)"]
     if run_time_stop:
         lines += ["n_stop : 1 (shared)   # stop after this many steps (run_args)",
-                  "kernel_stop : 1 (shared)", "kernel_progress : 1 (shared)"]
+                  "kernel_stop : 1 (shared)", "kernel_progress : 1 (shared)",
+                  "kernel_reseed : 1 (shared)"]
     return "\n".join(lines)
 
 
@@ -362,6 +363,20 @@ STOP_CODE = """
 static double circuit_stop_at(double n_step, double n_stop)
 {
     if (n_step >= n_stop) Network::_globally_stopped = true;
+    return 0.0;
+}
+"""
+
+RESEED_CODE = """
+// circuit-sim: reseed Brian2's generators with a segment's seed (as brian2.seed does, generator
+// i with seed + i) when it differs from the last one this program applied.
+static double circuit_reseed_last = -1.0;
+static double circuit_reseed(double seed)
+{
+    if (seed == circuit_reseed_last) return 0.0;
+    circuit_reseed_last = seed;
+    for (size_t _i = 0; _i < brian::_random_generators.size(); _i++)
+        brian::_random_generators[_i].seed((unsigned long)seed + _i);
     return 0.0;
 }
 """

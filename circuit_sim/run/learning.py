@@ -26,7 +26,9 @@ import brian2 as b2
 
 from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
-from ..circuit.network import add_progress_file, build_network
+from ..circuit import equations as eq
+from ..circuit.equations import RUN_TIME_STOP_HORIZON
+from ..circuit.network import add_progress_file, add_run_time_stop, build_network
 from ..errors import ConfigError
 from ..results.hdf5 import LearningFile, check_output_path, learning_progress
 from ..results.learning import HIST_EDGES, ensemble_statistics
@@ -239,20 +241,19 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
                                                when="start", order=-10, name="snapshot_residual")
     circ.net.add(*monitors.values())
     add_progress_file(circ, plan.dt)
-    reseed_kernel = "noise_seed" in circ.residual.variables  # an ensemble's noise kernel
-    for k in snaps.segments:
-        b2.seed(design.seeds.integer("noise", k))
-        if reseed_kernel:  # its own seed per segment, as Brian2's generator (resume exact)
-            circ.residual.noise_seed = design.seeds.integer("noise", k, 1)
-        n_a, n_b = plan.bounds(k)
-        circ.net.run((n_b - n_a) * plan.dt * b2.second, namespace={})
+    add_run_time_stop(circ)
+    _add_segment_seeds(design, plan, circ)
+    # one run of the program for the whole chunk, stopped at run time (residual.n_stop): a
+    # program with a run per segment held a copy of every code object per segment (8
+    # segments compiled for 24 s instead of 5), and one of each chunk length
+    circ.net.run(RUN_TIME_STOP_HORIZON * plan.dt * b2.second, namespace={})
     n_first = snaps.segments.start * plan.sps
     n_last = plan.bounds(snaps.segments.stop - 1)[1]
     watcher = ProgramWatcher(snaps.reporter, directory, n_first, n_last - n_first)
     with Interrupt() as ctrl_c, BuildProgress(snaps.reporter, watcher):  # SIGINT: it stops
         with stopped_by(ctrl_c), reporting_program_errors(directory):  # at the current step
             b2.device.build(directory=directory, run=True, compile=True, with_output=False,
-                            run_args=circ.run_args())
+                            run_args={**circ.run_args(), circ.residual.n_stop: n_last})
     v_all = standalone_monitor_array(circ.monitor, "v")  # mapped from the result files
     u0_all = (standalone_monitor_array(circ.monitor, "u0")
               if "u0" in circ.monitor.record_variables
@@ -268,6 +269,35 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
             snaps.write(seg, circ.dictionary_from(state["g"]), v_all[sel], u0_all[sel],
                         t_steps[sel], state)
     return ctrl_c.requested
+
+
+def _add_segment_seeds(design, plan: Plan, circ) -> None:
+    """Reseed the program's generators at the start of every segment, as the runtime
+    backends do between segments (resume exact): Brian2's with ``noise``'s integer of the
+    segment (as ``brian2.seed`` does), an ensemble's noise kernel through ``noise_seed``
+    (its own seed, index (k, 1); the kernel restarts its stream when it changes). The seeds
+    of every segment are tables indexed by the segment of the stream's step count, read
+    once per segment (a clock of one segment: a program starts at a segment's start); the
+    last segment, longer than the others, keeps its seed (the function reseeds only on a
+    new value)."""
+    seg = np.arange(plan.n_seg)
+    ns = circ.residual.namespace
+    ns["segment_seed"] = b2.TimedArray([float(design.seeds.integer("noise", int(k)))
+                                        for k in seg], dt=1 * b2.second, name="segment_seed")
+    ns["last_segment"], ns["steps_per_segment"] = plan.n_seg - 1, plan.sps
+    f = b2.Function(pyfunc=None, arg_units=[1], return_unit=1, stateless=False)
+    f.implementations.add_implementation("cpp", eq.RESEED_CODE, name="circuit_reseed",
+                                         compiler_kwds={"headers": ['"objects.h"']})
+    ns["circuit_reseed"] = f
+    k = "clip(floor(n_step / steps_per_segment), 0, last_segment) * second"
+    code = [f"kernel_reseed = circuit_reseed(segment_seed({k}))"]
+    if "noise_seed" in circ.residual.variables:  # an ensemble's noise kernel
+        ns["segment_noise_seed"] = b2.TimedArray(
+            [float(design.seeds.integer("noise", int(j), 1)) for j in seg], dt=1 * b2.second,
+            name="segment_noise_seed")
+        code.append(f"noise_seed = segment_noise_seed({k})")
+    circ.residual.run_regularly("\n".join(code), when="start", order=-20,
+                                dt=plan.sps * plan.dt * b2.second, name="residual_reseed")
 
 
 def _snapshot_states(circ, monitors, names, n_run: int, interrupted: bool) -> list[dict]:
@@ -333,10 +363,7 @@ def _run_once(design, out, *, resume: bool, progress, stop_after: int | None) ->
         snaps = _Snapshots(design, plan, lfile, Reporter.of(progress),
                            range(start_seg, last_seg))
         standalone = design.backend == "standalone"
-        # standalone: one cached project per program length (run_learning's chunks)
-        key = design.structure_key("learn") + (f"|{len(snaps.segments)} segments"
-                                               if standalone else "")
-        with backend_context(design.backend, cache_key=key) as directory:
+        with backend_context(design.backend, cache_key=design.structure_key("learn")) as directory:
             n_first = start_seg * plan.sps
             b2.seed(design.seeds.integer("initial"))  # the build's draws (LM's first R)
             circ = build_network(design)
@@ -410,15 +437,11 @@ def run_learning(cfg, out, *, resume: bool = False, progress=None,
     seg_seconds = plan.sps * step_seconds(design)
     remaining, first = stop_after, True
     t0, done0 = time.perf_counter(), None
-    done = learning_progress(out)[1] if resume and Path(out).is_file() else 0
     while True:
         chunk = max(1, min(mem_chunk, int(checkpoint_seconds // max(seg_seconds, 1e-9))))
         if first:  # the estimate is trusted to a factor of 10 only (small runs: 10x low)
             chunk = max(1, chunk // 10)
-        left = plan.n_seg - done if remaining is None else min(remaining, plan.n_seg - done)
-        # a program of n segments holds n copies of every code object: n a power of two, so
-        # that a run's chunks (and the next run's) compile a few programs, each cached
-        n = 1 << (max(1, min(chunk, left)).bit_length() - 1)
+        n = chunk if remaining is None else min(chunk, remaining)
         t_chunk = time.perf_counter()
         path = _run_once(design, out, resume=resume or not first, progress=progress,
                          stop_after=n)
