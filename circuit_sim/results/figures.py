@@ -180,6 +180,7 @@ def learning_caption(data: dict) -> str:
     ens = (f"; {chips} chip{'s' * (chips > 1)} x {chains} chain{'s' * (chains > 1)}"
            + (" (each chain its own dictionary)" if own else
               " (chains share a chip's plasticity)" if chains > 1 else "")
+           + (" (one chip per seed: run.seeds)" if "seeds" in a else "")
            if chips * chains > 1 else "")
     return (f"{head}tau_u = {format_si(float(a.get('tau_u', float('nan'))), 's')}, "
             f"T_eff = {float(a.get('T_eff', float('nan'))):.3g}; {a.get('integrator')}, "
