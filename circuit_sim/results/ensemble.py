@@ -15,8 +15,8 @@ Samples of an ensemble are (samples, Q, M), copy ``q`` being chain ``q % chains`
   the energy per effective sample, the median and the 10th and 90th percentiles across
   chips (``<name>_median``, ``_p10``, ``_p90``); the chips share one MALA reference of the
   intended posterior (where one is the judge; a batch of seeds that each draw their own
-  dictionary: each chip its seed's posterior and reference, as alone); every figure in the run's metrics is the
-  median over chips. The per-chip values are kept (``chip_metrics``) for the file and the
+  dictionary: each chip its seed's posterior and reference, as alone); every figure in the
+  run's metrics is the median over chips. The per-chip values are kept (``chip_metrics``) for the file and the
   figure.
 """
 
