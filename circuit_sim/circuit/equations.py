@@ -307,7 +307,7 @@ def residual_equations(dense: bool, run_time_stop: bool, noise_kernel: bool = Fa
              "k_patch : 1 (shared)  # index of the patch being presented (in the window)",
              "n_next : 1 (shared)   # step at which the next patch arrives",
              "n_step : 1 (shared)   # steps since the start of the stream"]
-    if copies > 1:  # i % n_feat once, not per node and step (a tenth of a 64x128 step)
+    if copies > 1:  # set once, not computed per node and step (a tenth of a 64x128 step)
         lines.append("feat : integer (constant)  # column of the presented patch")
     if dense:
         lines += ["kernel_forward : 1 (shared)", "kernel_backward : 1 (shared)"]
@@ -330,8 +330,8 @@ def residual_code(finite_bandwidth: bool, copies: int = 1) -> str:
     global clock decides when, the schedule does. Switches are counted in integer steps so
     that a resumed run switches at exactly the same steps. With finite bandwidth the
     residual takes an exact exponential step towards ``x - Phi s`` (held over the step).
-    ``copies > 1`` (an ensemble): residual node ``i`` is input ``feat = i % n_feat`` of its
-    copy (set once by :func:`.network._residual`)."""
+    ``copies > 1`` (an ensemble): residual node ``i`` reads column ``feat`` of the presented
+    patch (set once by :func:`.network._residual` from :func:`.network.patch_columns`)."""
     x = "patches(k_patch * second, feat)" if copies > 1 else "patches(k_patch * second, i)"
     if finite_bandwidth:
         r_code = f"vr = vr + alpha_r * ({x} - i_s / G_w - vr)"

@@ -69,7 +69,7 @@ class CircuitNetwork:
     #: the dense crossbar: synapse ``k`` is element ``k`` of the row-major (chips, N, M)
     #: conductances (on standalone made without index arrays: ``crossbar.i`` is empty there)
     dense: bool = False
-    #: the patch column each residual node reads (:func:`patch_columns`; None: one copy)
+    #: the patch column each residual node reads (:func:`patch_columns`)
     columns: np.ndarray | None = None
 
     @property
@@ -120,8 +120,7 @@ class CircuitNetwork:
         if n_step is not None:
             self.residual.n_step = n_step
         if settle and self.finite_bandwidth:
-            first = patches[0] if self.columns is None else patches[0][self.columns]
-            self.residual.vr = first * self.volts_per_unit * b2.volt
+            self.residual.vr = patches[0][self.columns] * self.volts_per_unit * b2.volt
 
     def dictionary(self) -> np.ndarray:
         """The dictionary ``Phi`` (N, M) read back from the synaptic conductances; (chips,
@@ -386,14 +385,8 @@ def _residual(design, ns, clock) -> b2.NeuronGroup:
                               namespace=dict(ns), clock=clock, name="residual")
     if c.residual_time_constant is not None:
         residual.namespace["alpha_r"] = -np.expm1(-design.dt / c.residual_time_constant)
-    if design.copies > 1:
-        n_feat = patch_width(design) // design.n_streams  # one stream's columns
-        residual.namespace["n_feat"] = n_feat
-        if design.n_streams > 1:  # each chip's stream (patch_columns)
-            residual.namespace["n_block"] = n_feat * design.chips // design.n_streams
-            residual.feat = "(i // n_block) * n_feat + i % n_feat"
-        else:
-            residual.feat = "i % n_feat"
+    if design.copies > 1:  # set once (on standalone a static array: no code depends on it)
+        residual.feat = patch_columns(design)
     if fused_kernel(design):  # the input before the one-pass kernel, the residual after it
         stage, store = eq.fused_residual_code()
         residual.run_regularly(stage, when="start", order=eq.ORDER_S, name="residual_input")
@@ -547,7 +540,7 @@ def build_network(design) -> CircuitNetwork:
                           c.volts_per_unit, c.residual_time_constant is not None,
                           design.n_features, design.chips, design.chains, patch_width(design),
                           standalone, values, dense=design.crossbar == "dense",
-                          columns=patch_columns(design) if design.copies > 1 else None)
+                          columns=patch_columns(design))
     first = np.zeros(patch_width(design)) if design.is_stream else design.x
     circ.set_schedule(np.atleast_2d(first), np.array([np.inf]), n_step=0, settle=True)
     return circ

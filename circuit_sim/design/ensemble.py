@@ -101,6 +101,13 @@ def single(devices: DeviceDraw, noise_design: NoiseDesign) -> Ensemble:
     return Ensemble(1, (0,), (devices,), (noise_design,))
 
 
+def seeds_share_a_schedule(cfg) -> bool:
+    """Whether runs of ``cfg`` that differ only in ``run.seed`` present their inputs at one
+    schedule (a fixed input, or a synchronous stream; a Poisson schedule is the seed's): the
+    condition for a batch of seeds (:func:`check_ensemble`, and the sweeps' batches)."""
+    return cfg.input.kind == "fixed" or cfg.input.presentation == "synchronous"
+
+
 def _check_seeds(cfg, chips: int) -> None:
     """``run.seeds`` (a batch of seeds, one chip each): only where every chip can be its
     seed's run alone. On a stream each seed presents its own patches at the batch's one
@@ -111,7 +118,7 @@ def _check_seeds(cfg, chips: int) -> None:
         raise ConfigError("mismatch.chips", "1 with run.seeds (each seed is one chip: "
                           f"mismatch.first_chip of that seed's draws; run.seeds = {seeds})",
                           chips)
-    if cfg.input.kind != "fixed" and cfg.input.presentation != "synchronous":
+    if not seeds_share_a_schedule(cfg):
         raise ConfigError("run.seeds", "input.presentation = \"synchronous\" on a stream "
                           "(a Poisson schedule is drawn from each seed, and the batch "
                           f"presents all its seeds' patches at one schedule; presentation = "

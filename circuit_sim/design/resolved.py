@@ -249,23 +249,18 @@ class Design:
 
     def copy_starts(self) -> np.ndarray:
         """Every copy's initial ``u`` (Q M,): :attr:`u_init` (:attr:`map_start` for MAP
-        descent on the Laplace prior), in a batch of seeds each seed's own (its prior draw,
-        or its posterior mean of its first patch under its dictionary)."""
+        descent on the Laplace prior); in a batch of seeds each chip's as its seed alone
+        (its prior draw, or its start under its own dictionary and first patch)."""
         laplace_map = self.dynamics == "map" and self.model.prior == "laplace"
         if not (self.ensemble is not None and self.ensemble.chip_seed):
             return np.tile(self.map_start if laplace_map else self.u_init, self.copies)
-        m = self.n_components
-        if laplace_map:
-            starts = [Seeds(s).rng("start").laplace(0.0, 1.0 / self.model.lam, m)
-                      for s in self.chip_seeds]
-        elif self.config.run.u_init is None and self.model.prior == "gaussian":
-            per = self.chips // self.n_streams  # a seed's learners
-            starts = [models.gaussian_posterior(
-                dataclasses.replace(self.model, dictionary=self.chip_dictionaries[c]),
-                self.streams[c // per].patches(0, 1)[0] if self.is_stream else self.x)[0]
-                for c in range(self.chips)]
-        else:
-            starts = [self.u_init] * self.chips
+        per = self.chips // self.n_streams  # a seed's learners
+        gaussian = self.model.prior == "gaussian"
+        starts = [_prior_draw(Seeds(s), self.model) if laplace_map else self._start(
+            dataclasses.replace(self.model, dictionary=phi),
+            (self.streams[c // per].patches(0, 1)[0] if self.is_stream else self.x)
+            if gaussian else None)
+            for c, (s, phi) in enumerate(zip(self.chip_seeds, self.chip_dictionaries))]
         return np.repeat(np.stack(starts), self.chains, axis=0).ravel()
 
     @cached_property
@@ -279,10 +274,14 @@ class Design:
     def u_init(self) -> np.ndarray:
         """Initial ``u`` (M,): ``run.u_init`` if given, else the posterior mean (Gaussian
         prior) or zero (Laplace: every unit starts in the dead zone, off)."""
+        return self._start(self.model, self.x if self.model.prior == "gaussian" else None)
+
+    def _start(self, model, x) -> np.ndarray:
+        """:attr:`u_init` for ``model`` and input ``x`` (read for a Gaussian prior only)."""
         if self.config.run.u_init is not None:
             return np.array(self.config.run.u_init, dtype=float)
-        if self.model.prior == "gaussian":
-            return models.gaussian_posterior(self.model, self.x)[0]
+        if model.prior == "gaussian":
+            return models.gaussian_posterior(model, x)[0]
         return np.zeros(self.n_components)
 
     @cached_property
@@ -291,7 +290,7 @@ class Design:
         cannot leave the dead zone (``h'(u) = 0`` gates the likelihood's pull), so from
         ``u = 0`` nothing would ever switch on; a draw of the prior instead (stream
         ``start``)."""
-        return self.seeds.rng("start").laplace(0.0, 1.0 / self.model.lam, self.n_components)
+        return _prior_draw(self.seeds, self.model)
 
     def wired(self, phi: np.ndarray) -> np.ndarray:
         """The dictionary the crossbar computes with for programmed weights ``phi`` (N, M):
@@ -324,8 +323,7 @@ class Design:
         """What decides the generated code's layout (the standalone build cache's key)."""
         m, lc, w, mm = self.model, self.learning, self.weights, self.mismatch
         return "|".join(map(str, (
-            kind, m.n_features, m.n_components, self.chains, self.chips, self.n_streams > 1,
-            m.prior, m.positive,
+            kind, m.n_features, m.n_components, self.chains, self.chips, m.prior, m.positive,
             self.integrator,
             self.crossbar, [n.kind for n in self.config.noise],
             self.timestep.plasticity_stride > 1,
@@ -361,6 +359,11 @@ def _model(cfg, seeds: Seeds) -> models.SparseCodingModel:
         phi = np.array(m.dictionary, dtype=float)
     return models.SparseCodingModel(dictionary=phi, sigma=m.sigma, prior=m.prior, lam=m.lam,
                                     u0=m.u0, positive=m.positive, prior_variance=m.prior_variance)
+
+
+def _prior_draw(seeds: Seeds, model) -> np.ndarray:
+    """A draw of the Laplace prior (M,) from stream ``start``: the MAP-descent start."""
+    return seeds.rng("start").laplace(0.0, 1.0 / model.lam, model.n_components)
 
 
 def _warn_bandwidth(cfg, tau_u: float, lam_max: float) -> None:

@@ -27,7 +27,6 @@ import brian2 as b2
 from ..circuit.backends import (backend_context, reporting_program_errors,
                                standalone_monitor_array)
 from ..circuit import equations as eq
-from ..circuit.equations import RUN_TIME_STOP_HORIZON
 from ..circuit.network import add_progress_file, add_run_time_stop, build_network
 from ..errors import ConfigError
 from ..results.hdf5 import LearningFile, check_output_path, learning_progress
@@ -246,7 +245,7 @@ def _standalone_segments(design, plan: Plan, circ, snaps: _Snapshots, directory)
     # one run of the program for the whole chunk, stopped at run time (residual.n_stop): a
     # program with a run per segment held a copy of every code object per segment (8
     # segments compiled for 24 s instead of 5), and one of each chunk length
-    circ.net.run(RUN_TIME_STOP_HORIZON * plan.dt * b2.second, namespace={})
+    circ.net.run(eq.RUN_TIME_STOP_HORIZON * plan.dt * b2.second, namespace={})
     n_first = snaps.segments.start * plan.sps
     n_last = plan.bounds(snaps.segments.stop - 1)[1]
     watcher = ProgramWatcher(snaps.reporter, directory, n_first, n_last - n_first)

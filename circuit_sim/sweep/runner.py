@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..design.ensemble import seeds_share_a_schedule
 from ..errors import ConfigError
 from ..results import hdf5
 from .index import SweepIndex, _atomic_write, _Book, _canonical, _file_mode, _now
@@ -55,7 +56,7 @@ def _seed_key(p: SweepPoint) -> str | None:
     (:func:`circuit_sim.design.ensemble.check_ensemble`: a Poisson schedule, drawn from the
     seed) or the point is already a batch."""
     cfg = p.config
-    if (cfg.input.kind != "fixed" and cfg.input.presentation != "synchronous") \
+    if not seeds_share_a_schedule(cfg) \
             or (cfg.mismatch is not None and cfg.mismatch.chips != 1) \
             or cfg.run.seeds is not None:
         return None
@@ -88,9 +89,9 @@ def plan_batches(points: list, n_workers: int, enabled: bool = True) -> list:
     (issue 16). Points left alone by that and that differ only in
     ``run.seed`` run as one batch of seeds (``run.seeds``: each chip its seed's device
     draw; without a given dictionary its seed's dictionary, hence its own posterior, or
-    when learning its own starting point; on a stream its seed's patches), where every chip
-    can then be its seed's run alone (:func:`_seed_key`: not on a Poisson schedule). In both, each point's noise is the
-    batch's draw, not its own (the same law). A batch holds at most :data:`MAX_BATCH`
+    when learning its own starting point; on a stream its seed's patches), where every
+    chip can then be its seed's run alone (:func:`_seed_key`: not on a Poisson schedule).
+    In both, each point's noise is the batch's draw, not its own (the same law). A batch holds at most :data:`MAX_BATCH`
     chips (fewer where the memory or ``run.time_limit`` would not take them,
     :func:`_batch_cap`), and a group of ``n`` such points on ``n_workers`` workers is cut
     into batches of ``ceil(n / n_workers)``, so that every worker gets one. ``enabled``
