@@ -389,11 +389,13 @@ def test_kills_at_random_points_standalone(tmp_path):
     compile): SIGKILL during code generation, during compilation (the compiler's processes
     must die too), while the compiled program runs (it must die too) and inside an HDF5
     update; each run, resumed, equals an uninterrupted one bit for bit."""
-    # 4 segments of 20 patches; a chunk (one run of the compiled program) every 50 ms of wall
-    # time instead of 30 s, which cuts the run into chunks of 2, 1 and 1 segments (the first
+    # 10 segments of 20 patches; a chunk (one run of the compiled program) every 50 ms of wall
+    # time instead of 30 s, which cuts the run into chunks of 2, then 1 segment (the first
     # from the estimate, the others measured), so that a kill while the program runs falls
-    # after a chunk was written, as in a long run
-    cfg = _tiny_bars(tmp_path, backend="standalone", n_patches=80, snapshot_every="1 us",
+    # after a chunk was written, as in a long run. (With 4 segments the run could end before
+    # the kill's delay once one program served every chunk length: each chunk then compiles
+    # for about a second, no longer for several.)
+    cfg = _tiny_bars(tmp_path, backend="standalone", n_patches=200, snapshot_every="1 us",
                      checkpoint_every="0.05 s")
     env = {"CIRCUIT_SIM_CACHE": str(tmp_path / "cache")}
     rng = np.random.default_rng(14)
